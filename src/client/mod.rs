@@ -1,0 +1,3 @@
+//! The chat client: session core, command parser, rendering and front ends.
+
+pub mod text;
