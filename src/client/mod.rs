@@ -1,3 +1,81 @@
-//! The chat client: session core, command parser, rendering and front ends.
+//! The chat client.
+//!
+//! - [`command`]: what the user types, parsed.
+//! - [`session`]: the logged-in session, sans-IO (requests out, events in).
+//! - [`render`]: events as lines of text, with remote text made safe.
+//! - [`connection`]: the TCP connection (framing in, a writer task out).
+//! - [`app`]: login and the main loop, shared by both front ends.
+//! - [`plain`]: the line-oriented front end (the assignment's interface).
+//! - [`text`]: every exact line of the interface.
 
+pub mod app;
+pub mod cli;
+pub mod command;
+pub mod connection;
+pub mod local;
+pub mod plain;
+pub mod render;
+pub mod session;
 pub mod text;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use tokio::sync::mpsc;
+
+use app::{Input, Inputs};
+pub use cli::Cli;
+
+/// Runs the client with parsed arguments.
+pub async fn main(cli: Cli) -> ExitCode {
+    let (tx, rx) = mpsc::unbounded_channel();
+    forward_signals(tx.clone());
+    let inputs = Inputs::new(rx);
+    let _ = use_plain_mode(&cli);
+    plain::spawn_stdin_reader(tx);
+    let mut screen = plain::PlainScreen::new();
+    app::run(&cli, inputs, &mut screen).await.into()
+}
+
+/// Plain mode is used with `--plain`, when standard input or output is not a
+/// terminal, and when TERM is `dumb`.
+pub fn use_plain_mode(cli: &Cli) -> bool {
+    cli.plain
+        || !std::io::stdin().is_terminal()
+        || !std::io::stdout().is_terminal()
+        || std::env::var_os("TERM").is_some_and(|term| term == "dumb")
+}
+
+/// Turns Ctrl-C (SIGINT), SIGTERM and SIGHUP into [`Input::Interrupt`], so that
+/// they end the program like `!quit`, through the normal exit path.
+fn forward_signals(tx: mpsc::UnboundedSender<Input>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        for kind in [
+            SignalKind::interrupt(),
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+        ] {
+            let Ok(mut signals) = signal(kind) else {
+                continue;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while signals.recv().await.is_some() {
+                    if tx.send(Input::Interrupt).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if tx.send(Input::Interrupt).is_err() {
+                break;
+            }
+        }
+    });
+}

@@ -86,3 +86,8 @@ pub const UNEXPECTED_REPLY: &str = "(The server sent a reply that was not expect
 pub fn hosting(address: &str) -> String {
     format!("Started a local chat server at {address}; it stops when this client quits.")
 }
+
+/// `chat --local` could not start its server.
+pub fn cannot_host(address: &str, err: &std::io::Error) -> String {
+    format!("Cannot start a local chat server at {address}: {err}")
+}

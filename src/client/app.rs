@@ -1,0 +1,344 @@
+//! The client's main loop, shared by the plain and the rich front ends.
+//!
+//! A front end supplies two things: a channel of [`Input`] (typed lines, end of
+//! input, interrupts) and a [`Screen`] that shows lines. Everything else (login,
+//! the session, rendering) is the same in both modes.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::cli::Cli;
+use super::command::{Command, LoginInput};
+use super::connection::Connection;
+use super::render::{render, safe_text, Line};
+use super::session::{Action, Session};
+use super::text;
+use crate::protocol::{ClientMessage, ServerMessage};
+
+/// Something from the user's side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A typed line, without its line ending.
+    Line(String),
+    /// End of input (Ctrl-D, a closed pipe).
+    Eof,
+    /// Ctrl-C or a termination signal.
+    Interrupt,
+    /// Tab completion wants fresher names.
+    RefreshNames,
+}
+
+/// Where lines are shown.
+pub trait Screen {
+    /// Shows complete lines, in order, at once.
+    fn show(&mut self, lines: &[Line]);
+
+    /// Called once the user is logged in as `name`.
+    fn logged_in(&mut self, _name: &str) {}
+
+    /// Whether this screen completes names (then the session keeps them fresh
+    /// with silent `LIST` requests).
+    fn completes_names(&self) -> bool {
+        false
+    }
+
+    /// The names of users seen online changed.
+    fn names_changed(&mut self, _names: &mut dyn Iterator<Item = &str>) {}
+}
+
+/// How the program ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The user quit (`!quit`, end of input, Ctrl-C).
+    Quit,
+    /// The server was full.
+    ServerFull,
+    /// The server could not be reached, or the local server could not start.
+    Unreachable,
+    /// The server closed the connection or it failed.
+    ServerGone,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> ExitCode {
+        match outcome {
+            Outcome::Quit => ExitCode::SUCCESS,
+            Outcome::ServerFull | Outcome::Unreachable | Outcome::ServerGone => ExitCode::FAILURE,
+        }
+    }
+}
+
+/// Typed input, with room for lines typed while the client was busy (during a
+/// login attempt), which are kept and handled next, in order.
+pub struct Inputs {
+    rx: mpsc::UnboundedReceiver<Input>,
+    ahead: VecDeque<Input>,
+}
+
+impl Inputs {
+    pub fn new(rx: mpsc::UnboundedReceiver<Input>) -> Inputs {
+        Inputs {
+            rx,
+            ahead: VecDeque::new(),
+        }
+    }
+
+    /// The next input; a closed channel is end of input.
+    async fn next(&mut self) -> Input {
+        match self.ahead.pop_front() {
+            Some(input) => input,
+            None => self.rx.recv().await.unwrap_or(Input::Eof),
+        }
+    }
+}
+
+/// Runs the client until it ends, and tells how it ended.
+pub async fn run(cli: &Cli, mut inputs: Inputs, screen: &mut dyn Screen) -> Outcome {
+    // The server started by --local lives as long as this future.
+    let _local_server = if cli.local {
+        match super::local::host(&cli.address, cli.port).await {
+            Ok(Some(server)) => {
+                screen.show(&[Line::notice(text::hosting(&cli.server_address()))]);
+                Some(server)
+            }
+            Ok(None) => None,
+            Err(err) => {
+                screen.show(&[Line::error(text::cannot_host(&cli.server_address(), &err))]);
+                return Outcome::Unreachable;
+            }
+        }
+    } else {
+        None
+    };
+    screen.show(&[Line::info(text::WELCOME)]);
+    let (connection, name) = match login(cli, &mut inputs, screen).await {
+        Ok(logged_in) => logged_in,
+        Err(outcome) => return outcome,
+    };
+    chat(connection, &name, &mut inputs, screen).await
+}
+
+/// Asks for names until one is accepted.
+async fn login(
+    cli: &Cli,
+    inputs: &mut Inputs,
+    screen: &mut dyn Screen,
+) -> Result<(Connection, String), Outcome> {
+    loop {
+        let line = match inputs.next().await {
+            Input::Line(line) => line,
+            Input::Eof | Input::Interrupt => return Err(Outcome::Quit),
+            Input::RefreshNames => continue,
+        };
+        let name = match LoginInput::parse(&line) {
+            LoginInput::Quit => return Err(Outcome::Quit),
+            LoginInput::Empty => continue,
+            LoginInput::Unsendable(name) => {
+                screen.show(&[Line::error(text::name_rejected(&safe_text(
+                    name.into_bytes(),
+                )))]);
+                continue;
+            }
+            LoginInput::Name(name) => name,
+        };
+        // Keep reading the keyboard during the attempt: `!quit` must work at
+        // any moment, and anything else typed is kept for afterwards.
+        let answer = {
+            let attempt = attempt_login(cli, &name);
+            tokio::pin!(attempt);
+            loop {
+                tokio::select! {
+                    answer = &mut attempt => break answer,
+                    input = inputs.rx.recv() => match input {
+                        Some(Input::Line(line)) if LoginInput::parse(&line) == LoginInput::Quit => {
+                            return Err(Outcome::Quit);
+                        }
+                        Some(Input::Interrupt) => return Err(Outcome::Quit),
+                        Some(Input::RefreshNames) => {}
+                        // Lines typed ahead, and the end of input, take their
+                        // turn after this attempt.
+                        Some(input) => inputs.ahead.push_back(input),
+                        None => inputs.ahead.push_back(Input::Eof),
+                    },
+                }
+            }
+        };
+        let shown_name = safe_text(name.clone().into_bytes());
+        match answer {
+            Err(err) => {
+                let reason = describe_error(&err);
+                screen.show(&[Line::error(text::cannot_connect(
+                    &cli.server_address(),
+                    &reason,
+                ))]);
+                return Err(Outcome::Unreachable);
+            }
+            Ok(LoginAnswer::Accepted(connection, confirmed)) => {
+                let confirmed = if confirmed.is_empty() {
+                    name
+                } else {
+                    confirmed
+                };
+                screen.show(&[Line::info(text::logged_in(&safe_text(
+                    confirmed.clone().into_bytes(),
+                )))]);
+                return Ok((connection, confirmed));
+            }
+            Ok(LoginAnswer::InUse) => screen.show(&[Line::error(text::name_in_use(&shown_name))]),
+            Ok(LoginAnswer::Rejected) => {
+                screen.show(&[Line::error(text::name_rejected(&shown_name))])
+            }
+            Ok(LoginAnswer::Busy) => {
+                screen.show(&[Line::error(text::SERVER_FULL)]);
+                return Err(Outcome::ServerFull);
+            }
+            Ok(LoginAnswer::NoAnswer) => {
+                screen.show(&[Line::error(text::login_no_answer(&shown_name))])
+            }
+        }
+    }
+}
+
+/// The server's answer to one login attempt.
+enum LoginAnswer {
+    /// Logged in, under the name the server confirmed (empty if it gave none).
+    Accepted(Connection, String),
+    InUse,
+    Rejected,
+    Busy,
+    /// The connection closed (or broke) before an answer.
+    NoAnswer,
+}
+
+/// Opens a new connection and says `HELLO-FROM`. Only a failure to connect is
+/// an error: everything after that is an answer.
+async fn attempt_login(cli: &Cli, name: &str) -> io::Result<LoginAnswer> {
+    let mut connection = Connection::connect(&cli.address, cli.port).await?;
+    connection.send(&ClientMessage::HelloFrom(name.as_bytes().to_vec()));
+    loop {
+        while let Some(message) = connection.next_message() {
+            match message {
+                ServerMessage::Hello(confirmed) => {
+                    let confirmed = String::from_utf8_lossy(&confirmed).into_owned();
+                    return Ok(LoginAnswer::Accepted(connection, confirmed));
+                }
+                ServerMessage::InUse => return Ok(LoginAnswer::InUse),
+                ServerMessage::Busy => return Ok(LoginAnswer::Busy),
+                ServerMessage::BadRequestBody | ServerMessage::BadRequestHeader => {
+                    return Ok(LoginAnswer::Rejected)
+                }
+                // Anything else is not an answer to HELLO-FROM; wait for one.
+                _ => {}
+            }
+        }
+        match connection.receive().await {
+            Ok(true) => {}
+            Ok(false) | Err(_) => return Ok(LoginAnswer::NoAnswer),
+        }
+    }
+}
+
+/// The logged-in session, until the user quits or the server goes away.
+async fn chat(
+    mut connection: Connection,
+    name: &str,
+    inputs: &mut Inputs,
+    screen: &mut dyn Screen,
+) -> Outcome {
+    let mut session = Session::new(name);
+    let mut names_version = None;
+    screen.logged_in(name);
+    if screen.completes_names() {
+        connection.send(&session.silent_list());
+    }
+    let mut lines = Vec::new();
+    // After the end of input: when to stop waiting for the replies still owed.
+    let mut ending: Option<Instant> = None;
+    let outcome = loop {
+        // Show everything that has arrived complete, in one go.
+        while let Some(message) = connection.next_message() {
+            if let Some(event) = session.receive(message) {
+                render(event, &mut lines);
+            }
+        }
+        if !lines.is_empty() {
+            screen.show(&lines);
+            lines.clear();
+        }
+        if names_version != Some(session.names_version()) {
+            names_version = Some(session.names_version());
+            screen.names_changed(&mut session.names());
+        }
+
+        if let Some(deadline) = ending {
+            if !session.awaits_replies() || Instant::now() >= deadline {
+                break Outcome::Quit;
+            }
+        }
+
+        tokio::select! {
+            received = connection.receive() => match received {
+                Ok(true) => {}
+                Ok(false) => {
+                    screen.show(&[Line::error(text::SERVER_CLOSED)]);
+                    break Outcome::ServerGone;
+                }
+                Err(err) => {
+                    screen.show(&[Line::error(text::connection_lost(&describe_error(&err)))]);
+                    break Outcome::ServerGone;
+                }
+            },
+            _ = sleep_until_deadline(ending) => {}
+            input = inputs.next(), if ending.is_none() => match input {
+                Input::Line(line) => match session.command(Command::parse(&line)) {
+                    Action::Send(request) => connection.send(&request),
+                    Action::Show(event) => render(event, &mut lines),
+                    Action::Quit => break Outcome::Quit,
+                    Action::Nothing => {}
+                },
+                Input::RefreshNames => connection.send(&session.silent_list()),
+                Input::Interrupt => break Outcome::Quit,
+                // Input ended (a closed pipe, Ctrl-D): show the replies to what
+                // was already sent, then quit.
+                Input::Eof => ending = Some(Instant::now() + REPLY_GRACE),
+            },
+        }
+    };
+    if outcome == Outcome::Quit {
+        connection.close().await;
+    }
+    outcome
+}
+
+/// How long the client waits, after the end of input, for the replies to
+/// requests already sent.
+const REPLY_GRACE: Duration = Duration::from_secs(2);
+
+async fn sleep_until_deadline(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A short reason for an I/O error, without the "(os error N)" suffix.
+fn describe_error(err: &io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// Resolves `host:port` to the first address it names.
+pub async fn resolve(host: &str, port: u16) -> io::Result<SocketAddr> {
+    tokio::net::lookup_host((host, port))
+        .await?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the host name has no address"))
+}

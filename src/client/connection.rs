@@ -1,0 +1,108 @@
+//! The client's TCP connection: framing on the way in, a writer task on the way out.
+//!
+//! Reading and writing are independent. Outgoing requests are queued to a task
+//! that owns the write half, so a server that reads slowly (or a 20 MB message)
+//! never stops the client from reading and printing what arrives meanwhile.
+
+use std::collections::VecDeque;
+use std::io;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::net::write_fully;
+use crate::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
+
+/// How long a quitting client waits for queued requests to leave.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Size of one read from the socket.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// A connection to a chat server.
+pub struct Connection {
+    reader: OwnedReadHalf,
+    framer: LineFramer,
+    buf: Vec<u8>,
+    ready: VecDeque<ServerMessage>,
+    outgoing: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    writer: JoinHandle<io::Result<()>>,
+}
+
+impl Connection {
+    /// Connects to `host:port` (a name or an address).
+    pub async fn connect(host: &str, port: u16) -> io::Result<Connection> {
+        let stream = TcpStream::connect((host, port)).await?;
+        // Lines are small and interactive: send each one at once.
+        stream.set_nodelay(true)?;
+        Ok(Connection::new(stream))
+    }
+
+    /// Wraps an established stream.
+    pub fn new(stream: TcpStream) -> Connection {
+        let (reader, writer) = stream.into_split();
+        let (tx, rx) = mpsc::unbounded_channel();
+        Connection {
+            reader,
+            framer: LineFramer::new(),
+            buf: vec![0; READ_CHUNK],
+            ready: VecDeque::new(),
+            outgoing: Some(tx),
+            writer: tokio::spawn(write_queue(writer, rx)),
+        }
+    }
+
+    /// Queues a request. It is written in order, in the background.
+    pub fn send(&self, message: &ClientMessage) {
+        if let Some(tx) = &self.outgoing {
+            // If the writer has stopped, the connection is broken, and the
+            // reading side reports it.
+            let _ = tx.send(message.to_bytes());
+        }
+    }
+
+    /// The next message already received in full, if any. Never waits.
+    pub fn next_message(&mut self) -> Option<ServerMessage> {
+        self.ready.pop_front()
+    }
+
+    /// Waits for bytes from the server and frames them. Returns `Ok(false)` when
+    /// the server has closed the connection. Cancel-safe: if the future is
+    /// dropped before it completes, no bytes are lost.
+    pub async fn receive(&mut self) -> io::Result<bool> {
+        let n = self.reader.read(&mut self.buf).await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        self.framer.push(&self.buf[..n]);
+        while let Some(frame) = self.framer.next_frame() {
+            if let Frame::Line(line) = frame {
+                self.ready.push_back(ServerMessage::from_line(line));
+            }
+        }
+        Ok(true)
+    }
+
+    /// Waits (briefly) until every queued request has been written, then closes
+    /// the connection.
+    pub async fn close(mut self) {
+        self.outgoing = None;
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, &mut self.writer).await;
+        self.writer.abort();
+    }
+}
+
+/// Writes queued requests in order until the queue is closed.
+async fn write_queue(
+    mut writer: OwnedWriteHalf,
+    mut queue: mpsc::UnboundedReceiver<Vec<u8>>,
+) -> io::Result<()> {
+    while let Some(bytes) = queue.recv().await {
+        write_fully(&mut writer, &bytes).await?;
+    }
+    writer.shutdown().await
+}

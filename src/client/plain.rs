@@ -1,0 +1,104 @@
+//! The plain front end: the assignment's lines on standard output, one per
+//! line, flushed at once; lines typed on standard input. No prompt, no colour,
+//! no escape sequence.
+
+use std::io::{self, BufRead, Write};
+
+use tokio::sync::mpsc;
+
+use super::app::{Input, Screen};
+use super::render::Line;
+
+/// Lines of at least this size are written straight through instead of being
+/// gathered with their neighbours (so a huge message is never copied).
+const GATHER_LIMIT: usize = 64 * 1024;
+
+/// Shows lines on standard output.
+pub struct PlainScreen {
+    batch: Vec<u8>,
+    /// Set once standard output is gone (a closed pipe): then nothing more is
+    /// written.
+    broken: bool,
+}
+
+impl PlainScreen {
+    pub fn new() -> PlainScreen {
+        PlainScreen {
+            batch: Vec::new(),
+            broken: false,
+        }
+    }
+
+    fn write_lines(&mut self, lines: &[Line]) -> io::Result<()> {
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        // Lines that arrived together are written with one system call.
+        for line in lines {
+            let big = matches!(line, Line::From { message, .. } if message.len() >= GATHER_LIMIT);
+            if big {
+                flush_batch(&mut self.batch, &mut out)?;
+                line.write_plain(&mut out)?;
+            } else {
+                line.write_plain(&mut self.batch)?;
+            }
+        }
+        flush_batch(&mut self.batch, &mut out)?;
+        out.flush()
+    }
+}
+
+impl Default for PlainScreen {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn flush_batch(batch: &mut Vec<u8>, out: &mut impl Write) -> io::Result<()> {
+    if !batch.is_empty() {
+        write!(out, "{}", String::from_utf8_lossy(batch))?;
+        batch.clear();
+    }
+    Ok(())
+}
+
+impl Screen for PlainScreen {
+    fn show(&mut self, lines: &[Line]) {
+        if !self.broken && self.write_lines(lines).is_err() {
+            self.broken = true;
+        }
+    }
+}
+
+/// Reads standard input on a thread of its own and sends each line.
+///
+/// A blocking read cannot be cancelled, so the thread is never joined: when
+/// the program returns from `main`, it ends with the process, and the client
+/// never waits for the user to press Enter.
+pub fn spawn_stdin_reader(tx: mpsc::UnboundedSender<Input>) {
+    std::thread::spawn(move || {
+        let stdin = io::stdin();
+        let mut stdin = stdin.lock();
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match stdin.read_until(b'\n', &mut buf) {
+                Ok(0) => break,
+                Ok(_) => {
+                    if buf.last() == Some(&b'\n') {
+                        buf.pop();
+                    }
+                    if buf.last() == Some(&b'\r') {
+                        buf.pop();
+                    }
+                    let line = String::from_utf8_lossy(&buf).into_owned();
+                    if tx.send(Input::Line(line)).is_err() {
+                        return;
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        let _ = tx.send(Input::Eof);
+    });
+}

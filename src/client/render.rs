@@ -1,0 +1,233 @@
+//! Rendering of events as lines of text.
+//!
+//! Remote text (names and messages) is made safe here, in one place: a sender
+//! must not be able to control the recipient's terminal. Control characters
+//! (C0 except tab, DEL, C1) become visible escapes such as `\x1b`, and invalid
+//! UTF-8 becomes U+FFFD.
+
+use std::io::{self, Write};
+
+use colored::Colorize;
+
+use super::session::Event;
+use super::text;
+
+/// The kind of a line, which decides its colour in rich mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The assignment's informational lines.
+    Info,
+    /// Errors reported by the server or the connection.
+    Error,
+    /// Lines of our own: hints and notices.
+    Notice,
+}
+
+/// One line of output, without its line ending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    /// `From <name>: <message>`, kept in parts so that rich mode can colour the
+    /// name and a huge message is never copied into a second string.
+    From { name: String, message: String },
+    /// Any other line.
+    Text(Kind, String),
+}
+
+impl Line {
+    pub fn info(text: impl Into<String>) -> Line {
+        Line::Text(Kind::Info, text.into())
+    }
+
+    pub fn error(text: impl Into<String>) -> Line {
+        Line::Text(Kind::Error, text.into())
+    }
+
+    pub fn notice(text: impl Into<String>) -> Line {
+        Line::Text(Kind::Notice, text.into())
+    }
+
+    /// Writes the line as plain text, with its `\n`.
+    pub fn write_plain(&self, out: &mut impl Write) -> io::Result<()> {
+        match self {
+            // Same text as text::message_from, written without building it
+            // first, so that a huge message is not copied.
+            Line::From { name, message } => writeln!(out, "From {name}: {message}"),
+            Line::Text(_, text) => writeln!(out, "{text}"),
+        }
+    }
+
+    /// The line as plain text, without its `\n`.
+    pub fn plain(&self) -> String {
+        match self {
+            Line::From { name, message } => text::message_from(name, message),
+            Line::Text(_, text) => text.clone(),
+        }
+    }
+
+    /// The line with colours, without its `\n`.
+    pub fn colored(&self) -> String {
+        match self {
+            Line::From { name, message } => {
+                text::message_from(&name.cyan().bold().to_string(), message)
+            }
+            Line::Text(Kind::Info, text) => text.clone(),
+            Line::Text(Kind::Error, text) => text.red().to_string(),
+            Line::Text(Kind::Notice, text) => text.yellow().to_string(),
+        }
+    }
+}
+
+/// Renders an event as the lines the assignment prescribes.
+pub fn render(event: Event, out: &mut Vec<Line>) {
+    match event {
+        Event::Sent => out.push(Line::info(text::SENT)),
+        Event::NoSuchUser => out.push(Line::error(text::NO_SUCH_USER)),
+        Event::Message { from, body } => out.push(Line::From {
+            name: safe_text(from),
+            message: safe_text(body),
+        }),
+        Event::Users(names) => {
+            out.push(Line::info(text::user_count(names.len())));
+            for name in names {
+                out.push(Line::info(text::user_entry(&safe_text(name))));
+            }
+        }
+        Event::BadHeader => out.push(Line::error(text::BAD_HEADER)),
+        Event::BadBody => out.push(Line::error(text::BAD_BODY)),
+        Event::Unexpected => out.push(Line::notice(text::UNEXPECTED_REPLY)),
+        Event::Hint => out.push(Line::notice(text::COMMAND_HINT)),
+    }
+}
+
+/// Makes remote bytes safe to show: invalid UTF-8 becomes U+FFFD and control
+/// characters become visible escapes. Text that needs no change is not copied.
+pub fn safe_text(bytes: Vec<u8>) -> String {
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
+    };
+    if !text.chars().any(needs_escape) {
+        return text;
+    }
+    let mut safe = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if needs_escape(c) {
+            let code = u32::from(c);
+            if code < 0x80 {
+                safe.push_str(&format!("\\x{code:02x}"));
+            } else {
+                safe.push_str(&format!("\\u{{{code:x}}}"));
+            }
+        } else {
+            safe.push(c);
+        }
+    }
+    safe
+}
+
+/// True for characters that could act on a terminal: C0 controls except tab,
+/// DEL, C1 controls, and the bidirectional overrides and isolates (which can
+/// make text display in an order other than the one it was sent in).
+fn needs_escape(c: char) -> bool {
+    (c.is_control() && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn plain(event: Event) -> Vec<String> {
+        let mut lines = Vec::new();
+        render(event, &mut lines);
+        lines.iter().map(Line::plain).collect()
+    }
+
+    #[test]
+    fn assignment_lines() {
+        assert_eq!(plain(Event::Sent), [text::SENT]);
+        assert_eq!(plain(Event::NoSuchUser), [text::NO_SUCH_USER]);
+        assert_eq!(plain(Event::BadHeader), [text::BAD_HEADER]);
+        assert_eq!(plain(Event::BadBody), [text::BAD_BODY]);
+        assert_eq!(
+            plain(Event::Message {
+                from: b"bob".to_vec(),
+                body: b"hi there".to_vec()
+            }),
+            ["From bob: hi there"]
+        );
+    }
+
+    #[test]
+    fn user_list_keeps_the_server_order() {
+        assert_eq!(
+            plain(Event::Users(vec![
+                b"echobot".to_vec(),
+                b"zed".to_vec(),
+                b"amy".to_vec()
+            ])),
+            ["There are 3 online users:", "- echobot", "- zed", "- amy"]
+        );
+        assert_eq!(
+            plain(Event::Users(vec![b"a".to_vec()])),
+            ["There are 1 online users:", "- a"]
+        );
+    }
+
+    #[test]
+    fn write_plain_matches_plain() {
+        let line = Line::From {
+            name: "bob".into(),
+            message: "hi".into(),
+        };
+        let mut out = Vec::new();
+        line.write_plain(&mut out).unwrap();
+        assert_eq!(out, format!("{}\n", line.plain()).into_bytes());
+    }
+
+    #[test]
+    fn escape_sequences_are_made_visible() {
+        assert_eq!(
+            safe_text(b"\x1b[2J\x07x\ry\x08\x7f".to_vec()),
+            "\\x1b[2J\\x07x\\x0dy\\x08\\x7f"
+        );
+        assert_eq!(
+            safe_text("a\u{9b}b\u{202e}c".as_bytes().to_vec()),
+            "a\\u{9b}b\\u{202e}c"
+        );
+        assert_eq!(
+            safe_text(b"\x1b]52;c;SGVsbG8=\x07".to_vec()),
+            "\\x1b]52;c;SGVsbG8=\\x07"
+        );
+        assert_eq!(safe_text(b"tab\there \x00".to_vec()), "tab\there \\x00");
+    }
+
+    #[test]
+    fn invalid_utf8_becomes_replacement_characters() {
+        assert_eq!(
+            safe_text(b"ok \xff\xfe end".to_vec()),
+            "ok \u{fffd}\u{fffd} end"
+        );
+        assert_eq!(safe_text("ü€😀".as_bytes().to_vec()), "ü€😀");
+    }
+
+    #[test]
+    fn names_in_lists_and_senders_are_neutralised() {
+        let lines = plain(Event::Users(vec![b"\x1b]0;pwned\x07".to_vec()]));
+        assert_eq!(lines[1], "- \\x1b]0;pwned\\x07");
+        let lines = plain(Event::Message {
+            from: b"e\x1bvil".to_vec(),
+            body: b"\x1b[31mred".to_vec(),
+        });
+        assert_eq!(lines[0], "From e\\x1bvil: \\x1b[31mred");
+    }
+
+    proptest! {
+        /// Whatever arrives, what is shown contains no control character but tab.
+        #[test]
+        fn safe_text_never_contains_controls(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let shown = safe_text(bytes);
+            prop_assert!(!shown.chars().any(needs_escape));
+        }
+    }
+}
