@@ -4,7 +4,8 @@
 Usage: python3 client.py --address 127.0.0.1 --port 5378
 
 The client itself is the Rust binary built next to this file by
-`cargo build --release` (target/release/chat). This script replaces itself
+`cargo build --release` (target/release/chat); the environment variable
+CHAT_CLIENT_BINARY names another build instead (the test suite uses it). This script replaces itself
 with that program, passing the same arguments plus --plain, so that the
 program reads the terminal and the network directly. Standard library only,
 Python 3.8 or newer.
@@ -16,9 +17,9 @@ import sys
 
 def main() -> int:
     here = os.path.dirname(os.path.realpath(__file__))
-    binary = os.path.join(here, "target", "release", "chat")
-    if os.name == "nt":
-        binary += ".exe"
+    binary = os.environ.get("CHAT_CLIENT_BINARY") or os.path.join(
+        here, "target", "release", "chat" + (".exe" if os.name == "nt" else "")
+    )
     if not os.path.isfile(binary):
         sys.stderr.write(
             "client.py: the chat client is not built yet ({}).\n"
