@@ -1,0 +1,807 @@
+//! Integration tests of the real `chat-server` binary over TCP.
+
+mod common;
+
+use common::{start_server, Server};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A blocking test client with a read timeout, so nothing hangs forever.
+struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Client {
+    fn connect(server: &Server) -> Client {
+        let stream = TcpStream::connect(server.addr()).expect("connect");
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream
+            .set_write_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        Client {
+            writer: stream.try_clone().unwrap(),
+            reader: BufReader::new(stream),
+        }
+    }
+
+    /// Connects and logs in as `name`, asserting `HELLO <name>`.
+    fn login(server: &Server, name: &str) -> Client {
+        let mut c = Client::connect(server);
+        c.send(&format!("HELLO-FROM {name}\n"));
+        assert_eq!(c.line(), format!("HELLO {name}"));
+        c
+    }
+
+    fn send(&mut self, text: &str) {
+        self.send_bytes(text.as_bytes());
+    }
+
+    fn send_bytes(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
+    }
+
+    /// The next line as bytes, without its `\n`. Panics on timeout or EOF.
+    fn line_bytes(&mut self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let n = self
+            .reader
+            .read_until(b'\n', &mut buf)
+            .expect("read a line");
+        assert!(n > 0, "connection closed while a line was expected");
+        assert_eq!(buf.pop(), Some(b'\n'), "incomplete line {buf:?}");
+        buf
+    }
+
+    fn line(&mut self) -> String {
+        String::from_utf8_lossy(&self.line_bytes()).into_owned()
+    }
+
+    /// Asserts that the server closes the connection (after whatever it sent).
+    fn expect_closed(&mut self) {
+        let mut rest = Vec::new();
+        match self.reader.read_to_end(&mut rest) {
+            Ok(_) => assert!(rest.is_empty(), "unexpected bytes before close: {rest:?}"),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => {
+                assert!(rest.is_empty(), "unexpected bytes before reset: {rest:?}")
+            }
+            Err(e) => panic!("connection was not closed: {e}"),
+        }
+    }
+
+    /// Asserts that nothing arrives for `ms` milliseconds.
+    fn expect_silence(&mut self, ms: u64) {
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_millis(ms)))
+            .unwrap();
+        let mut buf = [0u8; 1];
+        match self.reader.read(&mut buf) {
+            Ok(0) => panic!("connection closed unexpectedly"),
+            Ok(_) => panic!("unexpected data: {:?}", buf),
+            Err(e) => assert!(
+                matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+                "{e}"
+            ),
+        }
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(TIMEOUT))
+            .unwrap();
+    }
+
+    fn list(&mut self) -> String {
+        self.send("LIST\n");
+        self.line()
+    }
+}
+
+/// Sends one first line on a fresh connection and returns the reply, asserting
+/// that the server then closes the connection.
+fn handshake_refused(server: &Server, first_line: &[u8]) -> String {
+    let mut c = Client::connect(server);
+    c.send_bytes(first_line);
+    let reply = c.line();
+    c.expect_closed();
+    reply
+}
+
+/// Polls (up to 5 s) until `name` is not in `observer`'s LIST.
+fn wait_until_gone(observer: &mut Client, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let list = observer.list();
+        let names: Vec<&str> = list.trim_start_matches("LIST-OK ").split(',').collect();
+        if !names.contains(&name) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{name} still listed: {list}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ---- handshake -------------------------------------------------------------
+
+#[test]
+fn bad_names_get_bad_body_and_close() {
+    let server = start_server(&[]);
+    for name in [
+        "a b", "a,b", "@!", "ABC_d", "bob-x", "bob.x", "ümlaut", "", "bob!", "\u{0}x",
+    ] {
+        let reply = handshake_refused(&server, format!("HELLO-FROM {name}\n").as_bytes());
+        assert_eq!(reply, "BAD-RQST-BODY", "name {name:?}");
+    }
+    assert_eq!(handshake_refused(&server, b"HELLO-FROM\n"), "BAD-RQST-BODY");
+    let long = "x".repeat(256);
+    assert_eq!(
+        handshake_refused(&server, format!("HELLO-FROM {long}\n").as_bytes()),
+        "BAD-RQST-BODY"
+    );
+}
+
+#[test]
+fn good_names_are_accepted() {
+    let server = start_server(&[]);
+    let long = "N".repeat(200);
+    let longest = "m".repeat(255);
+    let mut clients = Vec::new();
+    for name in ["alice", "abc123", "1234", long.as_str(), longest.as_str()] {
+        clients.push(Client::login(&server, name));
+    }
+    let list = clients[0].list();
+    assert_eq!(
+        list,
+        format!("LIST-OK echobot,delaybot,alice,abc123,1234,{long},{longest}")
+    );
+}
+
+#[test]
+fn first_line_other_than_hello_from_gets_bad_header_and_close() {
+    let server = start_server(&[]);
+    for first in [
+        &b"LIST\n"[..],
+        b"SEND x y\n",
+        b"hello-from alice\n",
+        b"HELLO alice\n",
+        b"\n",
+        b"HELLO-FROMalice\n",
+    ] {
+        assert_eq!(
+            handshake_refused(&server, first),
+            "BAD-RQST-HDR",
+            "{:?}",
+            String::from_utf8_lossy(first)
+        );
+    }
+}
+
+#[test]
+fn carriage_return_before_newline_is_tolerated() {
+    let server = start_server(&[]);
+    let mut c = Client::connect(&server);
+    c.send("HELLO-FROM a\r\n");
+    assert_eq!(c.line(), "HELLO a");
+    c.send("LIST\r\n");
+    assert_eq!(c.line(), "LIST-OK echobot,delaybot,a");
+}
+
+#[test]
+fn reconnect_after_a_failed_handshake_works() {
+    let server = start_server(&[]);
+    assert_eq!(
+        handshake_refused(&server, b"HELLO-FROM a b\n"),
+        "BAD-RQST-BODY"
+    );
+    assert_eq!(handshake_refused(&server, b"LIST\n"), "BAD-RQST-HDR");
+    let mut c = Client::login(&server, "ab");
+    assert_eq!(c.list(), "LIST-OK echobot,delaybot,ab");
+}
+
+#[test]
+fn name_in_use_is_refused_and_closed() {
+    let server = start_server(&[]);
+    let _alice = Client::login(&server, "alice");
+    assert_eq!(handshake_refused(&server, b"HELLO-FROM alice\n"), "IN-USE");
+    assert_eq!(
+        handshake_refused(&server, b"HELLO-FROM echobot\n"),
+        "IN-USE"
+    );
+    assert_eq!(
+        handshake_refused(&server, b"HELLO-FROM delaybot\n"),
+        "IN-USE"
+    );
+    // Names are case sensitive.
+    let _alice2 = Client::login(&server, "Alice");
+}
+
+#[test]
+fn capacity_zero_makes_every_login_busy() {
+    let server = start_server(&["--max-clients", "0"]);
+    assert_eq!(handshake_refused(&server, b"HELLO-FROM alice\n"), "BUSY");
+    assert_eq!(handshake_refused(&server, b"HELLO-FROM bob\n"), "BUSY");
+}
+
+#[test]
+fn full_server_answers_busy_and_bots_do_not_count() {
+    let server = start_server(&["--max-clients", "2"]);
+    let _a = Client::login(&server, "a");
+    let b = Client::login(&server, "b");
+    assert_eq!(handshake_refused(&server, b"HELLO-FROM c\n"), "BUSY");
+    drop(b.writer.shutdown(Shutdown::Both));
+    drop(b);
+    let mut a2 = Client::connect(&server);
+    // Once b is gone there is room again.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        a2.send("HELLO-FROM c\n");
+        let reply = a2.line();
+        if reply == "HELLO c" {
+            break;
+        }
+        assert_eq!(reply, "BUSY");
+        a2.expect_closed();
+        assert!(Instant::now() < deadline, "room never freed");
+        std::thread::sleep(Duration::from_millis(20));
+        a2 = Client::connect(&server);
+    }
+}
+
+#[test]
+fn checks_run_in_order_header_name_in_use_capacity() {
+    let server = start_server(&["--max-clients", "1"]);
+    let _alice = Client::login(&server, "alice");
+    assert_eq!(handshake_refused(&server, b"LIST\n"), "BAD-RQST-HDR");
+    assert_eq!(
+        handshake_refused(&server, b"HELLO-FROM bad!\n"),
+        "BAD-RQST-BODY"
+    );
+    assert_eq!(handshake_refused(&server, b"HELLO-FROM alice\n"), "IN-USE");
+    assert_eq!(
+        handshake_refused(&server, b"HELLO-FROM echobot\n"),
+        "IN-USE"
+    );
+    assert_eq!(handshake_refused(&server, b"HELLO-FROM bob\n"), "BUSY");
+    let server0 = start_server(&["--max-clients", "0"]);
+    assert_eq!(
+        handshake_refused(&server0, b"HELLO-FROM echobot\n"),
+        "IN-USE"
+    );
+    assert_eq!(
+        handshake_refused(&server0, b"HELLO-FROM a.b\n"),
+        "BAD-RQST-BODY"
+    );
+}
+
+#[test]
+fn line_too_long_before_login_is_a_failed_handshake() {
+    let server = start_server(&["--max-line-bytes", "100"]);
+    let mut line = b"HELLO-FROM ".to_vec();
+    line.extend(std::iter::repeat_n(b'a', 200));
+    line.push(b'\n');
+    assert_eq!(handshake_refused(&server, &line), "BAD-RQST-BODY");
+}
+
+// ---- LIST ------------------------------------------------------------------
+
+#[test]
+fn list_has_bots_first_then_login_order_with_the_caller() {
+    let server = start_server(&[]);
+    let mut zed = Client::login(&server, "zed");
+    let mut amy = Client::login(&server, "amy");
+    let _bob = Client::login(&server, "bob");
+    assert_eq!(zed.list(), "LIST-OK echobot,delaybot,zed,amy,bob");
+    assert_eq!(amy.list(), "LIST-OK echobot,delaybot,zed,amy,bob");
+    drop(zed);
+    wait_until_gone(&mut amy, "zed");
+    let _zed = Client::login(&server, "zed");
+    assert_eq!(amy.list(), "LIST-OK echobot,delaybot,amy,bob,zed");
+}
+
+#[test]
+fn hide_users_lists_only_the_bots() {
+    let server = start_server(&["--hide-users"]);
+    let mut a = Client::login(&server, "alice");
+    let mut b = Client::login(&server, "bob");
+    assert_eq!(a.list(), "LIST-OK echobot,delaybot");
+    // Hidden users can still be messaged.
+    a.send("SEND bob hi\n");
+    assert_eq!(a.line(), "SEND-OK");
+    assert_eq!(b.line(), "DELIVERY alice hi");
+}
+
+#[test]
+fn no_bots_means_no_bots() {
+    let server = start_server(&["--no-bots"]);
+    let mut a = Client::login(&server, "alice");
+    assert_eq!(a.list(), "LIST-OK alice");
+    a.send("SEND echobot hi\n");
+    assert_eq!(a.line(), "BAD-DEST-USER");
+    let _echo = Client::login(&server, "echobot");
+    assert_eq!(a.list(), "LIST-OK alice,echobot");
+}
+
+#[test]
+fn list_with_an_argument_is_a_bad_header() {
+    let server = start_server(&[]);
+    let mut a = Client::login(&server, "alice");
+    a.send("LIST extra\n");
+    assert_eq!(a.line(), "BAD-RQST-HDR");
+    a.send("LIST \n");
+    assert_eq!(a.line(), "BAD-RQST-HDR");
+    assert_eq!(a.list(), "LIST-OK echobot,delaybot,alice");
+}
+
+// ---- SEND ------------------------------------------------------------------
+
+#[test]
+fn send_to_another_user_relays_bytes_exactly() {
+    let server = start_server(&[]);
+    let mut a = Client::login(&server, "alice");
+    let mut b = Client::login(&server, "bob");
+    a.send("SEND bob hello  there \n");
+    assert_eq!(a.line(), "SEND-OK");
+    assert_eq!(b.line(), "DELIVERY alice hello  there ");
+    let body: &[u8] = b"h\xc3\xa9llo \xff\xfe\x00 \x1b[2J end";
+    a.send_bytes(&[b"SEND bob ", body, b"\n"].concat());
+    assert_eq!(a.line(), "SEND-OK");
+    assert_eq!(b.line_bytes(), [b"DELIVERY alice ", body].concat());
+    b.send("SEND alice back\n");
+    assert_eq!(b.line(), "SEND-OK");
+    assert_eq!(a.line(), "DELIVERY bob back");
+    a.expect_silence(100);
+}
+
+#[test]
+fn send_to_yourself_gives_both_lines() {
+    let server = start_server(&[]);
+    let mut a = Client::login(&server, "alice");
+    a.send("SEND alice note to self\n");
+    assert_eq!(a.line(), "SEND-OK");
+    assert_eq!(a.line(), "DELIVERY alice note to self");
+}
+
+#[test]
+fn send_to_unknown_user_is_bad_dest() {
+    let server = start_server(&[]);
+    let mut a = Client::login(&server, "alice");
+    a.send("SEND nobody hi\n");
+    assert_eq!(a.line(), "BAD-DEST-USER");
+    a.send("SEND Alice hi\n");
+    assert_eq!(a.line(), "BAD-DEST-USER");
+}
+
+#[test]
+fn empty_or_missing_body_or_dest_is_bad_body() {
+    let server = start_server(&[]);
+    let mut a = Client::login(&server, "alice");
+    let mut b = Client::login(&server, "bob");
+    for line in [
+        "SEND bob \n",
+        "SEND bob\n",
+        "SEND bob    \n",
+        "SEND bob \t \n",
+        "SEND echobot \n",
+        "SEND echobot\n",
+        "SEND\n",
+        "SEND \n",
+        "SEND  hello\n",
+        "SEND nobody \n",
+    ] {
+        a.send(line);
+        assert_eq!(a.line(), "BAD-RQST-BODY", "{line:?}");
+    }
+    b.expect_silence(100);
+    assert_eq!(a.list(), "LIST-OK echobot,delaybot,alice,bob");
+}
+
+#[test]
+fn bad_headers_after_login_keep_the_connection() {
+    let server = start_server(&[]);
+    let mut a = Client::login(&server, "alice");
+    let _b = Client::login(&server, "bob");
+    for line in [
+        "send bob hi\n",
+        "\n",
+        "HELLO-FROM alice\n",
+        "HELLO-FROM carol\n",
+        "FOO\n",
+        " LIST\n",
+        "list\n",
+        "SENDbob hi\n",
+    ] {
+        a.send(line);
+        assert_eq!(a.line(), "BAD-RQST-HDR", "{line:?}");
+    }
+    assert_eq!(a.list(), "LIST-OK echobot,delaybot,alice,bob");
+    a.send("SEND bob still here\n");
+    assert_eq!(a.line(), "SEND-OK");
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let server = start_server(&[]);
+    let mut a = Client::connect(&server);
+    a.send("HELLO-FROM alice\nLIST\nSEND alice x\nBOGUS\nSEND nobody y\n");
+    assert_eq!(a.line(), "HELLO alice");
+    assert_eq!(a.line(), "LIST-OK echobot,delaybot,alice");
+    assert_eq!(a.line(), "SEND-OK");
+    assert_eq!(a.line(), "DELIVERY alice x");
+    assert_eq!(a.line(), "BAD-RQST-HDR");
+    assert_eq!(a.line(), "BAD-DEST-USER");
+}
+
+// ---- bots ------------------------------------------------------------------
+
+#[test]
+fn echobot_echoes() {
+    let server = start_server(&[]);
+    let mut a = Client::login(&server, "alice");
+    a.send("SEND echobot hello  ü \n");
+    assert_eq!(a.line(), "SEND-OK");
+    assert_eq!(a.line(), "DELIVERY echobot hello  ü ");
+    a.expect_silence(100);
+}
+
+#[test]
+fn delaybot_sends_two_copies_in_three_paced_pieces() {
+    let server = start_server(&[]);
+    let mut a = Client::login(&server, "alice");
+    let msg = "paced message with ü and € in it";
+    let line = format!("DELIVERY delaybot {msg}\n").into_bytes();
+    a.send(&format!("SEND delaybot {msg}\n"));
+    let sent = Instant::now();
+    // Raw reads with their arrival times, SEND-OK included.
+    let stream = a.reader.get_mut();
+    let mut reads: Vec<(Duration, Vec<u8>)> = Vec::new();
+    let mut total = Vec::new();
+    let expected_total = b"SEND-OK\n".len() + 2 * line.len();
+    let mut buf = [0u8; 4096];
+    while total.len() < expected_total {
+        assert!(sent.elapsed() < Duration::from_secs(6), "delaybot too slow");
+        let n = stream.read(&mut buf).expect("read");
+        assert!(n > 0, "closed");
+        reads.push((sent.elapsed(), buf[..n].to_vec()));
+        total.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(total, [&b"SEND-OK\n"[..], &line, &line].concat());
+
+    // Group reads into bursts (a new burst after a quiet gap of 250 ms); the
+    // SEND-OK line is not part of delaybot's pieces.
+    let mut bursts: Vec<(Duration, Vec<u8>)> = Vec::new();
+    let mut last = Duration::ZERO;
+    let mut skip = b"SEND-OK\n".len();
+    for (t, bytes) in reads {
+        let bytes = if skip > 0 {
+            let cut = skip.min(bytes.len());
+            skip -= cut;
+            bytes[cut..].to_vec()
+        } else {
+            bytes
+        };
+        if bytes.is_empty() {
+            continue;
+        }
+        match bursts.last_mut() {
+            Some((_, data)) if t - last < Duration::from_millis(250) => data.extend(bytes),
+            _ => bursts.push((t, bytes)),
+        }
+        last = t;
+    }
+    assert_eq!(bursts.len(), 3, "pieces: {bursts:?}");
+    let half = line.len() / 2;
+    assert_eq!(bursts[0].1, line[..half]);
+    assert!(!bursts[0].1.contains(&b'\n'), "first piece is a whole line");
+    assert_eq!(bursts[1].1, [&line[half..], &line[..half]].concat());
+    assert_eq!(bursts[2].1, line[half..]);
+    for i in 1..3 {
+        let gap = bursts[i].0 - bursts[i - 1].0;
+        assert!(
+            gap >= Duration::from_millis(300) && gap <= Duration::from_millis(1500),
+            "gap {i} was {gap:?}"
+        );
+    }
+}
+
+#[test]
+fn messages_queue_behind_delaybot_pieces_without_interleaving() {
+    let server = start_server(&[]);
+    let mut a = Client::login(&server, "alice");
+    let mut b = Client::login(&server, "bob");
+    a.send("SEND delaybot one\n");
+    assert_eq!(a.line(), "SEND-OK");
+    b.send("SEND alice from bob\n");
+    assert_eq!(b.line(), "SEND-OK");
+    assert_eq!(a.line(), "DELIVERY delaybot one");
+    assert_eq!(a.line(), "DELIVERY delaybot one");
+    assert_eq!(a.line(), "DELIVERY bob from bob");
+}
+
+// ---- sizes -----------------------------------------------------------------
+
+#[test]
+fn fifty_megabyte_message_is_relayed_intact() {
+    let server = start_server(&["--max-line-bytes", "60000000"]);
+    let mut a = Client::login(&server, "alice");
+    let mut b = Client::login(&server, "bob");
+    let body: Vec<u8> = (0..50_000_000u32)
+        .map(|i| match (i.wrapping_mul(2_654_435_761) >> 24) as u8 {
+            b'\n' | b'\r' => b'x',
+            byte => byte,
+        })
+        .collect();
+    let request = [&b"SEND bob "[..], &body, b"\n"].concat();
+    let mut writer = a.writer.try_clone().unwrap();
+    let sender = std::thread::spawn(move || writer.write_all(&request).expect("write"));
+    b.reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let got = b.line_bytes();
+    sender.join().unwrap();
+    assert_eq!(a.line(), "SEND-OK");
+    assert_eq!(got.len(), b"DELIVERY alice ".len() + body.len());
+    assert!(got.starts_with(b"DELIVERY alice "));
+    assert!(got[b"DELIVERY alice ".len()..] == body[..], "body differs");
+}
+
+#[test]
+fn over_long_line_is_bad_body_and_the_connection_stays_usable() {
+    let server = start_server(&["--max-line-bytes", "1000"]);
+    let mut a = Client::login(&server, "alice");
+    let mut b = Client::login(&server, "bob");
+    let long = format!("SEND bob {}\n", "y".repeat(5000));
+    a.send(&long);
+    assert_eq!(a.line(), "BAD-RQST-BODY");
+    assert_eq!(a.list(), "LIST-OK echobot,delaybot,alice,bob");
+    let fits = format!("SEND bob {}\n", "z".repeat(991));
+    assert_eq!(fits.len(), 1001);
+    a.send(&fits);
+    assert_eq!(a.line(), "SEND-OK");
+    assert_eq!(b.line(), format!("DELIVERY alice {}", "z".repeat(991)));
+    b.expect_silence(100);
+}
+
+// ---- many clients, slow clients --------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_clients_each_message_delivered_exactly_once() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader as TokioBufReader};
+    use tokio::time::timeout;
+    const N: usize = 1000;
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let server = start_server(&["--max-clients", "2000", "--quiet"]);
+    let addr = server.addr();
+    let started = Instant::now();
+
+    async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> String {
+        let mut buf = Vec::new();
+        let n = timeout(Duration::from_secs(30), r.read_until(b'\n', &mut buf))
+            .await
+            .expect("timed out")
+            .expect("read");
+        assert!(n > 0, "closed");
+        String::from_utf8(buf).unwrap().trim_end().to_string()
+    }
+
+    // Phase 1: everyone logs in.
+    let mut logins = tokio::task::JoinSet::new();
+    for i in 0..N {
+        let addr = addr.clone();
+        logins.spawn(async move {
+            let stream = timeout(
+                Duration::from_secs(30),
+                tokio::net::TcpStream::connect(&addr),
+            )
+            .await
+            .expect("connect timed out")
+            .expect("connect");
+            let (rd, mut wr) = stream.into_split();
+            let mut rd = TokioBufReader::new(rd);
+            wr.write_all(format!("HELLO-FROM u{i}\n").as_bytes())
+                .await
+                .unwrap();
+            assert_eq!(read_line(&mut rd).await, format!("HELLO u{i}"));
+            (i, rd, wr)
+        });
+    }
+    let mut clients = Vec::new();
+    while let Some(joined) = logins.join_next().await {
+        clients.push(joined.expect("login task"));
+    }
+    assert_eq!(clients.len(), N);
+
+    // Phase 2: everyone sends one message to the next one.
+    let mut chats = tokio::task::JoinSet::new();
+    for (i, mut rd, mut wr) in clients {
+        chats.spawn(async move {
+            wr.write_all(format!("SEND u{} msg {i}\n", (i + 1) % N).as_bytes())
+                .await
+                .unwrap();
+            let mut got = vec![read_line(&mut rd).await, read_line(&mut rd).await];
+            got.sort();
+            let from = (i + N - 1) % N;
+            assert_eq!(
+                got,
+                vec![
+                    format!("DELIVERY u{from} msg {from}"),
+                    "SEND-OK".to_string()
+                ]
+            );
+            (rd, wr)
+        });
+    }
+    let mut clients = Vec::new();
+    while let Some(joined) = chats.join_next().await {
+        clients.push(joined.expect("chat task"));
+    }
+
+    // Phase 3: nothing more arrives; the next line is the LIST reply.
+    let mut lists = tokio::task::JoinSet::new();
+    for (mut rd, mut wr) in clients {
+        lists.spawn(async move {
+            wr.write_all(b"LIST\n").await.unwrap();
+            let list = read_line(&mut rd).await;
+            assert!(list.starts_with("LIST-OK echobot,delaybot,"), "{list:.60}");
+            assert_eq!(list.split(',').count(), N + 2);
+            (rd, wr)
+        });
+    }
+    // Keep every connection open until all have listed.
+    let mut done = Vec::new();
+    while let Some(joined) = lists.join_next().await {
+        done.push(joined.expect("list task"));
+    }
+    assert_eq!(done.len(), N);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_client_that_never_reads_slows_nobody_and_is_dropped_on_overflow() {
+    let server = start_server(&["--max-queue-bytes", "200000"]);
+    let slow = Client::login(&server, "slow");
+    let mut a = Client::login(&server, "alice");
+    let mut b = Client::login(&server, "bob");
+    let mut c = Client::login(&server, "carol");
+    let chunk = format!("SEND slow {}\n", "s".repeat(100_000));
+    let mut gone = false;
+    for round in 0..1000 {
+        let t = Instant::now();
+        a.send(&chunk);
+        match a.line().as_str() {
+            "SEND-OK" => {}
+            "BAD-DEST-USER" => {
+                // Already disconnected for overflowing.
+                gone = true;
+                break;
+            }
+            other => panic!("unexpected reply {other:?}"),
+        }
+        // Another pair chats without delay meanwhile.
+        b.send(&format!("SEND carol ping {round}\n"));
+        assert_eq!(b.line(), "SEND-OK");
+        assert_eq!(c.line(), format!("DELIVERY bob ping {round}"));
+        assert!(t.elapsed() < Duration::from_secs(2), "round {round} slow");
+        if round % 10 == 9 {
+            let list = c.list();
+            if !list.split(',').any(|n| n == "slow") {
+                gone = true;
+                break;
+            }
+        }
+    }
+    assert!(gone, "the non-reading client was never disconnected");
+    assert_eq!(c.list(), "LIST-OK echobot,delaybot,alice,bob,carol");
+    a.send("SEND slow anyone there\n");
+    assert_eq!(a.line(), "BAD-DEST-USER");
+    // Its name is free again.
+    let _slow2 = Client::login(&server, "slow");
+    drop(slow);
+}
+
+// ---- names freed on close --------------------------------------------------
+
+#[test]
+fn name_is_free_after_a_graceful_close() {
+    let server = start_server(&[]);
+    let mut observer = Client::login(&server, "observer");
+    let a = Client::login(&server, "alice");
+    a.writer.shutdown(Shutdown::Both).unwrap();
+    drop(a);
+    wait_until_gone(&mut observer, "alice");
+    let _a = Client::login(&server, "alice");
+}
+
+#[test]
+fn name_is_free_after_an_abrupt_reset() {
+    let server = start_server(&[]);
+    let mut observer = Client::login(&server, "observer");
+    let mut a = Client::login(&server, "alice");
+    // Leave a reply unread, so that closing sends a reset instead of a FIN.
+    a.send("LIST\n");
+    let mut peek = [0u8; 1];
+    a.reader.get_ref().peek(&mut peek).unwrap();
+    drop(a);
+    wait_until_gone(&mut observer, "alice");
+    let _a = Client::login(&server, "alice");
+}
+
+#[test]
+fn disconnect_mid_line_frees_the_name() {
+    let server = start_server(&[]);
+    let mut observer = Client::login(&server, "observer");
+    let mut a = Client::login(&server, "alice");
+    a.send("SEND observer half a li");
+    drop(a);
+    wait_until_gone(&mut observer, "alice");
+    observer.expect_silence(100);
+}
+
+// ---- robustness ------------------------------------------------------------
+
+#[test]
+fn garbage_does_not_hurt_the_server() {
+    let server = start_server(&[]);
+    let mut garbage: Vec<u8> = (0..20_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    garbage.extend_from_slice(b"\n\0\0\xff\xfe\n");
+
+    // Before login: refused, and the server survives.
+    let mut g = Client::connect(&server);
+    g.send_bytes(&garbage);
+    assert!(g.line().starts_with("BAD-RQST-"));
+
+    // After login: every line is answered, and the connection keeps working.
+    let mut a = Client::login(&server, "alice");
+    a.send_bytes(b"\0\0\0\n\xff\xfe\xfd\n");
+    assert_eq!(a.line(), "BAD-RQST-HDR");
+    assert_eq!(a.line(), "BAD-RQST-HDR");
+    a.send_bytes(&garbage);
+    a.send("LIST\n");
+    loop {
+        let line = a.line();
+        if line.starts_with("LIST-OK") {
+            assert_eq!(line, "LIST-OK echobot,delaybot,alice");
+            break;
+        }
+        assert!(line.starts_with("BAD-RQST-"), "{line:?}");
+    }
+
+    // A connection that sends nothing and one that leaves mid-line.
+    let _idle = Client::connect(&server);
+    let mut half = Client::connect(&server);
+    half.send_bytes(b"HELLO-FROM \xff\xfe");
+    drop(half);
+
+    let mut b = Client::login(&server, "bob");
+    b.send_bytes(b"SEND alice \xff?\n");
+    assert_eq!(b.line(), "SEND-OK");
+    assert_eq!(a.line_bytes(), b"DELIVERY bob \xff?");
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let mut server = start_server(&[]);
+    let _a = Client::login(&server, "alice");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            assert!(status.success(), "{status:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "server did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
