@@ -1,0 +1,193 @@
+//! The client as a command-line program: exit paths and statuses, `--local`,
+//! piped input, and `client.py` itself.
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chat::client::text;
+use expectrl::process::unix::WaitStatus;
+use expectrl::{ControlCode, Eof, Expect, Session};
+use support::{Launch, Peer, Piped, Server, CHAT, CLIENT_PY, TIMEOUT};
+
+/// A port on which nothing listens.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn an_unreachable_server_gives_one_clear_line_and_a_failure_status() {
+    let port = free_port();
+    let mut client = Piped::binary(port);
+    client.send_line("alice");
+    let status = client.wait(TIMEOUT);
+    assert!(!status.success());
+    let expected = text::cannot_connect(&format!("127.0.0.1:{port}"), "Connection refused");
+    assert_eq!(client.text(), format!("{}\n{expected}\n", text::WELCOME));
+}
+
+#[test]
+fn end_of_input_at_the_name_prompt_quits_with_success() {
+    let server = Server::start(&[]);
+    let mut client = Piped::binary(server.port);
+    client.close_stdin();
+    assert!(client.wait(TIMEOUT).success());
+    assert_eq!(client.text(), format!("{}\n", text::WELCOME));
+}
+
+#[test]
+fn piped_input_is_handled_in_order_and_replies_are_shown_before_exit() {
+    let server = Server::start(&["--no-bots"]);
+    let mut client = Piped::binary(server.port);
+    // Everything at once, then end of input: nothing may be lost.
+    client.send_line("alice");
+    client.send_line("@alice one");
+    client.send_line("!who");
+    client.close_stdin();
+    assert!(client.wait(TIMEOUT).success());
+    let expected = [
+        text::WELCOME.to_string(),
+        text::logged_in("alice"),
+        text::SENT.to_string(),
+        text::message_from("alice", "one"),
+        text::user_count(1),
+        text::user_entry("alice"),
+    ]
+    .join("\n");
+    assert_eq!(client.text(), format!("{expected}\n"));
+}
+
+#[test]
+fn a_closed_server_ends_a_waiting_client_without_a_keypress() {
+    let server = Server::start(&[]);
+    let mut session = Session::spawn(Launch::Binary.command(server.port, &[])).unwrap();
+    session.set_expect_timeout(Some(TIMEOUT));
+    session.send_line("alice").unwrap();
+    session.expect(text::logged_in("alice").as_str()).unwrap();
+    let killed = Instant::now();
+    drop(server);
+    session.expect(text::SERVER_CLOSED).unwrap();
+    session.expect(Eof).unwrap();
+    assert!(killed.elapsed() < Duration::from_secs(2));
+    assert!(matches!(
+        session.get_process().wait().unwrap(),
+        WaitStatus::Exited(_, code) if code != 0
+    ));
+}
+
+fn ctrl_key_quits(code: ControlCode, logged_in: bool) {
+    let server = Server::start(&[]);
+    let mut session = Session::spawn(Launch::Binary.command(server.port, &[])).unwrap();
+    session.set_expect_timeout(Some(TIMEOUT));
+    session.expect(text::WELCOME).unwrap();
+    if logged_in {
+        session.send_line("alice").unwrap();
+        session.expect(text::logged_in("alice").as_str()).unwrap();
+    }
+    session.send(code).unwrap();
+    session.expect(Eof).unwrap();
+    assert!(matches!(
+        session.get_process().wait().unwrap(),
+        WaitStatus::Exited(_, 0)
+    ));
+}
+
+#[test]
+fn ctrl_c_quits_at_the_name_prompt() {
+    ctrl_key_quits(ControlCode::EndOfText, false);
+}
+
+#[test]
+fn ctrl_c_quits_after_login() {
+    ctrl_key_quits(ControlCode::EndOfText, true);
+}
+
+#[test]
+fn ctrl_d_quits_after_login() {
+    ctrl_key_quits(ControlCode::EndOfTransmission, true);
+}
+
+#[test]
+fn local_hosts_a_server_that_others_join_and_that_ends_with_its_host() {
+    let port = free_port();
+    let mut host = Piped::spawn(Launch::Binary.command(port, &["--local"]));
+    host.expect(&text::hosting(&format!("127.0.0.1:{port}")));
+    host.send_line("alice");
+    host.expect(&text::logged_in("alice"));
+
+    // A second --local finds the server and joins it instead of hosting.
+    let mut guest = Piped::spawn(Launch::Binary.command(port, &["--local"]));
+    guest.send_line("bob");
+    guest.expect(&text::logged_in("bob"));
+    assert!(!guest.text().contains("Started a local"));
+
+    // The bots are there too.
+    guest.send_line("@echobot ping");
+    guest.expect(&text::message_from("echobot", "ping"));
+    guest.send_line("@alice hi");
+    host.expect(&text::message_from("bob", "hi"));
+
+    host.send_line("!quit");
+    assert!(host.wait(TIMEOUT).success());
+    guest.expect(text::SERVER_CLOSED);
+    assert!(!guest.wait(TIMEOUT).success());
+}
+
+#[test]
+fn help_describes_every_flag() {
+    let out = Command::new(CHAT).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--address",
+        "--port",
+        "--plain",
+        "--local",
+        "--color",
+        "--history-file",
+        "--no-history",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+    let out = Command::new(CHAT).arg("--bogus").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn client_py_says_how_to_build_when_the_binary_is_missing() {
+    let dir = std::env::temp_dir().join(format!("chat-clientpy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("client.py");
+    std::fs::copy(CLIENT_PY, &script).unwrap();
+    let out = Command::new("python3")
+        .arg(&script)
+        .env_remove("CHAT_CLIENT_BINARY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cargo build --release"));
+
+    // With target/release/chat next to it, it runs that binary in plain mode.
+    let release = dir.join("target/release");
+    std::fs::create_dir_all(&release).unwrap();
+    let _ = std::fs::remove_file(release.join("chat"));
+    std::os::unix::fs::symlink(CHAT, release.join("chat")).unwrap();
+    let server = Server::start(&["--no-bots"]);
+    let mut peer = Peer::login(server.port, "bob");
+    let mut cmd = Command::new("python3");
+    cmd.arg(&script)
+        .args(["--address", "127.0.0.1", "--port", &server.port.to_string()])
+        .env_remove("CHAT_CLIENT_BINARY");
+    let mut client = Piped::spawn(cmd);
+    client.send_line("alice");
+    client.send_line("@bob via client.py");
+    assert_eq!(peer.line(), "DELIVERY alice via client.py");
+    client.close_stdin();
+    assert!(client.wait(TIMEOUT).success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
