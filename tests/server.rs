@@ -664,14 +664,16 @@ async fn a_thousand_clients_each_message_delivered_exactly_once() {
 
 #[test]
 fn a_client_that_never_reads_slows_nobody_and_is_dropped_on_overflow() {
-    let server = start_server(&["--max-queue-bytes", "200000"]);
+    let server = start_server(&["--max-queue-bytes", "1000000"]);
     let slow = Client::login(&server, "slow");
     let mut a = Client::login(&server, "alice");
     let mut b = Client::login(&server, "bob");
     let mut c = Client::login(&server, "carol");
     let chunk = format!("SEND slow {}\n", "s".repeat(100_000));
     let mut gone = false;
+    let mut rounds = 0;
     for round in 0..1000 {
+        rounds = round + 1;
         let t = Instant::now();
         a.send(&chunk);
         match a.line().as_str() {
@@ -697,6 +699,7 @@ fn a_client_that_never_reads_slows_nobody_and_is_dropped_on_overflow() {
         }
     }
     assert!(gone, "the non-reading client was never disconnected");
+    eprintln!("slow reader dropped after {rounds} messages of 100 kB");
     assert_eq!(c.list(), "LIST-OK echobot,delaybot,alice,bob,carol");
     a.send("SEND slow anyone there\n");
     assert_eq!(a.line(), "BAD-DEST-USER");

@@ -2,7 +2,7 @@
 
 use chat::server::{self, Config};
 use clap::Parser;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use tracing::{error, info, Level};
@@ -58,6 +58,7 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_max_level(if args.quiet {
             Level::ERROR
         } else {
@@ -84,8 +85,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let port = match listener.local_addr() {
-        Ok(local) => local.port(),
+    let local = match listener.local_addr() {
+        Ok(local) => local,
         Err(e) => {
             error!("cannot read the listening address: {e}");
             return ExitCode::FAILURE;
@@ -94,10 +95,11 @@ async fn main() -> ExitCode {
     {
         let mut out = std::io::stdout().lock();
         // If stdout is gone, the server still works; nothing to do about it.
+        let port = local.port();
         let _ = writeln!(out, "Server is on. Now listening on port {port}");
         let _ = out.flush();
     }
-    info!("listening on {addr} (port {port})");
+    info!("listening on {local}");
 
     let config = Config {
         max_clients: args.max_clients,
