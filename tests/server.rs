@@ -808,3 +808,66 @@ fn sigterm_stops_the_server_cleanly() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn address_may_be_a_host_name() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .args(["--address", "localhost", "--port", "0", "--quiet"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chat-server");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(20));
+    let result = std::panic::catch_unwind(|| {
+        let line = line.expect("no startup line");
+        assert!(line.contains("Server is on"), "{line:?}");
+        let port: u16 = line
+            .rsplit("Now listening on port ")
+            .next()
+            .and_then(|p| p.trim().parse().ok())
+            .expect("port in the startup line");
+        let stream = TcpStream::connect(("localhost", port)).expect("connect");
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut c = Client {
+            writer: stream.try_clone().unwrap(),
+            reader: BufReader::new(stream),
+        };
+        c.send("HELLO-FROM alice\n");
+        assert_eq!(c.line(), "HELLO alice");
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .arg("--help")
+        .output()
+        .expect("run --help");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--address",
+        "--port",
+        "--max-clients",
+        "--hide-users",
+        "--no-bots",
+        "--max-line-bytes",
+        "--max-queue-bytes",
+        "--quiet",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from --help");
+    }
+}
