@@ -38,6 +38,15 @@ pub trait Screen {
     /// Shows complete lines, in order, at once.
     fn show(&mut self, lines: &[Line]);
 
+    /// Shows the last lines before the program ends (the terminal may need
+    /// to be given back first).
+    fn show_final(&mut self, lines: &[Line]) {
+        self.show(lines);
+    }
+
+    /// Called each time the client is ready to read a name.
+    fn ask_name(&mut self) {}
+
     /// Called once the user is logged in as `name`.
     fn logged_in(&mut self, _name: &str) {}
 
@@ -130,6 +139,7 @@ async fn login(
     screen: &mut dyn Screen,
 ) -> Result<(Connection, String), Outcome> {
     loop {
+        screen.ask_name();
         let line = match inputs.next().await {
             Input::Line(line) => line,
             Input::Eof | Input::Interrupt => return Err(Outcome::Quit),
@@ -266,13 +276,15 @@ async fn chat(
                 render(event, &mut lines);
             }
         }
-        if !lines.is_empty() {
-            screen.show(&lines);
-            lines.clear();
-        }
+        // Names first: once a sender's line is visible, completing that name
+        // must work.
         if names_version != Some(session.names_version()) {
             names_version = Some(session.names_version());
             screen.names_changed(&mut session.names());
+        }
+        if !lines.is_empty() {
+            screen.show(&lines);
+            lines.clear();
         }
 
         if let Some(deadline) = ending {
@@ -285,11 +297,11 @@ async fn chat(
             received = connection.receive() => match received {
                 Ok(true) => {}
                 Ok(false) => {
-                    screen.show(&[Line::error(text::SERVER_CLOSED)]);
+                    screen.show_final(&[Line::error(text::SERVER_CLOSED)]);
                     break Outcome::ServerGone;
                 }
                 Err(err) => {
-                    screen.show(&[Line::error(text::connection_lost(&describe_error(&err)))]);
+                    screen.show_final(&[Line::error(text::connection_lost(&describe_error(&err)))]);
                     break Outcome::ServerGone;
                 }
             },

@@ -6,6 +6,7 @@
 //! - [`connection`]: the TCP connection (framing in, a writer task out).
 //! - [`app`]: login and the main loop, shared by both front ends.
 //! - [`plain`]: the line-oriented front end (the assignment's interface).
+//! - [`rich`]: the readline front end (editing, history, completion, colour).
 //! - [`text`]: every exact line of the interface.
 
 pub mod app;
@@ -15,6 +16,7 @@ pub mod connection;
 pub mod local;
 pub mod plain;
 pub mod render;
+pub mod rich;
 pub mod session;
 pub mod text;
 
@@ -25,16 +27,41 @@ use tokio::sync::mpsc;
 
 use app::{Input, Inputs};
 pub use cli::Cli;
+use cli::ColorChoice;
 
 /// Runs the client with parsed arguments.
 pub async fn main(cli: Cli) -> ExitCode {
     let (tx, rx) = mpsc::unbounded_channel();
     forward_signals(tx.clone());
     let inputs = Inputs::new(rx);
-    let _ = use_plain_mode(&cli);
-    plain::spawn_stdin_reader(tx);
-    let mut screen = plain::PlainScreen::new();
-    app::run(&cli, inputs, &mut screen).await.into()
+    if use_plain_mode(&cli) {
+        colored::control::set_override(false);
+        plain::spawn_stdin_reader(tx);
+        let mut screen = plain::PlainScreen::new();
+        return app::run(&cli, inputs, &mut screen).await.into();
+    }
+    colored::control::set_override(use_color(cli.color));
+    let options = rich::Options {
+        history: rich::history_path(cli.history_file.as_deref(), cli.no_history),
+        color: use_color(cli.color),
+    };
+    match rich::start(options, tx) {
+        Ok(mut screen) => app::run(&cli, inputs, &mut screen).await.into(),
+        Err(err) => {
+            eprintln!("chat: cannot use the terminal: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Colour in rich mode: `--color always`, or `auto` when NO_COLOR is not set
+/// (standard output is a terminal whenever rich mode is used).
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
 }
 
 /// Plain mode is used with `--plain`, when standard input or output is not a
