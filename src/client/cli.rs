@@ -9,7 +9,7 @@ use clap::{Parser, ValueEnum};
 /// Log in with a name, then type `@<username> <message>` to send a message,
 /// `!who` to list the users online, and `!quit` to exit.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "chat", version, about, long_about)]
+#[command(name = "chat", version)]
 pub struct Cli {
     /// Host name or IP address of the chat server.
     #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
