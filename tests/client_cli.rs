@@ -1,15 +1,16 @@
 //! The client as a command-line program: exit paths and statuses, `--local`,
 //! piped input, and `client.py` itself.
 
-mod support;
+mod common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chat::client::text;
+use common::client::{Launch, Piped, CHAT, CLIENT_PY, TIMEOUT};
+use common::{start_server, Client};
 use expectrl::process::unix::WaitStatus;
 use expectrl::{ControlCode, Eof, Expect, Session};
-use support::{Launch, Peer, Piped, Server, CHAT, CLIENT_PY, TIMEOUT};
 
 /// A port on which nothing listens.
 fn free_port() -> u16 {
@@ -33,7 +34,7 @@ fn an_unreachable_server_gives_one_clear_line_and_a_failure_status() {
 
 #[test]
 fn end_of_input_at_the_name_prompt_quits_with_success() {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let mut client = Piped::binary(server.port);
     client.close_stdin();
     assert!(client.wait(TIMEOUT).success());
@@ -42,7 +43,7 @@ fn end_of_input_at_the_name_prompt_quits_with_success() {
 
 #[test]
 fn piped_input_is_handled_in_order_and_replies_are_shown_before_exit() {
-    let server = Server::start(&["--no-bots"]);
+    let server = start_server(&["--no-bots"]);
     let mut client = Piped::binary(server.port);
     // Everything at once, then end of input: nothing may be lost.
     client.send_line("alice");
@@ -64,7 +65,7 @@ fn piped_input_is_handled_in_order_and_replies_are_shown_before_exit() {
 
 #[test]
 fn a_closed_server_ends_a_waiting_client_without_a_keypress() {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let mut session = Session::spawn(Launch::Binary.command(server.port, &[])).unwrap();
     session.set_expect_timeout(Some(TIMEOUT));
     session.send_line("alice").unwrap();
@@ -81,7 +82,7 @@ fn a_closed_server_ends_a_waiting_client_without_a_keypress() {
 }
 
 fn ctrl_key_quits(code: ControlCode, logged_in: bool) {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let mut session = Session::spawn(Launch::Binary.command(server.port, &[])).unwrap();
     session.set_expect_timeout(Some(TIMEOUT));
     session.expect(text::WELCOME).unwrap();
@@ -177,8 +178,8 @@ fn client_py_says_how_to_build_when_the_binary_is_missing() {
     std::fs::create_dir_all(&release).unwrap();
     let _ = std::fs::remove_file(release.join("chat"));
     std::os::unix::fs::symlink(CHAT, release.join("chat")).unwrap();
-    let server = Server::start(&["--no-bots"]);
-    let mut peer = Peer::login(server.port, "bob");
+    let server = start_server(&["--no-bots"]);
+    let mut peer = Client::login(&server, "bob");
     let mut cmd = Command::new("python3");
     cmd.arg(&script)
         .args(["--address", "127.0.0.1", "--port", &server.port.to_string()])

@@ -2,14 +2,14 @@
 //! protocol allows: bytes trickling in one at a time, characters split across
 //! writes, huge messages, unknown headers, abrupt closes.
 
-mod support;
+mod common;
 
 use std::io::Read;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use chat::client::text;
-use support::{fake_server, FakeConn, Piped, TIMEOUT};
+use common::client::{fake_server, FakeConn, Piped, TIMEOUT};
 
 /// Logs in as `name` against a fake server running `script` after the login.
 fn logged_in<F>(name: &str, script: F) -> (Piped, thread::JoinHandle<()>)

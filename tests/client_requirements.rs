@@ -3,15 +3,16 @@
 //! client. Every scenario runs twice: on the binary, and through
 //! `python3 client.py`.
 
-mod support;
+mod common;
 
 use std::time::{Duration, Instant};
 
 use chat::client::text;
+use common::client::{fake_server, Launch, TIMEOUT};
+use common::{start_server, Client};
 use expectrl::process::unix::WaitStatus;
 use expectrl::session::OsSession;
 use expectrl::{Eof, Expect, Regex, Session};
-use support::{fake_server, Launch, Peer, Server, TIMEOUT};
 
 /// The client in a pseudo-terminal, with a transcript of all it printed.
 struct Pty {
@@ -108,7 +109,7 @@ fn letters(n: usize, seed: u64) -> String {
 
 /// RA1: asks for a username and logs in.
 fn ra1_asks_for_a_name_and_logs_in(launch: Launch) {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let mut pty = Pty::spawn(launch, server.port);
     pty.expect(text::WELCOME);
     pty.send_line("alice");
@@ -118,8 +119,8 @@ fn ra1_asks_for_a_name_and_logs_in(launch: Launch) {
 /// RA2: a name in use gets an informative line, and a new name is asked for,
 /// on a new connection, in the same process.
 fn ra2_name_in_use_asks_again(launch: Launch) {
-    let server = Server::start(&[]);
-    let _alice = Peer::login(server.port, "alice");
+    let server = start_server(&[]);
+    let _alice = Client::login(&server, "alice");
     let mut pty = Pty::spawn(launch, server.port);
     pty.expect(text::WELCOME);
     pty.send_line("alice");
@@ -130,7 +131,7 @@ fn ra2_name_in_use_asks_again(launch: Launch) {
 
 /// RA3: a full server is reported and the client exits within one second.
 fn ra3_server_full_exits(launch: Launch) {
-    let server = Server::start(&["--max-clients", "0"]);
+    let server = start_server(&["--max-clients", "0"]);
     let mut pty = Pty::spawn(launch, server.port);
     pty.expect(text::WELCOME);
     pty.send_line("alice");
@@ -147,7 +148,7 @@ fn ra3_server_full_exits(launch: Launch) {
 
 /// RA4: a name with forbidden symbols is refused and a new one asked for.
 fn ra4_forbidden_symbols_are_refused(launch: Launch) {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let mut pty = Pty::spawn(launch, server.port);
     pty.expect(text::WELCOME);
     for name in ["@!", "!@#$%^&*", "a,b", "bob-x", "a b"] {
@@ -160,7 +161,7 @@ fn ra4_forbidden_symbols_are_refused(launch: Launch) {
 
 /// RA5: commands are not names.
 fn ra5_commands_are_not_names(launch: Launch) {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let mut pty = Pty::spawn(launch, server.port);
     pty.expect(text::WELCOME);
     for name in ["!who", "@username"] {
@@ -173,8 +174,8 @@ fn ra5_commands_are_not_names(launch: Launch) {
 
 /// RA6: after failed logins the same process goes on and logs in.
 fn ra6_no_restart_after_a_failed_login(launch: Launch) {
-    let server = Server::start(&[]);
-    let _taken = Peer::login(server.port, "taken");
+    let server = start_server(&[]);
+    let _taken = Client::login(&server, "taken");
     let mut pty = Pty::spawn(launch, server.port);
     let pid = pty.session.get_process().pid();
     pty.expect(text::WELCOME);
@@ -190,7 +191,7 @@ fn ra6_no_restart_after_a_failed_login(launch: Launch) {
 
 /// RA7: a message to echobot comes back in full.
 fn ra7_echobot_returns_the_message(launch: Launch) {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let mut pty = Pty::login(launch, server.port, "alice");
     for (i, len) in [40, 512].into_iter().enumerate() {
         let message = letters(len, i as u64);
@@ -202,7 +203,7 @@ fn ra7_echobot_returns_the_message(launch: Launch) {
 
 /// RA8: `!quit` ends the program at the name prompt.
 fn ra8_quit_at_the_name_prompt(launch: Launch) {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let mut pty = Pty::spawn(launch, server.port);
     pty.expect(text::WELCOME);
     pty.send_line("!quit");
@@ -213,7 +214,7 @@ fn ra8_quit_at_the_name_prompt(launch: Launch) {
 
 /// RC1: `!quit` after login exits with no further step.
 fn rc1_quit_after_login(launch: Launch) {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let mut pty = Pty::login(launch, server.port, "alice");
     let typed = Instant::now();
     pty.send_line("!quit");
@@ -223,9 +224,9 @@ fn rc1_quit_after_login(launch: Launch) {
 
 /// RC2: `!who` lists every user, in login order.
 fn rc2_who_lists_users_in_login_order(launch: Launch) {
-    let server = Server::start(&[]);
-    let _a = Peer::login(server.port, "zed");
-    let _b = Peer::login(server.port, "amy");
+    let server = start_server(&[]);
+    let _a = Client::login(&server, "zed");
+    let _b = Client::login(&server, "amy");
     let mut pty = Pty::login(launch, server.port, "mia");
     pty.send_line("!who");
     let expected = [
@@ -278,7 +279,7 @@ fn rt2_no_sendall(_launch: Launch) {
 
 /// RT3: delaybot's pieces never show as partial lines.
 fn rt3_no_incomplete_message_is_printed(launch: Launch) {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let mut pty = Pty::login(launch, server.port, "alice");
     let message = letters(64, 3);
     pty.send_line(&format!("@delaybot {message}"));
@@ -295,8 +296,8 @@ fn rt3_no_incomplete_message_is_printed(launch: Launch) {
 
 /// RT4: messages of any nonzero length, both ways.
 fn rt4_messages_of_any_length(launch: Launch) {
-    let server = Server::start(&[]);
-    let mut peer = Peer::login(server.port, "bob");
+    let server = start_server(&[]);
+    let mut peer = Client::login(&server, "bob");
     let mut pty = Pty::login(launch, server.port, "alice");
     // A terminal line is at most 4095 bytes in canonical mode: stay below.
     for (i, len) in [1, 3000].into_iter().enumerate() {
@@ -306,19 +307,19 @@ fn rt4_messages_of_any_length(launch: Launch) {
         assert_eq!(peer.line(), format!("DELIVERY alice {message}"));
     }
     let big = letters(1_000_000, 7);
-    peer.send(&format!("SEND alice {big}"));
+    peer.send_line(&format!("SEND alice {big}"));
     assert_eq!(peer.line(), "SEND-OK");
     pty.expect(&format!("{}\r\n", text::message_from("bob", &big)));
 }
 
 /// RT5: ten messages sent quickly show as ten consecutive lines.
 fn rt5_each_message_printed_as_soon_as_complete(launch: Launch) {
-    let server = Server::start(&[]);
-    let mut peer = Peer::login(server.port, "bob");
+    let server = start_server(&[]);
+    let mut peer = Client::login(&server, "bob");
     let mut pty = Pty::login(launch, server.port, "alice");
     let messages: Vec<String> = (0..10).map(|i| letters(32 + i * 40, i as u64)).collect();
     for m in &messages {
-        peer.send(&format!("SEND alice {m}"));
+        peer.send_line(&format!("SEND alice {m}"));
     }
     let pattern = messages
         .iter()
@@ -330,13 +331,13 @@ fn rt5_each_message_printed_as_soon_as_complete(launch: Launch) {
 
 /// RT6: waiting for keyboard input never delays incoming messages.
 fn rt6_input_wait_never_delays_messages(launch: Launch) {
-    let server = Server::start(&[]);
-    let mut peer = Peer::login(server.port, "bob");
+    let server = start_server(&[]);
+    let mut peer = Client::login(&server, "bob");
     let mut pty = Pty::login(launch, server.port, "alice");
     for i in 0..3 {
         let message = format!("unprompted{i}");
         let sent = Instant::now();
-        peer.send(&format!("SEND alice {message}"));
+        peer.send_line(&format!("SEND alice {message}"));
         pty.expect(&text::message_from("bob", &message));
         assert!(sent.elapsed() < Duration::from_secs(2));
     }
@@ -362,8 +363,8 @@ fn rt7_any_header_at_any_time(launch: Launch) {
 
 /// RI1: no protocol header is ever printed.
 fn ri1_no_protocol_header_is_printed(launch: Launch) {
-    let server = Server::start(&[]);
-    let mut peer = Peer::login(server.port, "bob");
+    let server = start_server(&[]);
+    let mut peer = Client::login(&server, "bob");
     let mut pty = Pty::login(launch, server.port, "alice");
     pty.send_line("@bob hi");
     pty.expect(text::SENT);
@@ -373,7 +374,7 @@ fn ri1_no_protocol_header_is_printed(launch: Launch) {
     pty.expect(text::BAD_BODY);
     pty.send_line("!who");
     pty.expect(&text::user_entry("alice"));
-    peer.send("SEND alice back");
+    peer.send_line("SEND alice back");
     pty.expect(&text::message_from("bob", "back"));
     pty.send_line("!quit");
     pty.expect_exit();
@@ -409,7 +410,7 @@ fn ri2_welcome(launch: Launch) {
 
 /// RI3: the success line names the user.
 fn ri3_logged_in(launch: Launch) {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     Pty::login(launch, server.port, "Alice123");
 }
 
@@ -420,7 +421,7 @@ fn ri4_in_use(launch: Launch) {
 
 /// RI5: the disallowed-characters line.
 fn ri5_disallowed(launch: Launch) {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let mut pty = Pty::spawn(launch, server.port);
     pty.send_line("ümlaut");
     pty.expect(&text::name_rejected("ümlaut"));
@@ -428,8 +429,8 @@ fn ri5_disallowed(launch: Launch) {
 
 /// RI6: the server-full line.
 fn ri6_full(launch: Launch) {
-    let server = Server::start(&["--max-clients", "1"]);
-    let _first = Peer::login(server.port, "first");
+    let server = start_server(&["--max-clients", "1"]);
+    let _first = Client::login(&server, "first");
     let mut pty = Pty::spawn(launch, server.port);
     pty.send_line("second");
     pty.expect(text::SERVER_FULL);
@@ -438,8 +439,8 @@ fn ri6_full(launch: Launch) {
 
 /// RI7: messages are typed as `@<username> <message>`.
 fn ri7_message_syntax(launch: Launch) {
-    let server = Server::start(&[]);
-    let mut peer = Peer::login(server.port, "bob");
+    let server = start_server(&[]);
+    let mut peer = Client::login(&server, "bob");
     let mut pty = Pty::login(launch, server.port, "alice");
     pty.send_line("@bob  two  spaces kept ");
     pty.expect(text::SENT);
@@ -450,7 +451,7 @@ fn ri7_message_syntax(launch: Launch) {
 
 /// RI8: the sent line.
 fn ri8_sent(launch: Launch) {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let mut pty = Pty::login(launch, server.port, "alice");
     pty.send_line("@alice note to self");
     pty.expect(text::SENT);
@@ -459,7 +460,7 @@ fn ri8_sent(launch: Launch) {
 
 /// RI9: the no-such-user line.
 fn ri9_destination_does_not_exist(launch: Launch) {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let mut pty = Pty::login(launch, server.port, "alice");
     pty.send_line("@nobody hello");
     pty.expect(text::NO_SUCH_USER);
@@ -467,10 +468,10 @@ fn ri9_destination_does_not_exist(launch: Launch) {
 
 /// RI10: the message line.
 fn ri10_from(launch: Launch) {
-    let server = Server::start(&[]);
-    let mut peer = Peer::login(server.port, "bob");
+    let server = start_server(&[]);
+    let mut peer = Client::login(&server, "bob");
     let mut pty = Pty::login(launch, server.port, "alice");
-    peer.send("SEND alice hello there, Alice!");
+    peer.send_line("SEND alice hello there, Alice!");
     pty.expect(&format!(
         "{}\r\n",
         text::message_from("bob", "hello there, Alice!")
@@ -479,7 +480,7 @@ fn ri10_from(launch: Launch) {
 
 /// RI11: the user list lines.
 fn ri11_user_list(launch: Launch) {
-    let server = Server::start(&["--no-bots"]);
+    let server = start_server(&["--no-bots"]);
     let mut pty = Pty::login(launch, server.port, "alice");
     pty.send_line("!who");
     pty.expect(&format!(
@@ -504,7 +505,7 @@ fn ri12_header_error(launch: Launch) {
 
 /// R13: the body error line.
 fn r13_body_error(launch: Launch) {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let mut pty = Pty::login(launch, server.port, "alice");
     pty.send_line("@echobot ");
     pty.expect(text::BAD_BODY);

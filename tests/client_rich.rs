@@ -1,17 +1,18 @@
 //! The rich front end in a pseudo-terminal: editing while messages arrive,
 //! history, completion, colour, and the terminal restored on every exit path.
 
-mod support;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use chat::client::text;
+use common::client::{Launch, CHAT, TIMEOUT};
+use common::{start_server, Client};
 use expectrl::process::unix::WaitStatus;
 use expectrl::session::OsSession;
 use expectrl::{ControlCode, Eof, Expect, Regex, Session};
-use support::{Launch, Peer, Server, CHAT, TIMEOUT};
 
 /// A fresh temporary folder for one test.
 fn temp_dir(name: &str) -> PathBuf {
@@ -71,14 +72,14 @@ fn quit(session: &mut OsSession) -> String {
 
 #[test]
 fn a_half_typed_line_survives_an_incoming_message() {
-    let server = Server::start(&[]);
-    let mut bob = Peer::login(server.port, "bob");
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
     let data = temp_dir("half");
     let mut s = rich(server.port, &data, &["--no-history"]);
     login(&mut s, "alice");
     s.send("@bob hel").unwrap();
     s.expect("@bob hel").unwrap();
-    bob.send("SEND alice incoming while typing");
+    bob.send_line("SEND alice incoming while typing");
     s.expect("incoming while typing").unwrap();
     // The prompt and the half-typed line are drawn again below the message.
     s.expect("alice> @bob hel").unwrap();
@@ -91,7 +92,7 @@ fn a_half_typed_line_survives_an_incoming_message() {
 
 #[test]
 fn history_is_kept_between_runs_without_login_names() {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let data = temp_dir("history");
     let mut s = rich(server.port, &data, &[]);
     login(&mut s, "alice");
@@ -122,7 +123,7 @@ fn history_is_kept_between_runs_without_login_names() {
 
 #[test]
 fn no_history_writes_nothing_and_history_file_chooses_the_place() {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let data = temp_dir("nohistory");
     let mut s = rich(server.port, &data, &["--no-history"]);
     login(&mut s, "alice");
@@ -151,7 +152,7 @@ fn no_history_writes_nothing_and_history_file_chooses_the_place() {
 
 #[test]
 fn history_keeps_at_most_a_thousand_entries() {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let data = temp_dir("maxhistory");
     let file = data.join("h.txt");
     let mut old = String::from("#V2\n");
@@ -182,8 +183,8 @@ fn history_keeps_at_most_a_thousand_entries() {
 
 #[test]
 fn tab_completes_names_and_silent_refreshes_never_print() {
-    let server = Server::start(&[]);
-    let mut bobby = Peer::login(server.port, "bobby");
+    let server = start_server(&[]);
+    let mut bobby = Client::login(&server, "bobby");
     let data = temp_dir("complete");
     let mut s = rich(server.port, &data, &["--no-history"]);
     login(&mut s, "alice");
@@ -196,7 +197,7 @@ fn tab_completes_names_and_silent_refreshes_never_print() {
 
     // A user who logs in later is found by the refresh that a Tab asks for
     // once the list is more than a few seconds old.
-    let mut dave = Peer::login(server.port, "dave");
+    let mut dave = Client::login(&server, "dave");
     std::thread::sleep(Duration::from_millis(5500));
     s.send("@da\t").unwrap();
     std::thread::sleep(Duration::from_millis(500));
@@ -207,8 +208,8 @@ fn tab_completes_names_and_silent_refreshes_never_print() {
 
     // Senders are learned too.
     let _carol = {
-        let mut carol = Peer::login(server.port, "carol");
-        carol.send("SEND alice hello from carol");
+        let mut carol = Client::login(&server, "carol");
+        carol.send_line("SEND alice hello from carol");
         s.expect("hello from carol").unwrap();
         carol
     };
@@ -230,15 +231,15 @@ fn tab_completes_names_and_silent_refreshes_never_print() {
 
 #[test]
 fn colour_in_rich_mode_and_not_with_no_color_or_never() {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let data = temp_dir("colour");
-    let mut bob = Peer::login(server.port, "bob");
+    let mut bob = Client::login(&server, "bob");
 
     let mut cmd = rich_command(server.port, &data, &["--no-history"]);
     cmd.env_remove("NO_COLOR");
     let mut s = spawn(cmd);
     login(&mut s, "alice");
-    bob.send("SEND alice coloured");
+    bob.send_line("SEND alice coloured");
     s.expect(Regex(
         "From \x1b\\[[0-9;]*m(\x1b\\[[0-9;]*m)*bob\x1b\\[[0-9;]*m",
     ))
@@ -261,7 +262,7 @@ fn colour_in_rich_mode_and_not_with_no_color_or_never() {
         }
         let mut s = spawn(cmd);
         login(&mut s, "carol");
-        bob.send("SEND carol plain");
+        bob.send_line("SEND carol plain");
         assert_eq!(bob.line(), "SEND-OK");
         s.expect(text::message_from("bob", "plain").as_str())
             .unwrap();
@@ -277,11 +278,11 @@ fn colour_in_rich_mode_and_not_with_no_color_or_never() {
 
 #[test]
 fn plain_mode_never_colours() {
-    let server = Server::start(&[]);
-    let mut bob = Peer::login(server.port, "bob");
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
     let mut s = spawn(Launch::Binary.command(server.port, &["--color", "always"]));
     login_plain(&mut s, "alice");
-    bob.send("SEND alice hi");
+    bob.send_line("SEND alice hi");
     s.expect(text::message_from("bob", "hi").as_str()).unwrap();
     let rest = quit(&mut s);
     assert!(!rest.contains('\x1b'));
@@ -310,7 +311,7 @@ fn terminal_restored_after(name: &str, port: u16, drive: impl FnOnce(&mut OsSess
 
 #[test]
 fn terminal_restored_after_quit() {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     terminal_restored_after("quit", server.port, |s| {
         s.send_line("alice").unwrap();
         s.expect(text::logged_in("alice").as_str()).unwrap();
@@ -321,7 +322,7 @@ fn terminal_restored_after_quit() {
 
 #[test]
 fn terminal_restored_after_ctrl_d() {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     terminal_restored_after("ctrld", server.port, |s| {
         s.send_line("alice").unwrap();
         s.expect(text::logged_in("alice").as_str()).unwrap();
@@ -332,8 +333,8 @@ fn terminal_restored_after_ctrl_d() {
 
 #[test]
 fn terminal_restored_after_ctrl_c_which_first_clears_the_line() {
-    let server = Server::start(&[]);
-    let mut bob = Peer::login(server.port, "bob");
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
     terminal_restored_after("ctrlc", server.port, |s| {
         s.send_line("alice").unwrap();
         s.expect(text::logged_in("alice").as_str()).unwrap();
@@ -350,7 +351,7 @@ fn terminal_restored_after_ctrl_c_which_first_clears_the_line() {
 
 #[test]
 fn terminal_restored_when_the_server_goes_away_while_typing() {
-    let server = Server::start(&[]);
+    let server = start_server(&[]);
     let port = server.port;
     let mut server = Some(server);
     terminal_restored_after("gone", port, |s| {
@@ -370,7 +371,7 @@ fn terminal_restored_when_the_server_goes_away_while_typing() {
 
 #[test]
 fn terminal_restored_when_the_server_is_full() {
-    let server = Server::start(&["--max-clients", "0"]);
+    let server = start_server(&["--max-clients", "0"]);
     terminal_restored_after("busy", server.port, |s| {
         s.send_line("alice").unwrap();
         s.expect(text::SERVER_FULL).unwrap();
@@ -392,8 +393,8 @@ fn terminal_restored_when_the_connection_fails() {
 
 #[test]
 fn the_course_check_still_passes_through_client_py_on_a_capable_terminal() {
-    let server = Server::start(&[]);
-    let mut bob = Peer::login(server.port, "bob");
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
     let mut cmd = Launch::ClientPy.command(server.port, &[]);
     cmd.env("TERM", "xterm-256color");
     let mut s = spawn(cmd);
@@ -402,7 +403,7 @@ fn the_course_check_still_passes_through_client_py_on_a_capable_terminal() {
         .map(|i| format!("quick{i}{}", "x".repeat(40)))
         .collect();
     for m in &messages {
-        bob.send(&format!("SEND alice {m}"));
+        bob.send_line(&format!("SEND alice {m}"));
     }
     let pattern = messages
         .iter()
@@ -416,8 +417,8 @@ fn the_course_check_still_passes_through_client_py_on_a_capable_terminal() {
 
 #[test]
 fn lines_typed_ahead_in_one_burst_are_all_handled() {
-    let server = Server::start(&[]);
-    let mut bob = Peer::login(server.port, "bob");
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
     let data = temp_dir("burst");
     let mut s = rich(server.port, &data, &["--no-history"]);
     s.expect(text::WELCOME).unwrap();

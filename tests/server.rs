@@ -2,102 +2,10 @@
 
 mod common;
 
-use common::{start_server, Server};
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use common::{start_server, Client, Server, TIMEOUT};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
-
-const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A blocking test client with a read timeout, so nothing hangs forever.
-struct Client {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Client {
-    fn connect(server: &Server) -> Client {
-        let stream = TcpStream::connect(server.addr()).expect("connect");
-        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-        stream
-            .set_write_timeout(Some(Duration::from_secs(60)))
-            .unwrap();
-        Client {
-            writer: stream.try_clone().unwrap(),
-            reader: BufReader::new(stream),
-        }
-    }
-
-    /// Connects and logs in as `name`, asserting `HELLO <name>`.
-    fn login(server: &Server, name: &str) -> Client {
-        let mut c = Client::connect(server);
-        c.send(&format!("HELLO-FROM {name}\n"));
-        assert_eq!(c.line(), format!("HELLO {name}"));
-        c
-    }
-
-    fn send(&mut self, text: &str) {
-        self.send_bytes(text.as_bytes());
-    }
-
-    fn send_bytes(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("write");
-    }
-
-    /// The next line as bytes, without its `\n`. Panics on timeout or EOF.
-    fn line_bytes(&mut self) -> Vec<u8> {
-        let mut buf = Vec::new();
-        let n = self
-            .reader
-            .read_until(b'\n', &mut buf)
-            .expect("read a line");
-        assert!(n > 0, "connection closed while a line was expected");
-        assert_eq!(buf.pop(), Some(b'\n'), "incomplete line {buf:?}");
-        buf
-    }
-
-    fn line(&mut self) -> String {
-        String::from_utf8_lossy(&self.line_bytes()).into_owned()
-    }
-
-    /// Asserts that the server closes the connection (after whatever it sent).
-    fn expect_closed(&mut self) {
-        let mut rest = Vec::new();
-        match self.reader.read_to_end(&mut rest) {
-            Ok(_) => assert!(rest.is_empty(), "unexpected bytes before close: {rest:?}"),
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => {
-                assert!(rest.is_empty(), "unexpected bytes before reset: {rest:?}")
-            }
-            Err(e) => panic!("connection was not closed: {e}"),
-        }
-    }
-
-    /// Asserts that nothing arrives for `ms` milliseconds.
-    fn expect_silence(&mut self, ms: u64) {
-        self.reader
-            .get_ref()
-            .set_read_timeout(Some(Duration::from_millis(ms)))
-            .unwrap();
-        let mut buf = [0u8; 1];
-        match self.reader.read(&mut buf) {
-            Ok(0) => panic!("connection closed unexpectedly"),
-            Ok(_) => panic!("unexpected data: {:?}", buf),
-            Err(e) => assert!(
-                matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
-                "{e}"
-            ),
-        }
-        self.reader
-            .get_ref()
-            .set_read_timeout(Some(TIMEOUT))
-            .unwrap();
-    }
-
-    fn list(&mut self) -> String {
-        self.send("LIST\n");
-        self.line()
-    }
-}
 
 /// Sends one first line on a fresh connection and returns the reply, asserting
 /// that the server then closes the connection.

@@ -169,10 +169,7 @@ mod tests {
     use super::*;
 
     fn send(to: &str, body: &str) -> Command {
-        Command::Send {
-            to: to.into(),
-            body: body.into(),
-        }
+        Command::parse(&format!("@{to} {body}"))
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! Helpers for the client's end-to-end tests: the `chat` binary driven through
-//! pipes or a pseudo-terminal, and scripted fake servers.
-#![allow(dead_code)]
+//! pipes, raw protocol peers, and scripted fake servers.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -9,11 +8,9 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-/// How long a test waits for an expected line before it fails.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
+pub use super::TIMEOUT;
 
 pub const CHAT: &str = env!("CARGO_BIN_EXE_chat");
-pub const CHAT_SERVER: &str = env!("CARGO_BIN_EXE_chat-server");
 pub const CLIENT_PY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/client.py");
 
 /// How a scenario starts the client: the binary itself, or `python3 client.py`
@@ -44,74 +41,6 @@ impl Launch {
             .args(extra)
             .env_remove("NO_COLOR");
         cmd
-    }
-}
-
-// ---- the real server ------------------------------------------------------
-
-/// A `chat-server` on an ephemeral port, killed when dropped.
-pub struct Server {
-    child: Child,
-    pub port: u16,
-}
-
-impl Server {
-    pub fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(CHAT_SERVER)
-            .args(["--address", "127.0.0.1", "--port", "0", "--quiet"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chat-server");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("read the ready line");
-        let port = line
-            .rsplit("port ")
-            .next()
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
-        Server { child, port }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A raw protocol client, for playing the other users in a test.
-pub struct Peer {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Peer {
-    pub fn login(port: u16, name: &str) -> Peer {
-        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-        let mut peer = Peer {
-            reader: BufReader::new(stream.try_clone().unwrap()),
-            writer: stream,
-        };
-        peer.send(&format!("HELLO-FROM {name}"));
-        assert_eq!(peer.line(), format!("HELLO {name}"));
-        peer
-    }
-
-    pub fn send(&mut self, line: &str) {
-        self.writer
-            .write_all(format!("{line}\n").as_bytes())
-            .unwrap();
-    }
-
-    pub fn line(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).unwrap();
-        line.trim_end_matches('\n').to_string()
     }
 }
 
