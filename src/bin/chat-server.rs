@@ -48,6 +48,16 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = Config::default().max_queue_bytes)]
     max_queue_bytes: usize,
 
+    /// Seconds a connection may take to log in before it is closed; 0 waits
+    /// for ever.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    login_timeout: u64,
+
+    /// Most connections from one address that have not logged in yet; further
+    /// ones are closed at once. 0 means no limit.
+    #[arg(long, value_name = "N", default_value_t = Config::default().max_pending_per_address)]
+    max_pending_per_address: usize,
+
     /// Log only errors.
     #[arg(long)]
     quiet: bool,
@@ -55,7 +65,18 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(err) => {
+            // --help and --version print to stdout and succeed.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -107,6 +128,9 @@ async fn main() -> ExitCode {
         bots: !args.no_bots,
         max_line_bytes: args.max_line_bytes,
         max_queue_bytes: args.max_queue_bytes,
+        login_timeout: (args.login_timeout > 0)
+            .then(|| std::time::Duration::from_secs(args.login_timeout)),
+        max_pending_per_address: args.max_pending_per_address,
     };
     match server::serve(listener, config, shutdown_signal()).await {
         Ok(()) => {

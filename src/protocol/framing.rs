@@ -55,6 +55,12 @@ impl LineFramer {
         }
     }
 
+    /// Changes the maximum line length for the lines still to come (for
+    /// example a small one during a handshake, a larger one after it).
+    pub fn set_max_line(&mut self, max: Option<usize>) {
+        self.max_line = max;
+    }
+
     /// Appends bytes received from the stream.
     pub fn push(&mut self, chunk: &[u8]) {
         if self.start > 0 && self.start * 2 >= self.buf.len() {
@@ -269,6 +275,18 @@ mod tests {
         assert_eq!(f.next_frame(), None);
         f.push(b"def\nxy\n");
         assert_eq!(drain(&mut f), vec![Frame::TooLong, line("xy")]);
+    }
+
+    #[test]
+    fn the_maximum_can_change_between_lines() {
+        let mut f = LineFramer::with_max_line(4);
+        f.push(b"abcd\n123456789\n");
+        assert_eq!(f.next_frame(), Some(line("abcd")));
+        f.set_max_line(Some(100));
+        assert_eq!(f.next_frame(), Some(line("123456789")));
+        f.set_max_line(None);
+        f.push(&[b'x'; 1000]);
+        assert_eq!(f.next_frame(), None);
     }
 
     #[test]

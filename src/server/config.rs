@@ -1,5 +1,7 @@
 //! Server settings.
 
+use std::time::Duration;
+
 /// How the server behaves. `Config::default()` matches `chat-server` without flags.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -15,6 +17,12 @@ pub struct Config {
     /// Most bytes waiting to be sent to one connection. A connection whose queue would
     /// grow beyond this (it does not read) is disconnected.
     pub max_queue_bytes: usize,
+    /// How long a connection may take to log in before it is closed; `None`
+    /// waits for ever.
+    pub login_timeout: Option<Duration>,
+    /// Most connections that have not logged in yet, per client address; 0
+    /// means no limit.
+    pub max_pending_per_address: usize,
 }
 
 impl Default for Config {
@@ -25,6 +33,8 @@ impl Default for Config {
             bots: true,
             max_line_bytes: 16 * 1024 * 1024,
             max_queue_bytes: 64 * 1024 * 1024,
+            login_timeout: Some(Duration::from_secs(60)),
+            max_pending_per_address: 64,
         }
     }
 }

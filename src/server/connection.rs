@@ -7,6 +7,7 @@
 
 use super::bots;
 use super::outbox::{Outbox, Pushed};
+use super::pending::Pending;
 use super::registry::{Refusal, Registry, Target};
 use super::Config;
 use crate::net::write_fully;
@@ -20,6 +21,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::{debug, info, warn};
 
+/// Longest first line accepted before login. `HELLO-FROM` and the longest
+/// allowed name fit easily; anything longer is refused without being stored.
+const HANDSHAKE_LINE_BYTES: usize = 1024;
 /// Bytes asked for per `read`.
 const READ_CHUNK: usize = 8 * 1024;
 /// How long a closing connection waits for the peer to finish sending.
@@ -32,6 +36,7 @@ const FINAL_WRITE_TIME: Duration = Duration::from_secs(5);
 pub struct Shared {
     pub config: Config,
     pub registry: Registry,
+    pub pending: Pending,
     next_id: AtomicU64,
 }
 
@@ -39,6 +44,7 @@ impl Shared {
     pub fn new(config: Config) -> Self {
         Shared {
             registry: Registry::new(config.max_clients, config.hide_users, config.bots),
+            pending: Pending::new(config.max_pending_per_address),
             config,
             next_id: AtomicU64::new(1),
         }
@@ -110,11 +116,25 @@ pub async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>
     if let Err(e) = stream.set_nodelay(true) {
         debug!(id, "set_nodelay failed: {e}");
     }
+    let Some(pending) = shared.pending.enter(peer.ip()) else {
+        info!(id, %peer, "connection refused: too many from this address not logged in");
+        return;
+    };
     info!(id, %peer, "connection opened");
     let (mut rd, mut wr) = stream.split();
-    let mut input = Input::new(shared.config.max_line_bytes);
+    let mut input = Input::new(HANDSHAKE_LINE_BYTES.min(shared.config.max_line_bytes));
 
-    let name = match input.next_frame(&mut rd).await {
+    let first = match shared.config.login_timeout {
+        Some(limit) => match tokio::time::timeout(limit, input.next_frame(&mut rd)).await {
+            Ok(first) => first,
+            Err(_) => {
+                info!(id, "connection closed: no login within {limit:?}");
+                return;
+            }
+        },
+        None => input.next_frame(&mut rd).await,
+    };
+    let name = match first {
         Ok(Some(Frame::Line(line))) => match ClientMessage::parse(&line) {
             ClientMessage::HelloFrom(name) if valid_name(&name) => name,
             ClientMessage::HelloFrom(_) => {
@@ -158,6 +178,10 @@ pub async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>
         name: &name,
         id,
     };
+    drop(pending);
+    input
+        .framer
+        .set_max_line(Some(shared.config.max_line_bytes));
     info!(id, name = %shown, "logged in");
     outbox.push_bytes(encode(&ServerMessage::Hello(name.clone())));
 

@@ -5,6 +5,7 @@
 //! - [`outbox`]: each connection's bounded queue of outgoing bytes.
 //! - [`connection`]: handshake and requests of one connection.
 //! - [`bots`]: `echobot` and `delaybot`.
+//! - [`pending`]: connections not logged in yet, counted per address.
 //!
 //! [`bind`] and [`serve`] are all a program needs; `chat-server` and
 //! `chat --local` both use them.
@@ -13,6 +14,7 @@ pub mod bots;
 pub mod config;
 pub mod connection;
 pub mod outbox;
+pub mod pending;
 pub mod registry;
 
 pub use config::Config;
