@@ -38,6 +38,11 @@ pub fn start_server(args: &[&str]) -> Server {
     } else {
         Stdio::null()
     };
+    start_server_with(args, stderr)
+}
+
+/// Like [`start_server`], with the server's log going to `stderr`.
+pub fn start_server_with(args: &[&str], stderr: Stdio) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
         .args(["--address", "127.0.0.1", "--port", "0"])
         .args(args)

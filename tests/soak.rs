@@ -1,0 +1,529 @@
+//! Soak test: many clients against `chat-server` for minutes, connecting,
+//! chatting, listing and disconnecting at random (some abruptly, some in the
+//! middle of a line). Not part of `cargo test`; run it with
+//!
+//! ```sh
+//! cargo test --release --test soak -- --clients 1000 --seconds 300
+//! ```
+//!
+//! At the end it checks that the server never panicked and is still running,
+//! that every request was answered (in order), that every `SEND-OK` was
+//! matched by exactly one `DELIVERY` (at most one when the recipient vanished
+//! abruptly), that nobody is still listed after disconnecting, and that the
+//! server's memory came back near where it started.
+
+mod common;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::process::{ExitCode, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chat::net::write_fully;
+use chat::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
+use clap::Parser;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Command-line options of the soak test.
+#[derive(Debug, Parser)]
+struct Options {
+    /// Clients running at once.
+    #[arg(long, default_value_t = 1000)]
+    clients: usize,
+    /// How long the clients run.
+    #[arg(long, default_value_t = 300)]
+    seconds: u64,
+    /// Seed of the pseudo-random choices.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// A small, fast pseudo-random generator (xorshift64*), enough for choosing
+/// actions; the soak test needs no statistical quality.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// What every client shares: who is online, and the ledger of messages.
+#[derive(Default)]
+struct World {
+    online: Mutex<Vec<String>>,
+    next_message: AtomicU64,
+    /// Message id -> recipient, for every `SEND-OK`.
+    acked: Mutex<HashMap<u64, String>>,
+    /// Message id -> (recipient who got it, how many times).
+    delivered: Mutex<HashMap<u64, (String, u32)>>,
+    /// Sessions that ended abruptly (their last deliveries may be lost).
+    abrupt: Mutex<HashSet<String>>,
+    stats: Stats,
+}
+
+#[derive(Default)]
+struct Stats {
+    sessions: AtomicU64,
+    sends: AtomicU64,
+    lists: AtomicU64,
+    bad_dest: AtomicU64,
+    abrupt: AtomicU64,
+    mid_line: AtomicU64,
+    /// Anything that broke a rule: described in `problems`.
+    failures: AtomicU64,
+}
+
+/// Records a broken rule (the first ones are kept to be shown).
+fn problem(world: &World, problems: &Mutex<Vec<String>>, text: String) {
+    world.stats.failures.fetch_add(1, Ordering::Relaxed);
+    let mut problems = problems.lock().unwrap();
+    if problems.len() < 20 {
+        problems.push(text);
+    }
+}
+
+/// A request waiting for its reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pending {
+    Send(u64, String),
+    List,
+    BadHeader,
+}
+
+/// How a session ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Graceful,
+    Abrupt,
+    MidLine,
+}
+
+/// One logged-in connection of the soak test.
+struct Conn {
+    stream: TcpStream,
+    framer: LineFramer,
+    buf: Vec<u8>,
+    name: String,
+    pending: VecDeque<Pending>,
+}
+
+impl Conn {
+    async fn login(port: u16, name: String) -> Result<Conn, String> {
+        let stream = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let mut conn = Conn {
+            stream,
+            framer: LineFramer::new(),
+            buf: vec![0; 16 * 1024],
+            name,
+            pending: VecDeque::new(),
+        };
+        conn.send(&ClientMessage::HelloFrom(conn.name.clone().into_bytes()))
+            .await?;
+        match conn.next_line(Duration::from_secs(30)).await? {
+            Some(ServerMessage::Hello(n)) if n == conn.name.as_bytes() => Ok(conn),
+            other => Err(format!("login as {} answered {other:?}", conn.name)),
+        }
+    }
+
+    async fn send(&mut self, message: &ClientMessage) -> Result<(), String> {
+        write_fully(&mut self.stream, &message.to_bytes())
+            .await
+            .map_err(|e| format!("{} write: {e}", self.name))
+    }
+
+    /// The next line from the server, or `None` at its end.
+    async fn next_line(&mut self, limit: Duration) -> Result<Option<ServerMessage>, String> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if let Some(frame) = self.framer.next_frame() {
+                return match frame {
+                    Frame::Line(line) => Ok(Some(ServerMessage::from_line(line))),
+                    Frame::TooLong => Err("too long".into()),
+                };
+            }
+            let read = tokio::time::timeout_at(deadline, self.stream.read(&mut self.buf));
+            match read.await {
+                Err(_) => return Err(format!("{}: no answer in {limit:?}", self.name)),
+                Ok(Err(e)) => return Err(format!("{} read: {e}", self.name)),
+                Ok(Ok(0)) => return Ok(None),
+                Ok(Ok(n)) => self.framer.push(&self.buf[..n]),
+            }
+        }
+    }
+
+    /// Checks one line from the server against what was asked.
+    fn handle(&mut self, message: ServerMessage, world: &World) -> Result<(), String> {
+        let expected = match &message {
+            ServerMessage::Delivery { from, body } => {
+                let body = String::from_utf8_lossy(body);
+                let id: u64 = body
+                    .strip_prefix('m')
+                    .and_then(|rest| rest.split(' ').next())
+                    .and_then(|id| id.parse().ok())
+                    .ok_or_else(|| format!("{}: strange delivery {body:?}", self.name))?;
+                if from.is_empty() {
+                    return Err(format!("{}: delivery without a sender", self.name));
+                }
+                let mut delivered = world.delivered.lock().unwrap();
+                let entry = delivered.entry(id).or_insert((self.name.clone(), 0));
+                entry.1 += 1;
+                if entry.0 != self.name {
+                    return Err(format!(
+                        "message {id} reached {} and {}",
+                        entry.0, self.name
+                    ));
+                }
+                return Ok(());
+            }
+            _ => self.pending.pop_front(),
+        };
+        match (expected, message) {
+            (Some(Pending::Send(id, to)), ServerMessage::SendOk) => {
+                world.acked.lock().unwrap().insert(id, to);
+            }
+            (Some(Pending::Send(..)), ServerMessage::BadDestUser) => {
+                world.stats.bad_dest.fetch_add(1, Ordering::Relaxed);
+            }
+            (Some(Pending::List), ServerMessage::ListOk(names)) => {
+                if !names.iter().any(|n| n == self.name.as_bytes()) {
+                    return Err(format!("{} is missing from its own LIST", self.name));
+                }
+            }
+            (Some(Pending::BadHeader), ServerMessage::BadRequestHeader) => {}
+            (expected, got) => {
+                return Err(format!(
+                    "{}: expected a reply to {expected:?}, got {got:?}",
+                    self.name
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One client: sessions one after another until the deadline.
+async fn client(
+    index: usize,
+    port: u16,
+    deadline: Instant,
+    world: Arc<World>,
+    problems: Arc<Mutex<Vec<String>>>,
+    seed: u64,
+) {
+    let mut rng = Rng::new(seed ^ (index as u64 + 1) * 7919);
+    let mut generation = 0;
+    while Instant::now() < deadline {
+        generation += 1;
+        let name = format!("c{index}g{generation}");
+        if let Err(e) = session(name, port, deadline, &world, &mut rng).await {
+            problem(&world, &problems, e);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+async fn session(
+    name: String,
+    port: u16,
+    deadline: Instant,
+    world: &World,
+    rng: &mut Rng,
+) -> Result<(), String> {
+    let mut conn = Conn::login(port, name.clone()).await?;
+    world.stats.sessions.fetch_add(1, Ordering::Relaxed);
+    world.online.lock().unwrap().push(name.clone());
+    let lasts = Duration::from_millis(500 + rng.below(8000));
+    let until = (Instant::now() + lasts).min(deadline);
+
+    // Chat: an action every 10-300 ms, while reading whatever arrives.
+    let mut next_action = tokio::time::Instant::now();
+    while Instant::now() < until {
+        tokio::select! {
+            line = conn.next_line(Duration::from_secs(3600)) => match line? {
+                Some(message) => conn.handle(message, world)?,
+                None => return Err(format!("{name}: the server closed the connection")),
+            },
+            () = tokio::time::sleep_until(next_action) => {
+                act(&mut conn, world, rng).await?;
+                next_action = tokio::time::Instant::now() + Duration::from_millis(10 + rng.below(290));
+            }
+        }
+    }
+
+    // Leave: first let every request be answered, then go one of three ways.
+    world.online.lock().unwrap().retain(|n| *n != name);
+    while !conn.pending.is_empty() {
+        match conn.next_line(Duration::from_secs(30)).await? {
+            Some(message) => conn.handle(message, world)?,
+            None => return Err(format!("{name}: closed with requests unanswered")),
+        }
+    }
+    let ending = match rng.below(100) {
+        0..=59 => Ending::Graceful,
+        60..=84 => Ending::Abrupt,
+        _ => Ending::MidLine,
+    };
+    match ending {
+        Ending::Graceful => {
+            // Say we are done, and read what is still on its way until the end.
+            let _ = conn.stream.shutdown().await;
+            while let Some(message) = conn.next_line(Duration::from_secs(30)).await? {
+                conn.handle(message, world)?;
+            }
+        }
+        Ending::Abrupt | Ending::MidLine => {
+            world.abrupt.lock().unwrap().insert(name.clone());
+            if ending == Ending::MidLine {
+                world.stats.mid_line.fetch_add(1, Ordering::Relaxed);
+                let _ = write_fully(&mut conn.stream, b"SEND somebody half a mess").await;
+            } else {
+                world.stats.abrupt.fetch_add(1, Ordering::Relaxed);
+            }
+            // A zero linger turns the close into a reset.
+            let _ = conn.stream.set_zero_linger();
+            drop(conn);
+        }
+    }
+    Ok(())
+}
+
+/// One random action of a logged-in client.
+async fn act(conn: &mut Conn, world: &World, rng: &mut Rng) -> Result<(), String> {
+    match rng.below(100) {
+        0..=74 => {
+            let to = {
+                let online = world.online.lock().unwrap();
+                if online.is_empty() {
+                    return Ok(());
+                }
+                online[rng.below(online.len() as u64) as usize].clone()
+            };
+            let id = world.next_message.fetch_add(1, Ordering::Relaxed);
+            let body = format!("m{id} {}", "x".repeat(rng.below(200) as usize));
+            conn.pending.push_back(Pending::Send(id, to.clone()));
+            world.stats.sends.fetch_add(1, Ordering::Relaxed);
+            conn.send(&ClientMessage::Send {
+                to: to.into_bytes(),
+                body: body.into_bytes(),
+            })
+            .await
+        }
+        75..=94 => {
+            conn.pending.push_back(Pending::List);
+            world.stats.lists.fetch_add(1, Ordering::Relaxed);
+            conn.send(&ClientMessage::List).await
+        }
+        _ => {
+            conn.pending.push_back(Pending::BadHeader);
+            conn.send(&ClientMessage::Unknown(b"NONSENSE \x00\xff".to_vec()))
+                .await
+        }
+    }
+}
+
+/// Resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() -> ExitCode {
+    let options = match Options::try_parse() {
+        Ok(options) => options,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(2);
+        }
+    };
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let log_path = std::env::temp_dir().join(format!("chat-soak-{}.log", std::process::id()));
+    let log = std::fs::File::create(&log_path).expect("create the server log");
+    let mut server = common::start_server_with(
+        &[
+            "--max-clients",
+            "100000",
+            "--max-pending-per-address",
+            "0",
+            "--quiet",
+        ],
+        Stdio::from(log),
+    );
+    let pid = server.child.id();
+    std::thread::sleep(Duration::from_millis(300));
+    let rss_start = rss_kib(pid);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let world = Arc::new(World::default());
+    let problems = Arc::new(Mutex::new(Vec::new()));
+    let deadline = Instant::now() + Duration::from_secs(options.seconds);
+    println!(
+        "soak: {} clients for {} s against chat-server (pid {pid}, port {})",
+        options.clients, options.seconds, server.port
+    );
+    let rss_peak = runtime.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..options.clients {
+            tasks.spawn(client(i, server.port, deadline, Arc::clone(&world), Arc::clone(&problems), options.seed));
+        }
+        let mut peak = rss_start;
+        let mut last_report = Instant::now();
+        loop {
+            tokio::select! {
+                done = tasks.join_next() => match done {
+                    None => break,
+                    Some(Err(e)) => problem(&world, &problems, format!("a client task failed: {e}")),
+                    Some(Ok(())) => {}
+                },
+                () = tokio::time::sleep(Duration::from_millis(500)) => {
+                    peak = peak.max(rss_kib(pid));
+                    if last_report.elapsed() >= Duration::from_secs(30) {
+                        last_report = Instant::now();
+                        println!(
+                            "  {:>4} s left: {} sessions, {} sends, server {} MiB",
+                            deadline.saturating_duration_since(Instant::now()).as_secs(),
+                            world.stats.sessions.load(Ordering::Relaxed),
+                            world.stats.sends.load(Ordering::Relaxed),
+                            rss_kib(pid) / 1024,
+                        );
+                    }
+                }
+            }
+        }
+        peak
+    });
+
+    // Nobody may be listed any more: only the bots and the one who asks.
+    let listed = runtime.block_on(async {
+        let mut last = Conn::login(server.port, "lastone".into()).await?;
+        last.send(&ClientMessage::List).await?;
+        match last.next_line(Duration::from_secs(10)).await? {
+            Some(ServerMessage::ListOk(names)) => Ok(names
+                .into_iter()
+                .map(|n| String::from_utf8_lossy(&n).into_owned())
+                .collect::<Vec<_>>()),
+            other => Err(format!("LIST answered {other:?}")),
+        }
+    });
+    match &listed {
+        Ok(names) if names == &["echobot", "delaybot", "lastone"] => {}
+        Ok(names) => problem(&world, &problems, format!("still listed: {names:?}")),
+        Err(e) => problem(&world, &problems, e.clone()),
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    std::thread::sleep(Duration::from_secs(2));
+    let rss_end = rss_kib(pid);
+
+    // Every SEND-OK matched by one DELIVERY.
+    let acked = world.acked.lock().unwrap();
+    let delivered = world.delivered.lock().unwrap();
+    let abrupt = world.abrupt.lock().unwrap();
+    let (mut missing, mut lost_to_abrupt, mut duplicated) = (0u64, 0u64, 0u64);
+    for (id, to) in acked.iter() {
+        match delivered.get(id).map_or(0, |d| d.1) {
+            1 => {}
+            0 if abrupt.contains(to) => lost_to_abrupt += 1,
+            0 => missing += 1,
+            _ => duplicated += 1,
+        }
+    }
+    let unacked = delivered
+        .keys()
+        .filter(|id| !acked.contains_key(id))
+        .count() as u64;
+    if missing + duplicated + unacked > 0 {
+        problem(
+            &world,
+            &problems,
+            format!("deliveries: {missing} missing, {duplicated} duplicated, {unacked} never acknowledged"),
+        );
+    }
+
+    let alive = matches!(server.child.try_wait(), Ok(None));
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let panicked = log.contains("panicked");
+    if !alive || panicked {
+        problem(
+            &world,
+            &problems,
+            format!("server alive: {alive}, panicked: {panicked}"),
+        );
+    }
+    // Memory comes back "near" the start: within 16 MiB, or a quarter of the
+    // peak's growth, whichever is larger (the allocator keeps some pages).
+    let allowance = (16 * 1024).max(rss_peak.saturating_sub(rss_start) / 4);
+    let memory_ok = rss_end <= rss_start + allowance;
+    if !memory_ok {
+        problem(
+            &world,
+            &problems,
+            format!("server memory did not come back: {rss_end} KiB"),
+        );
+    }
+
+    let s = &world.stats;
+    println!("sessions            {}", s.sessions.load(Ordering::Relaxed));
+    println!("  ended abruptly    {}", s.abrupt.load(Ordering::Relaxed));
+    println!("  ended mid-line    {}", s.mid_line.load(Ordering::Relaxed));
+    println!("SEND requests       {}", s.sends.load(Ordering::Relaxed));
+    println!("  SEND-OK           {}", acked.len());
+    println!("  BAD-DEST-USER     {}", s.bad_dest.load(Ordering::Relaxed));
+    println!(
+        "  delivered once    {}",
+        acked.len() as u64 - missing - duplicated - lost_to_abrupt
+    );
+    println!("  lost: recipient reset the connection  {lost_to_abrupt}");
+    println!("LIST requests       {}", s.lists.load(Ordering::Relaxed));
+    println!("still listed at end {:?}", listed.unwrap_or_default());
+    println!(
+        "server memory       start {} MiB, peak {} MiB, end {} MiB ({})",
+        rss_start / 1024,
+        rss_peak / 1024,
+        rss_end / 1024,
+        if memory_ok {
+            "back near the start"
+        } else {
+            "NOT back"
+        }
+    );
+    println!(
+        "server alive        {alive}, panics: {}",
+        if panicked { "YES" } else { "none" }
+    );
+    let failures = s.failures.load(Ordering::Relaxed);
+    for p in problems.lock().unwrap().iter() {
+        println!("problem: {p}");
+    }
+    let _ = std::fs::remove_file(&log_path);
+    drop(server);
+    if failures == 0 {
+        println!("soak: passed");
+        ExitCode::SUCCESS
+    } else {
+        println!("soak: FAILED ({failures} problems)");
+        ExitCode::FAILURE
+    }
+}
