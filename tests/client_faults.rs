@@ -293,3 +293,70 @@ fn a_server_that_closes_without_answering_the_login_asks_again() {
     client.expect(&text::logged_in("alice"));
     drop(server);
 }
+
+#[test]
+fn an_endless_line_is_never_printed_and_quit_still_works() {
+    let (mut client, server) = logged_in("alice", |mut conn| {
+        // 64 MiB without a newline, in pieces, or until the client leaves.
+        let chunk = vec![b'z'; 64 * 1024];
+        for _ in 0..1024 {
+            if std::io::Write::write(&mut conn.stream, &chunk).is_err() {
+                return;
+            }
+        }
+        thread::sleep(Duration::from_secs(60));
+    });
+    client.collect_for(Duration::from_millis(500));
+    client.send_line("!quit");
+    let asked = Instant::now();
+    let status = client.wait(TIMEOUT);
+    assert!(status.success());
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert_eq!(after_login(&client, "alice"), "");
+    drop(server);
+}
+
+#[test]
+fn binary_garbage_never_crashes_the_client_nor_reaches_the_terminal() {
+    let (mut client, _server) = logged_in("alice", |mut conn| {
+        let mut x: u32 = 0x1234_5678;
+        let garbage: Vec<u8> = (0..1_000_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        conn.write(&garbage);
+        conn.write(b"\nDELIVERY bob still alive\n");
+        thread::sleep(Duration::from_secs(60));
+    });
+    client.expect("From bob: still alive\n");
+    for &b in &client.output {
+        assert!(
+            b == b'\n' || b == b'\t' || b >= 0x20 && b != 0x7f,
+            "byte {b:#x} printed"
+        );
+    }
+    assert!(!client
+        .text()
+        .contains(|c: char| c.is_control() && c != '\n' && c != '\t'));
+}
+
+#[test]
+fn the_name_the_server_confirms_is_shown_safely() {
+    let (port, _server) = fake_server(|mut conn| {
+        let _ = conn.line();
+        conn.write(b"HELLO al\x1b]0;owned\x07ice\n");
+        thread::sleep(Duration::from_secs(60));
+    });
+    let mut client = Piped::binary(port);
+    client.send_line("alice");
+    client.expect(&text::logged_in("al\\x1b]0;owned\\x07ice"));
+    assert!(!client.output.contains(&0x1b));
+}

@@ -432,3 +432,22 @@ fn lines_typed_ahead_in_one_burst_are_all_handled() {
     s.expect(text::user_entry("alice").as_str()).unwrap();
     quit(&mut s);
 }
+
+#[test]
+fn a_dumb_terminal_gets_plain_mode() {
+    let server = start_server(&[]);
+    let data = temp_dir("dumb");
+    let mut cmd = rich_command(server.port, &data, &["--no-history"]);
+    cmd.env("TERM", "dumb").env_remove("NO_COLOR");
+    let mut s = spawn(cmd);
+    login_plain(&mut s, "alice");
+    s.send_line("@nobody hi").unwrap();
+    let before = s.expect(text::NO_SUCH_USER).unwrap();
+    // No prompt, no colour: exactly what plain mode prints.
+    let shown = String::from_utf8_lossy(before.before()).into_owned();
+    assert!(
+        !shown.contains("alice> ") && !shown.contains('\x1b'),
+        "{shown:?}"
+    );
+    quit(&mut s);
+}
