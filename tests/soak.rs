@@ -384,6 +384,9 @@ fn main() -> ExitCode {
         "soak: {} clients for {} s against chat-server (pid {pid}, port {})",
         options.clients, options.seconds, server.port
     );
+    // Memory once the load has settled (after the first 30 s), to tell a leak
+    // (growth from then on) from the allocator keeping freed pages.
+    let mut rss_settled = None;
     let rss_peak = runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..options.clients {
@@ -402,6 +405,7 @@ fn main() -> ExitCode {
                     peak = peak.max(rss_kib(pid));
                     if last_report.elapsed() >= Duration::from_secs(30) {
                         last_report = Instant::now();
+                        rss_settled.get_or_insert(rss_kib(pid));
                         println!(
                             "  {:>4} s left: {} sessions, {} sends, server {} MiB",
                             deadline.saturating_duration_since(Instant::now()).as_secs(),
@@ -472,10 +476,11 @@ fn main() -> ExitCode {
             format!("server alive: {alive}, panicked: {panicked}"),
         );
     }
-    // Memory comes back "near" the start: within 16 MiB, or a quarter of the
-    // peak's growth, whichever is larger (the allocator keeps some pages).
-    let allowance = (16 * 1024).max(rss_peak.saturating_sub(rss_start) / 4);
-    let memory_ok = rss_end <= rss_start + allowance;
+    // Memory comes back near the start: within 16 MiB of it (the allocator
+    // keeps freed pages for reuse), and no higher than once the load had
+    // settled (anything more would be a leak: growth over time).
+    let settled = rss_settled.unwrap_or(rss_peak);
+    let memory_ok = rss_end <= rss_start + 16 * 1024 && rss_end <= settled + settled / 8;
     if !memory_ok {
         problem(
             &world,
@@ -499,8 +504,9 @@ fn main() -> ExitCode {
     println!("LIST requests       {}", s.lists.load(Ordering::Relaxed));
     println!("still listed at end {:?}", listed.unwrap_or_default());
     println!(
-        "server memory       start {} MiB, peak {} MiB, end {} MiB ({})",
+        "server memory       start {} MiB, after 30 s {} MiB, peak {} MiB, end {} MiB ({})",
         rss_start / 1024,
+        settled / 1024,
         rss_peak / 1024,
         rss_end / 1024,
         if memory_ok {
