@@ -480,7 +480,13 @@ async fn a_thousand_clients_each_message_delivered_exactly_once() {
     use tokio::time::timeout;
     const N: usize = 1000;
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    let server = start_server(&["--max-clients", "2000", "--max-pending-per-address", "0", "--quiet"]);
+    let server = start_server(&[
+        "--max-clients",
+        "2000",
+        "--max-pending-per-address",
+        "0",
+        "--quiet",
+    ]);
     let addr = server.addr();
     let started = Instant::now();
 
