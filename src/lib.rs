@@ -12,6 +12,8 @@
 //! The server (`server`) uses the same protocol module in the other direction.
 
 pub mod client;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod net;
 pub mod protocol;
 pub mod server;

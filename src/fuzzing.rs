@@ -1,0 +1,363 @@
+//! The checks run by the fuzz targets (`fuzz/fuzz_targets/*.rs`) and, without
+//! libFuzzer, by `tests/fuzz_corpus.rs` on every file of `fuzz/corpus/`.
+//!
+//! Each function takes the raw fuzzer input, drives one part of the library
+//! with it and panics when an invariant does not hold. Keeping them here, in
+//! the library, means the fuzz targets are one line each and the corpus replay
+//! test checks exactly what the fuzzer checked.
+//!
+//! Not part of the public API: hidden from the documentation, may change at any
+//! time.
+
+use crate::client::command::{Command, LoginInput};
+use crate::client::render::{render, safe_text, Line};
+use crate::client::session::{Action, Session};
+use crate::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
+
+/// A fuzz target's check: panics when an invariant does not hold.
+pub type Check = fn(&[u8]);
+
+/// The fuzz targets, by name (the folder names under `fuzz/corpus/`), with
+/// their checks.
+pub const TARGETS: &[(&str, Check)] = &[
+    ("framing", framing),
+    ("parse_client", parse_client),
+    ("parse_server", parse_server),
+    ("client_session", client_session),
+];
+
+/// Reads the input from the front, a byte or a slice at a time; reads past the
+/// end give zeros and empty slices.
+struct Input<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Input<'a> {
+    fn byte(&mut self) -> u8 {
+        match self.data.split_first() {
+            Some((&b, rest)) => {
+                self.data = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let (taken, rest) = self.data.split_at(n.min(self.data.len()));
+        self.data = rest;
+        taken
+    }
+}
+
+fn drain(framer: &mut LineFramer, out: &mut Vec<Frame>) {
+    while let Some(frame) = framer.next_frame() {
+        out.push(frame);
+    }
+}
+
+/// `LineFramer` against a whole-buffer split.
+///
+/// Input: byte 0 chooses the maximum line length (odd: `byte >> 1`, even:
+/// none); byte 1 (mod 16) is how many chunk sizes follow; the sizes are used in
+/// turn (0 pushes an empty chunk, then one byte); the rest is the stream.
+pub fn framing(data: &[u8]) {
+    let mut input = Input { data };
+    let config = input.byte();
+    let max = (config & 1 == 1).then_some(usize::from(config >> 1));
+    let count = usize::from(input.byte() % 16);
+    let sizes: Vec<usize> = input.take(count).iter().map(|&s| usize::from(s)).collect();
+    let stream = input.data;
+
+    // What splitting the whole stream at each `\n` gives.
+    let mut parts: Vec<&[u8]> = stream.split(|&b| b == b'\n').collect();
+    let tail = parts.pop().unwrap_or_default();
+    let mut expected: Vec<Frame> = parts
+        .iter()
+        .map(|part| match max {
+            Some(max) if part.len() > max => Frame::TooLong,
+            _ => Frame::Line(part.strip_suffix(b"\r").unwrap_or(part).to_vec()),
+        })
+        .collect();
+    if max.is_some_and(|max| tail.len() > max) {
+        expected.push(Frame::TooLong);
+    }
+
+    let new_framer = || match max {
+        Some(max) => LineFramer::with_max_line(max),
+        None => LineFramer::new(),
+    };
+
+    // The whole stream in one chunk.
+    let mut whole = new_framer();
+    whole.push(stream);
+    let mut whole_frames = Vec::new();
+    drain(&mut whole, &mut whole_frames);
+    assert_eq!(whole_frames, expected, "whole stream, max {max:?}");
+
+    // The stream in chunks of the chosen sizes.
+    let mut framer = new_framer();
+    let mut frames = Vec::new();
+    let mut rest = stream;
+    let mut fed = 0;
+    let mut i = 0;
+    while !rest.is_empty() || i == 0 {
+        let size = sizes
+            .get(i % sizes.len().max(1))
+            .copied()
+            .unwrap_or(rest.len());
+        i += 1;
+        let mut chunks = vec![];
+        if size == 0 {
+            chunks.push(&rest[..0]);
+        }
+        let (chunk, after) = rest.split_at(size.max(1).min(rest.len()));
+        chunks.push(chunk);
+        rest = after;
+        for chunk in chunks {
+            let before = framer.pending();
+            framer.push(chunk);
+            fed += chunk.len();
+            assert_eq!(
+                framer.pending(),
+                before + chunk.len(),
+                "push keeps every byte"
+            );
+            if let Some(max) = max {
+                assert!(
+                    framer.pending() <= max + chunk.len(),
+                    "pending {} > max {max} + chunk {}",
+                    framer.pending(),
+                    chunk.len()
+                );
+            }
+            drain(&mut framer, &mut frames);
+            match max {
+                Some(max) => assert!(
+                    framer.pending() <= max,
+                    "pending {} > max {max}",
+                    framer.pending()
+                ),
+                None => {
+                    // Exactly the bytes after the last newline fed so far are held.
+                    let held = stream[..fed]
+                        .iter()
+                        .rev()
+                        .take_while(|&&b| b != b'\n')
+                        .count();
+                    assert_eq!(framer.pending(), held, "pending after {fed} bytes");
+                }
+            }
+        }
+    }
+    assert_eq!(fed, stream.len());
+    for frame in &frames {
+        if let Frame::Line(line) = frame {
+            assert!(
+                !line.contains(&b'\n'),
+                "a line contains a newline: {line:?}"
+            );
+            if let Some(max) = max {
+                assert!(
+                    line.len() <= max,
+                    "a line longer than the maximum was handed out"
+                );
+            }
+        }
+    }
+    assert_eq!(frames, expected, "chunk sizes {sizes:?}, max {max:?}");
+    if max.is_none() {
+        // The lines and their newlines give back the stream up to its last newline
+        // (less the `\r` dropped before a newline).
+        let mut joined = Vec::new();
+        for frame in &frames {
+            if let Frame::Line(line) = frame {
+                joined.extend_from_slice(line);
+                joined.push(b'\n');
+            }
+        }
+        let whole_split: Vec<u8> = parts
+            .iter()
+            .flat_map(|part| {
+                part.strip_suffix(b"\r")
+                    .unwrap_or(part)
+                    .iter()
+                    .copied()
+                    .chain([b'\n'])
+            })
+            .collect();
+        assert_eq!(joined, whole_split);
+        assert_eq!(framer.has_partial_line(), !tail.is_empty());
+    }
+}
+
+fn no_line_break(field: &[u8]) -> bool {
+    !field.contains(&b'\n') && !field.contains(&b'\r')
+}
+
+/// Checks that `wire` is one line: exactly one `\n`, at the end.
+fn assert_one_line(wire: &[u8]) {
+    assert_eq!(
+        wire.last(),
+        Some(&b'\n'),
+        "encoded message must end in a newline"
+    );
+    assert_eq!(
+        wire.iter().filter(|&&b| b == b'\n').count(),
+        1,
+        "encoded message must be exactly one line: {wire:?}"
+    );
+}
+
+/// `ClientMessage::parse` and `encode` on any line.
+pub fn parse_client(data: &[u8]) {
+    let message = ClientMessage::parse(data);
+    let wire = message.to_bytes();
+    assert_one_line(&wire);
+    // `encode` appends.
+    let mut out = b"prefix".to_vec();
+    message.encode(&mut out);
+    assert_eq!(&out[..6], b"prefix");
+    assert_eq!(&out[6..], &wire[..]);
+    let clean = match &message {
+        ClientMessage::HelloFrom(name) => no_line_break(name),
+        ClientMessage::List => true,
+        ClientMessage::Send { to, body } => no_line_break(to) && no_line_break(body),
+        ClientMessage::Unknown(line) => no_line_break(line),
+    };
+    if clean {
+        assert_eq!(ClientMessage::parse(&wire[..wire.len() - 1]), message);
+    }
+}
+
+/// `ServerMessage::parse`, `from_line` and `encode` on any line.
+pub fn parse_server(data: &[u8]) {
+    let message = ServerMessage::parse(data);
+    assert_eq!(
+        ServerMessage::from_line(data.to_vec()),
+        message,
+        "from_line differs from parse"
+    );
+    let wire = message.to_bytes();
+    assert_one_line(&wire);
+    let mut out = b"prefix".to_vec();
+    message.encode(&mut out);
+    assert_eq!(&out[..6], b"prefix");
+    assert_eq!(&out[6..], &wire[..]);
+    let clean = match &message {
+        ServerMessage::Hello(name) => no_line_break(name),
+        ServerMessage::ListOk(names) => names.iter().all(|n| no_line_break(n)),
+        ServerMessage::Delivery { from, body } => no_line_break(from) && no_line_break(body),
+        ServerMessage::Unknown(line) => no_line_break(line),
+        ServerMessage::InUse
+        | ServerMessage::Busy
+        | ServerMessage::SendOk
+        | ServerMessage::BadDestUser
+        | ServerMessage::BadRequestHeader
+        | ServerMessage::BadRequestBody => true,
+    };
+    if clean {
+        let line = &wire[..wire.len() - 1];
+        assert_eq!(ServerMessage::parse(line), message);
+        assert_eq!(ServerMessage::from_line(line.to_vec()), message);
+    }
+}
+
+/// True for characters that must never reach the terminal from remote text:
+/// controls (C0 but tab, DEL, C1) and the bidirectional overrides and isolates.
+fn unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn assert_safe(lines: &mut Vec<Line>) {
+    for line in lines.drain(..) {
+        let plain = line.plain();
+        if let Some(c) = plain.chars().find(|&c| unsafe_char(c)) {
+            panic!("rendered line contains {c:?}: {plain:?}");
+        }
+        let mut written = Vec::new();
+        line.write_plain(&mut written).expect("writing to a Vec");
+        assert_eq!(
+            written,
+            format!("{plain}\n").into_bytes(),
+            "write_plain differs from plain"
+        );
+    }
+}
+
+/// Checks what a typed command asks to send: one request, which parses back to
+/// itself (a typed line can never inject a second request).
+fn check_action(action: Action, lines: &mut Vec<Line>) {
+    match action {
+        Action::Send(request) => {
+            let wire = request.to_bytes();
+            assert_one_line(&wire);
+            assert_eq!(ClientMessage::parse(&wire[..wire.len() - 1]), request);
+        }
+        Action::Show(event) => render(event, lines),
+        Action::Quit | Action::Nothing => {}
+    }
+}
+
+/// The client's receive path on any server stream, with commands in between:
+/// `LineFramer` -> `ServerMessage::from_line` -> `Session::receive` -> `render`.
+///
+/// Input: a sequence of records, each a control byte and maybe bytes. Control
+/// `c`: `c & 3` of 0, 1 or 2 feeds the next `c >> 2` bytes to the framer as one
+/// chunk; 3 is a command chosen by `(c >> 2) & 3`: `!who`, `@x y`, a silent
+/// `LIST`, or a typed line made of the next `c >> 4` bytes.
+pub fn client_session(data: &[u8]) {
+    let mut input = Input { data };
+    let mut framer = LineFramer::new();
+    let mut session = Session::new("me");
+    let mut lines = Vec::new();
+    while !input.data.is_empty() {
+        let control = input.byte();
+        if control & 3 != 3 {
+            framer.push(input.take(usize::from(control >> 2)));
+            while let Some(frame) = framer.next_frame() {
+                let Frame::Line(line) = frame else {
+                    panic!("a framer without maximum reported a line too long");
+                };
+                if let Some(event) = session.receive(ServerMessage::from_line(line)) {
+                    render(event, &mut lines);
+                }
+            }
+        } else {
+            let action = match (control >> 2) & 3 {
+                0 => session.command(Command::parse("!who")),
+                1 => session.command(Command::parse("@x y")),
+                2 => Action::Send(session.silent_list()),
+                _ => {
+                    let typed = String::from_utf8_lossy(input.take(usize::from(control >> 4)));
+                    // The name prompt accepts what it can send.
+                    if let LoginInput::Name(name) = LoginInput::parse(&typed) {
+                        let wire = ClientMessage::HelloFrom(name.clone().into_bytes()).to_bytes();
+                        assert_one_line(&wire);
+                        assert_eq!(
+                            ClientMessage::parse(&wire[..wire.len() - 1]),
+                            ClientMessage::HelloFrom(name.into_bytes())
+                        );
+                    }
+                    session.command(Command::parse(&typed))
+                }
+            };
+            check_action(action, &mut lines);
+        }
+        assert_safe(&mut lines);
+        // Names offered for completion are printable and have no spaces.
+        for name in session.names() {
+            assert!(!name.is_empty());
+            assert!(
+                !name.chars().any(|c| c.is_whitespace() || c.is_control()),
+                "{name:?}"
+            );
+        }
+    }
+    // Remote text on its own, whatever the bytes.
+    let shown = safe_text(data.to_vec());
+    assert!(
+        !shown.chars().any(unsafe_char),
+        "safe_text let through {shown:?}"
+    );
+}
