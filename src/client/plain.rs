@@ -36,13 +36,18 @@ impl PlainScreen {
         for line in lines {
             let big = matches!(line, Line::From { message, .. } if message.len() >= GATHER_LIMIT);
             if big {
-                flush_batch(&mut self.batch, &mut out)?;
-                line.write_plain(&mut out)?;
+                write_out(&mut out, &self.batch)?;
+                self.batch.clear();
+                for part in line.plain_parts() {
+                    write_out(&mut out, part)?;
+                }
+                write_out(&mut out, b"\n")?;
             } else {
-                line.write_plain(&mut self.batch)?;
+                line.append_plain(&mut self.batch);
             }
         }
-        flush_batch(&mut self.batch, &mut out)?;
+        write_out(&mut out, &self.batch)?;
+        self.batch.clear();
         out.flush()
     }
 }
@@ -53,23 +58,19 @@ impl Default for PlainScreen {
     }
 }
 
-/// Writes the gathered lines. They were all written from `String`s, so they
-/// are valid UTF-8 already: they go out as bytes, without a second pass over
-/// them (re-checking them cost a tenth of the client's time in a flood of
-/// small messages).
-fn flush_batch(batch: &mut Vec<u8>, out: &mut impl Write) -> io::Result<()> {
-    let mut rest = &batch[..];
-    // Standard output, not a socket, so not `net::write_fully`: until every
-    // byte is accepted.
-    while !rest.is_empty() {
-        match out.write(rest) {
+/// Writes all of `bytes` to standard output, one `write` at a time (standard
+/// output, not a socket, so not `net::write_fully`). The lines are written from
+/// `String`s, so they are valid UTF-8 already and go out without a second
+/// pass over them.
+fn write_out(out: &mut impl Write, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        match out.write(bytes) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => rest = &rest[n..],
+            Ok(n) => bytes = &bytes[n..],
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return Err(err),
         }
     }
-    batch.clear();
     Ok(())
 }
 

@@ -5,8 +5,6 @@
 //! (C0 except tab, DEL, C1) become visible escapes such as `\x1b`, and invalid
 //! UTF-8 becomes U+FFFD.
 
-use std::io::{self, Write};
-
 use colored::Colorize;
 
 use super::session::Event;
@@ -46,14 +44,24 @@ impl Line {
         Line::Text(Kind::Notice, text.into())
     }
 
-    /// Writes the line as plain text, with its `\n`.
-    pub fn write_plain(&self, out: &mut impl Write) -> io::Result<()> {
+    /// The plain text of the line, without its `\n`, in pieces: the same
+    /// text as [`plain`](Self::plain) without building it first, so that a
+    /// huge message is never copied and a flood of small ones costs no
+    /// formatting.
+    pub fn plain_parts(&self) -> [&[u8]; 4] {
         match self {
-            // Same text as text::message_from, written without building it
-            // first, so that a huge message is not copied.
-            Line::From { name, message } => writeln!(out, "From {name}: {message}"),
-            Line::Text(_, text) => writeln!(out, "{text}"),
+            // The pieces of text::message_from.
+            Line::From { name, message } => [b"From ", name.as_bytes(), b": ", message.as_bytes()],
+            Line::Text(_, text) => [text.as_bytes(), b"", b"", b""],
         }
+    }
+
+    /// Appends the line as plain text, with its `\n`.
+    pub fn append_plain(&self, out: &mut Vec<u8>) {
+        for part in self.plain_parts() {
+            out.extend_from_slice(part);
+        }
+        out.push(b'\n');
     }
 
     /// The line as plain text, without its `\n`.
@@ -102,11 +110,16 @@ pub fn render(event: Event, out: &mut Vec<Line>) {
 /// Makes remote bytes safe to show: invalid UTF-8 becomes U+FFFD and control
 /// characters become visible escapes. Text that needs no change is not copied.
 pub fn safe_text(bytes: Vec<u8>) -> String {
+    // The common case, checked a byte at a time (much faster than decoding
+    // characters): printable ASCII and tabs need nothing done.
+    let plain_ascii = bytes
+        .iter()
+        .all(|&b| (b' '..=b'~').contains(&b) || b == b'\t');
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
     };
-    if !text.chars().any(needs_escape) {
+    if plain_ascii || !text.chars().any(needs_escape) {
         return text;
     }
     let mut safe = String::with_capacity(text.len() + 16);
@@ -175,14 +188,18 @@ mod tests {
     }
 
     #[test]
-    fn write_plain_matches_plain() {
-        let line = Line::From {
-            name: "bob".into(),
-            message: "hi".into(),
-        };
-        let mut out = Vec::new();
-        line.write_plain(&mut out).unwrap();
-        assert_eq!(out, format!("{}\n", line.plain()).into_bytes());
+    fn append_plain_matches_plain() {
+        for line in [
+            Line::From {
+                name: "bob".into(),
+                message: "hi there".into(),
+            },
+            Line::info(text::SENT),
+        ] {
+            let mut out = b"before\n".to_vec();
+            line.append_plain(&mut out);
+            assert_eq!(out, format!("before\n{}\n", line.plain()).into_bytes());
+        }
     }
 
     #[test]

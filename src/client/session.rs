@@ -141,6 +141,10 @@ impl Session {
     }
 
     fn learn_name(&mut self, name: &[u8]) {
+        // Every message passes here: a name already known costs no allocation.
+        if std::str::from_utf8(name).is_ok_and(|known| self.names.contains(known)) {
+            return;
+        }
         if let Some(name) = completable(name) {
             if self.names.insert(name) {
                 self.names_version += 1;
