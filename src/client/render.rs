@@ -110,11 +110,8 @@ pub fn render(event: Event, out: &mut Vec<Line>) {
 /// Makes remote bytes safe to show: invalid UTF-8 becomes U+FFFD and control
 /// characters become visible escapes. Text that needs no change is not copied.
 pub fn safe_text(bytes: Vec<u8>) -> String {
-    // The common case, checked a byte at a time (much faster than decoding
-    // characters): printable ASCII and tabs need nothing done.
-    let plain_ascii = bytes
-        .iter()
-        .all(|&b| (b' '..=b'~').contains(&b) || b == b'\t');
+    // The common case, printable ASCII and tabs, needs nothing done.
+    let plain_ascii = is_plain_ascii(&bytes);
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
@@ -136,6 +133,17 @@ pub fn safe_text(bytes: Vec<u8>) -> String {
         }
     }
     safe
+}
+
+/// True when every byte is printable ASCII or a tab. Checked without a branch
+/// per byte, so that the compiler checks many bytes at once: this runs for
+/// every name and message received.
+fn is_plain_ascii(bytes: &[u8]) -> bool {
+    bytes.chunks(32).all(|chunk| {
+        chunk.iter().fold(true, |ok, &b| {
+            ok & ((b' '..=b'~').contains(&b) | (b == b'\t'))
+        })
+    })
 }
 
 /// True for characters that could act on a terminal: C0 controls except tab,
@@ -237,6 +245,19 @@ mod tests {
             body: b"\x1b[31mred".to_vec(),
         });
         assert_eq!(lines[0], "From e\\x1bvil: \\x1b[31mred");
+    }
+
+    #[test]
+    fn plain_ascii_check() {
+        assert!(is_plain_ascii(b""));
+        assert!(is_plain_ascii(b"hello\tworld ~!"));
+        let mut long = vec![b'a'; 100];
+        assert!(is_plain_ascii(&long));
+        for bad in [0x1b, 0x7f, 0x80, 0xff, b'\r', 0] {
+            long[77] = bad;
+            assert!(!is_plain_ascii(&long), "{bad:#x}");
+            long[77] = b'a';
+        }
     }
 
     proptest! {
