@@ -209,16 +209,21 @@ fn assert_one_line(wire: &[u8]) {
     );
 }
 
+/// `wire` (a message's `to_bytes`) is exactly one line, and `encode` appends
+/// the same bytes after what is already there.
+fn assert_encoding(wire: &[u8], encode: impl FnOnce(&mut Vec<u8>)) {
+    assert_one_line(wire);
+    let mut out = b"prefix".to_vec();
+    encode(&mut out);
+    assert_eq!(&out[..6], b"prefix");
+    assert_eq!(&out[6..], wire);
+}
+
 /// `ClientMessage::parse` and `encode` on any line.
 pub fn parse_client(data: &[u8]) {
     let message = ClientMessage::parse(data);
     let wire = message.to_bytes();
-    assert_one_line(&wire);
-    // `encode` appends.
-    let mut out = b"prefix".to_vec();
-    message.encode(&mut out);
-    assert_eq!(&out[..6], b"prefix");
-    assert_eq!(&out[6..], &wire[..]);
+    assert_encoding(&wire, |out| message.encode(out));
     let clean = match &message {
         ClientMessage::HelloFrom(name) => no_line_break(name),
         ClientMessage::List => true,
@@ -239,11 +244,7 @@ pub fn parse_server(data: &[u8]) {
         "from_line differs from parse"
     );
     let wire = message.to_bytes();
-    assert_one_line(&wire);
-    let mut out = b"prefix".to_vec();
-    message.encode(&mut out);
-    assert_eq!(&out[..6], b"prefix");
-    assert_eq!(&out[6..], &wire[..]);
+    assert_encoding(&wire, |out| message.encode(out));
     let clean = match &message {
         ServerMessage::Hello(name) => no_line_break(name),
         ServerMessage::ListOk(names) => names.iter().all(|n| no_line_break(n)),

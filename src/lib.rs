@@ -17,3 +17,18 @@ pub mod fuzzing;
 pub mod net;
 pub mod protocol;
 pub mod server;
+
+/// Parses the command line into `T`. `--help` and `--version`, and mistakes,
+/// are printed as clap words them, and come back as the exit status to return
+/// from `main` (0 for help and version, 2 for a mistake): the programs end by
+/// returning from `main`, never by exiting from inside a library.
+pub fn parse_args<T: clap::Parser>() -> Result<T, std::process::ExitCode> {
+    T::try_parse().map_err(|err| {
+        let _ = err.print();
+        if err.use_stderr() {
+            std::process::ExitCode::from(2)
+        } else {
+            std::process::ExitCode::SUCCESS
+        }
+    })
+}

@@ -2,22 +2,12 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use chat::client::Cli;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli: Cli = match chat::parse_args() {
         Ok(cli) => cli,
-        Err(err) => {
-            // --help and --version are "errors" that print to stdout and succeed.
-            let _ = err.print();
-            return if err.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -349,12 +349,9 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn main() -> ExitCode {
-    let options = match Options::try_parse() {
+    let options: Options = match chat::parse_args() {
         Ok(options) => options,
-        Err(err) => {
-            let _ = err.print();
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let log_path = std::env::temp_dir().join(format!("chat-soak-{}.log", std::process::id()));

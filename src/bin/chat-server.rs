@@ -12,7 +12,7 @@ use tracing::{error, info, Level};
 /// Prints `Server is on. Now listening on port <port>` on stdout once it accepts
 /// connections, logs to stderr, and stops cleanly on Ctrl-C or SIGTERM.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about)]
+#[command(name = "chat-server", version)]
 struct Args {
     /// Address to listen on: an IP address or a host name (the first address it
     /// resolves to is used).
@@ -65,17 +65,9 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let args: Args = match chat::parse_args() {
         Ok(args) => args,
-        Err(err) => {
-            // --help and --version print to stdout and succeed.
-            let _ = err.print();
-            return if err.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
