@@ -1,7 +1,17 @@
 //! Socket helpers shared by the client and the server.
 
 use std::io;
+use std::net::SocketAddr;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+/// Resolves `host` (a name or an address) and `port` to the first address it
+/// names.
+pub async fn resolve(host: &str, port: u16) -> io::Result<SocketAddr> {
+    tokio::net::lookup_host((host, port))
+        .await?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the host name has no address"))
+}
 
 /// Writes all of `buf` to `writer`, one `write` call at a time.
 ///

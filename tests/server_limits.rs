@@ -12,12 +12,9 @@ use common::{start_server, Client, Server, TIMEOUT};
 
 /// Resident memory of the server process, in KiB.
 fn server_rss_kib(server: &Server) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
+    let kib = common::rss_kib(server.child.id());
+    assert!(kib > 0, "cannot read the server's memory");
+    kib
 }
 
 /// Waits until the server closes `stream`; returns how long that took.

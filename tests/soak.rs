@@ -224,7 +224,7 @@ async fn client(
     problems: Arc<Mutex<Vec<String>>>,
     seed: u64,
 ) {
-    let mut rng = Rng::new(seed ^ (index as u64 + 1) * 7919);
+    let mut rng = Rng::new(seed ^ ((index as u64 + 1) * 7919));
     let mut generation = 0;
     while Instant::now() < deadline {
         generation += 1;
@@ -335,19 +335,6 @@ async fn act(conn: &mut Conn, world: &World, rng: &mut Rng) -> Result<(), String
     }
 }
 
-/// Resident memory of a process, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 fn main() -> ExitCode {
     let options: Options = match chat::parse_args() {
         Ok(options) => options,
@@ -368,7 +355,7 @@ fn main() -> ExitCode {
     );
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(300));
-    let rss_start = rss_kib(pid);
+    let rss_start = common::rss_kib(pid);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -399,16 +386,16 @@ fn main() -> ExitCode {
                     Some(Ok(())) => {}
                 },
                 () = tokio::time::sleep(Duration::from_millis(500)) => {
-                    peak = peak.max(rss_kib(pid));
+                    peak = peak.max(common::rss_kib(pid));
                     if last_report.elapsed() >= Duration::from_secs(30) {
                         last_report = Instant::now();
-                        rss_settled.get_or_insert(rss_kib(pid));
+                        rss_settled.get_or_insert(common::rss_kib(pid));
                         println!(
                             "  {:>4} s left: {} sessions, {} sends, server {} MiB",
                             deadline.saturating_duration_since(Instant::now()).as_secs(),
                             world.stats.sessions.load(Ordering::Relaxed),
                             world.stats.sends.load(Ordering::Relaxed),
-                            rss_kib(pid) / 1024,
+                            common::rss_kib(pid) / 1024,
                         );
                     }
                 }
@@ -436,7 +423,7 @@ fn main() -> ExitCode {
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
     std::thread::sleep(Duration::from_secs(2));
-    let rss_end = rss_kib(pid);
+    let rss_end = common::rss_kib(pid);
 
     // Every SEND-OK matched by one DELIVERY.
     let acked = world.acked.lock().unwrap();

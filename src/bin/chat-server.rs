@@ -3,7 +3,6 @@
 use chat::server::{self, Config};
 use clap::Parser;
 use std::io::{IsTerminal, Write};
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use tracing::{error, info, Level};
 
@@ -84,7 +83,7 @@ async fn main() -> ExitCode {
         Err(e) => error!("could not raise the open-file limit: {e}"),
     }
 
-    let addr = match resolve(&args.address, args.port).await {
+    let addr = match chat::net::resolve(&args.address, args.port).await {
         Ok(addr) => addr,
         Err(e) => {
             error!("cannot resolve {}: {e}", args.address);
@@ -134,13 +133,6 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-async fn resolve(host: &str, port: u16) -> std::io::Result<SocketAddr> {
-    tokio::net::lookup_host((host, port))
-        .await?
-        .next()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"))
 }
 
 /// Completes on Ctrl-C or (on Unix) SIGTERM.

@@ -6,7 +6,6 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -345,12 +344,4 @@ fn describe_error(err: &io::Error) -> String {
         Some(i) => text[..i].to_string(),
         None => text,
     }
-}
-
-/// Resolves `host:port` to the first address it names.
-pub async fn resolve(host: &str, port: u16) -> io::Result<SocketAddr> {
-    tokio::net::lookup_host((host, port))
-        .await?
-        .next()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the host name has no address"))
 }

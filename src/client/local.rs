@@ -21,7 +21,7 @@ impl Drop for LocalServer {
 /// Starts a server on `host:port` if the port is free. Returns `None` when
 /// something is already listening there (then the client simply joins it).
 pub async fn host(host: &str, port: u16) -> io::Result<Option<LocalServer>> {
-    let addr = super::app::resolve(host, port).await?;
+    let addr = crate::net::resolve(host, port).await?;
     let listener = match server::bind(addr).await {
         Ok(listener) => listener,
         Err(err) if err.kind() == io::ErrorKind::AddrInUse => return Ok(None),

@@ -56,10 +56,6 @@ pub fn valid_name(name: &[u8]) -> bool {
     (1..=255).contains(&name.len()) && name.iter().all(u8::is_ascii_alphanumeric)
 }
 
-fn encode(msg: &ServerMessage) -> Vec<u8> {
-    msg.to_bytes()
-}
-
 /// Lines from the socket, through the shared framer.
 struct Input {
     framer: LineFramer,
@@ -183,7 +179,7 @@ pub async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>
         .framer
         .set_max_line(Some(shared.config.max_line_bytes));
     info!(id, name = %shown, "logged in");
-    outbox.push_bytes(encode(&ServerMessage::Hello(name.clone())));
+    outbox.push_bytes(ServerMessage::Hello(name.clone()).to_bytes());
 
     let session = Session {
         shared: &shared,
@@ -241,7 +237,7 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let bytes = encode(&reply);
+    let bytes = reply.to_bytes();
     match tokio::time::timeout(FINAL_WRITE_TIME, write_fully(wr, &bytes)).await {
         Ok(Ok(())) => {}
         _ => return,
@@ -288,7 +284,7 @@ impl Session<'_> {
     }
 
     fn reply(&self, msg: &ServerMessage) {
-        self.outbox.push_bytes(encode(msg));
+        self.outbox.push_bytes(msg.to_bytes());
     }
 
     fn handle_frame(&self, frame: Frame) {
