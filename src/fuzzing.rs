@@ -50,10 +50,38 @@ impl<'a> Input<'a> {
     }
 }
 
-fn drain(framer: &mut LineFramer, out: &mut Vec<Frame>) {
-    while let Some(frame) = framer.next_frame() {
-        out.push(frame);
+/// A frame that owns its bytes, to compare with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Framed {
+    Line(Vec<u8>),
+    TooLong,
+}
+
+impl From<Frame<'_>> for Framed {
+    fn from(frame: Frame<'_>) -> Framed {
+        match frame {
+            Frame::Line(line) => Framed::Line(line.to_vec()),
+            Frame::TooLong => Framed::TooLong,
+        }
     }
+}
+
+/// Drains `framer` one frame at a time.
+fn drain(framer: &mut LineFramer, out: &mut Vec<Framed>) {
+    while let Some(frame) = framer.next_frame() {
+        out.push(frame.into());
+    }
+}
+
+/// Drains `framer` with one iterator, keeping every borrowed line until the
+/// end, and checks that the lines are consumed as they are handed out.
+fn drain_together(framer: &mut LineFramer, out: &mut Vec<Framed>) {
+    let frames: Vec<Frame> = framer.frames().collect();
+    out.extend(frames.into_iter().map(Framed::from));
+    assert!(
+        framer.next_frame().is_none(),
+        "frames() left a frame behind"
+    );
 }
 
 /// `LineFramer` against a whole-buffer split.
@@ -72,15 +100,15 @@ pub fn framing(data: &[u8]) {
     // What splitting the whole stream at each `\n` gives.
     let mut parts: Vec<&[u8]> = stream.split(|&b| b == b'\n').collect();
     let tail = parts.pop().unwrap_or_default();
-    let mut expected: Vec<Frame> = parts
+    let mut expected: Vec<Framed> = parts
         .iter()
         .map(|part| match max {
-            Some(max) if part.len() > max => Frame::TooLong,
-            _ => Frame::Line(part.strip_suffix(b"\r").unwrap_or(part).to_vec()),
+            Some(max) if part.len() > max => Framed::TooLong,
+            _ => Framed::Line(part.strip_suffix(b"\r").unwrap_or(part).to_vec()),
         })
         .collect();
     if max.is_some_and(|max| tail.len() > max) {
-        expected.push(Frame::TooLong);
+        expected.push(Framed::TooLong);
     }
 
     let new_framer = || match max {
@@ -131,7 +159,7 @@ pub fn framing(data: &[u8]) {
                     chunk.len()
                 );
             }
-            drain(&mut framer, &mut frames);
+            drain_together(&mut framer, &mut frames);
             match max {
                 Some(max) => assert!(
                     framer.pending() <= max,
@@ -152,7 +180,7 @@ pub fn framing(data: &[u8]) {
     }
     assert_eq!(fed, stream.len());
     for frame in &frames {
-        if let Frame::Line(line) = frame {
+        if let Framed::Line(line) = frame {
             assert!(
                 !line.contains(&b'\n'),
                 "a line contains a newline: {line:?}"
@@ -171,7 +199,7 @@ pub fn framing(data: &[u8]) {
         // (less the `\r` dropped before a newline).
         let mut joined = Vec::new();
         for frame in &frames {
-            if let Frame::Line(line) = frame {
+            if let Framed::Line(line) = frame {
                 joined.extend_from_slice(line);
                 joined.push(b'\n');
             }
@@ -235,14 +263,9 @@ pub fn parse_client(data: &[u8]) {
     }
 }
 
-/// `ServerMessage::parse`, `from_line` and `encode` on any line.
+/// `ServerMessage::parse` and `encode` on any line.
 pub fn parse_server(data: &[u8]) {
     let message = ServerMessage::parse(data);
-    assert_eq!(
-        ServerMessage::from_line(data.to_vec()),
-        message,
-        "from_line differs from parse"
-    );
     let wire = message.to_bytes();
     assert_encoding(&wire, |out| message.encode(out));
     let clean = match &message {
@@ -260,7 +283,6 @@ pub fn parse_server(data: &[u8]) {
     if clean {
         let line = &wire[..wire.len() - 1];
         assert_eq!(ServerMessage::parse(line), message);
-        assert_eq!(ServerMessage::from_line(line.to_vec()), message);
     }
 }
 
@@ -270,8 +292,8 @@ fn unsafe_char(c: char) -> bool {
     (c.is_control() && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-fn assert_safe(lines: &mut Vec<Line>) {
-    for line in lines.drain(..) {
+fn assert_safe(lines: &[Line]) {
+    for line in lines {
         let plain = line.plain();
         if let Some(c) = plain.chars().find(|&c| unsafe_char(c)) {
             panic!("rendered line contains {c:?}: {plain:?}");
@@ -288,20 +310,20 @@ fn assert_safe(lines: &mut Vec<Line>) {
 
 /// Checks what a typed command asks to send: one request, which parses back to
 /// itself (a typed line can never inject a second request).
-fn check_action(action: Action, lines: &mut Vec<Line>) {
+fn check_action<'a>(action: Action<'a>, lines: &mut Vec<Line<'a>>) {
     match action {
         Action::Send(request) => {
             let wire = request.to_bytes();
             assert_one_line(&wire);
             assert_eq!(ClientMessage::parse(&wire[..wire.len() - 1]), request);
         }
-        Action::Show(event) => render(event, lines),
+        Action::Show(event) => render(event, |line| lines.push(line)),
         Action::Quit | Action::Nothing => {}
     }
 }
 
 /// The client's receive path on any server stream, with commands in between:
-/// `LineFramer` -> `ServerMessage::from_line` -> `Session::receive` -> `render`.
+/// `LineFramer::frames` -> `ServerMessage::parse` -> `Session::receive` -> `render`.
 ///
 /// Input: a sequence of records, each a control byte and maybe bytes. Control
 /// `c`: `c & 3` of 0, 1 or 2 feeds the next `c >> 2` bytes to the framer as one
@@ -311,17 +333,19 @@ pub fn client_session(data: &[u8]) {
     let mut input = Input { data };
     let mut framer = LineFramer::new();
     let mut session = Session::new("me");
-    let mut lines = Vec::new();
     while !input.data.is_empty() {
+        // Declared first: the lines may borrow from it, and from the framer.
+        let typed: String;
+        let mut lines = Vec::new();
         let control = input.byte();
         if control & 3 != 3 {
             framer.push(input.take(usize::from(control >> 2)));
-            while let Some(frame) = framer.next_frame() {
+            for frame in framer.frames() {
                 let Frame::Line(line) = frame else {
                     panic!("a framer without maximum reported a line too long");
                 };
-                if let Some(event) = session.receive(ServerMessage::from_line(line)) {
-                    render(event, &mut lines);
+                if let Some(event) = session.receive(ServerMessage::parse(line)) {
+                    render(event, |line| lines.push(line));
                 }
             }
         } else {
@@ -330,14 +354,15 @@ pub fn client_session(data: &[u8]) {
                 1 => session.command(Command::parse("@x y")),
                 2 => Action::Send(session.silent_list()),
                 _ => {
-                    let typed = String::from_utf8_lossy(input.take(usize::from(control >> 4)));
+                    typed =
+                        String::from_utf8_lossy(input.take(usize::from(control >> 4))).into_owned();
                     // The name prompt accepts what it can send.
                     if let LoginInput::Name(name) = LoginInput::parse(&typed) {
-                        let wire = ClientMessage::HelloFrom(name.clone().into_bytes()).to_bytes();
+                        let wire = ClientMessage::HelloFrom(name.as_bytes()).to_bytes();
                         assert_one_line(&wire);
                         assert_eq!(
                             ClientMessage::parse(&wire[..wire.len() - 1]),
-                            ClientMessage::HelloFrom(name.into_bytes())
+                            ClientMessage::HelloFrom(name.as_bytes())
                         );
                     }
                     session.command(Command::parse(&typed))
@@ -345,7 +370,7 @@ pub fn client_session(data: &[u8]) {
             };
             check_action(action, &mut lines);
         }
-        assert_safe(&mut lines);
+        assert_safe(&lines);
         // Names offered for completion are printable and have no spaces.
         for name in session.names() {
             assert!(!name.is_empty());
@@ -356,7 +381,7 @@ pub fn client_session(data: &[u8]) {
         }
     }
     // Remote text on its own, whatever the bytes.
-    let shown = safe_text(data.to_vec());
+    let shown = safe_text(data);
     assert!(
         !shown.chars().any(unsafe_char),
         "safe_text let through {shown:?}"

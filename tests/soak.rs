@@ -131,27 +131,30 @@ impl Conn {
             name,
             pending: VecDeque::new(),
         };
-        conn.send(&ClientMessage::HelloFrom(conn.name.clone().into_bytes()))
-            .await?;
-        match conn.next_line(Duration::from_secs(30)).await? {
+        let hello = ClientMessage::HelloFrom(conn.name.as_bytes()).to_bytes();
+        write_fully(&mut conn.stream, &hello)
+            .await
+            .map_err(|e| format!("{} write: {e}", conn.name))?;
+        let answer = conn.next_line(Duration::from_secs(30)).await?;
+        match answer.as_deref().map(ServerMessage::parse) {
             Some(ServerMessage::Hello(n)) if n == conn.name.as_bytes() => Ok(conn),
             other => Err(format!("login as {} answered {other:?}", conn.name)),
         }
     }
 
-    async fn send(&mut self, message: &ClientMessage) -> Result<(), String> {
+    async fn send(&mut self, message: &ClientMessage<'_>) -> Result<(), String> {
         write_fully(&mut self.stream, &message.to_bytes())
             .await
             .map_err(|e| format!("{} write: {e}", self.name))
     }
 
     /// The next line from the server, or `None` at its end.
-    async fn next_line(&mut self, limit: Duration) -> Result<Option<ServerMessage>, String> {
+    async fn next_line(&mut self, limit: Duration) -> Result<Option<Vec<u8>>, String> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             if let Some(frame) = self.framer.next_frame() {
                 return match frame {
-                    Frame::Line(line) => Ok(Some(ServerMessage::from_line(line))),
+                    Frame::Line(line) => Ok(Some(line.to_vec())),
                     Frame::TooLong => Err("too long".into()),
                 };
             }
@@ -166,7 +169,8 @@ impl Conn {
     }
 
     /// Checks one line from the server against what was asked.
-    fn handle(&mut self, message: ServerMessage, world: &World) -> Result<(), String> {
+    fn handle(&mut self, line: &[u8], world: &World) -> Result<(), String> {
+        let message = ServerMessage::parse(line);
         let expected = match &message {
             ServerMessage::Delivery { from, body } => {
                 let body = String::from_utf8_lossy(body);
@@ -199,7 +203,7 @@ impl Conn {
                 world.stats.bad_dest.fetch_add(1, Ordering::Relaxed);
             }
             (Some(Pending::List), ServerMessage::ListOk(names)) => {
-                if !names.iter().any(|n| n == self.name.as_bytes()) {
+                if !names.contains(&self.name.as_bytes()) {
                     return Err(format!("{} is missing from its own LIST", self.name));
                 }
             }
@@ -254,7 +258,7 @@ async fn session(
     while Instant::now() < until {
         tokio::select! {
             line = conn.next_line(Duration::from_secs(3600)) => match line? {
-                Some(message) => conn.handle(message, world)?,
+                Some(message) => conn.handle(&message, world)?,
                 None => return Err(format!("{name}: the server closed the connection")),
             },
             () = tokio::time::sleep_until(next_action) => {
@@ -268,7 +272,7 @@ async fn session(
     world.online.lock().unwrap().retain(|n| *n != name);
     while !conn.pending.is_empty() {
         match conn.next_line(Duration::from_secs(30)).await? {
-            Some(message) => conn.handle(message, world)?,
+            Some(message) => conn.handle(&message, world)?,
             None => return Err(format!("{name}: closed with requests unanswered")),
         }
     }
@@ -282,7 +286,7 @@ async fn session(
             // Say we are done, and read what is still on its way until the end.
             let _ = conn.stream.shutdown().await;
             while let Some(message) = conn.next_line(Duration::from_secs(30)).await? {
-                conn.handle(message, world)?;
+                conn.handle(&message, world)?;
             }
         }
         Ending::Abrupt | Ending::MidLine => {
@@ -317,8 +321,8 @@ async fn act(conn: &mut Conn, world: &World, rng: &mut Rng) -> Result<(), String
             conn.pending.push_back(Pending::Send(id, to.clone()));
             world.stats.sends.fetch_add(1, Ordering::Relaxed);
             conn.send(&ClientMessage::Send {
-                to: to.into_bytes(),
-                body: body.into_bytes(),
+                to: to.as_bytes(),
+                body: body.as_bytes(),
             })
             .await
         }
@@ -329,7 +333,7 @@ async fn act(conn: &mut Conn, world: &World, rng: &mut Rng) -> Result<(), String
         }
         _ => {
             conn.pending.push_back(Pending::BadHeader);
-            conn.send(&ClientMessage::Unknown(b"NONSENSE \x00\xff".to_vec()))
+            conn.send(&ClientMessage::Unknown(b"NONSENSE \x00\xff"))
                 .await
         }
     }
@@ -408,10 +412,11 @@ fn main() -> ExitCode {
     let listed = runtime.block_on(async {
         let mut last = Conn::login(server.port, "lastone".into()).await?;
         last.send(&ClientMessage::List).await?;
-        match last.next_line(Duration::from_secs(10)).await? {
+        let answer = last.next_line(Duration::from_secs(10)).await?;
+        match answer.as_deref().map(ServerMessage::parse) {
             Some(ServerMessage::ListOk(names)) => Ok(names
                 .into_iter()
-                .map(|n| String::from_utf8_lossy(&n).into_owned())
+                .map(|n| String::from_utf8_lossy(n).into_owned())
                 .collect::<Vec<_>>()),
             other => Err(format!("LIST answered {other:?}")),
         }

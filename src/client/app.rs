@@ -34,12 +34,24 @@ pub enum Input {
 
 /// Where lines are shown.
 pub trait Screen {
+    /// Adds a complete line to those shown at the next [`flush`](Self::flush).
+    /// (A screen may also write it at once, for example a huge one.)
+    fn add(&mut self, line: &Line<'_>);
+
+    /// Shows the lines added since the last flush, in order, at once.
+    fn flush(&mut self);
+
     /// Shows complete lines, in order, at once.
-    fn show(&mut self, lines: &[Line]);
+    fn show(&mut self, lines: &[Line<'_>]) {
+        for line in lines {
+            self.add(line);
+        }
+        self.flush();
+    }
 
     /// Shows the last lines before the program ends (the terminal may need
     /// to be given back first).
-    fn show_final(&mut self, lines: &[Line]) {
+    fn show_final(&mut self, lines: &[Line<'_>]) {
         self.show(lines);
     }
 
@@ -149,7 +161,7 @@ async fn login(
             LoginInput::Empty => continue,
             LoginInput::Unsendable(name) => {
                 screen.show(&[Line::error(text::name_rejected(&safe_text(
-                    name.into_bytes(),
+                    name.as_bytes(),
                 )))]);
                 continue;
             }
@@ -177,7 +189,7 @@ async fn login(
                 }
             }
         };
-        let shown_name = safe_text(name.clone().into_bytes());
+        let shown_name = safe_text(name.as_bytes()).into_owned();
         match answer {
             Err(err) => {
                 let reason = describe_error(&err);
@@ -194,7 +206,7 @@ async fn login(
                     confirmed
                 };
                 screen.show(&[Line::info(text::logged_in(&safe_text(
-                    confirmed.clone().into_bytes(),
+                    confirmed.as_bytes(),
                 )))]);
                 return Ok((connection, confirmed));
             }
@@ -228,22 +240,25 @@ enum LoginAnswer {
 /// an error: everything after that is an answer.
 async fn attempt_login(cli: &Cli, name: &str) -> io::Result<LoginAnswer> {
     let mut connection = Connection::connect(&cli.address, cli.port).await?;
-    connection.send(&ClientMessage::HelloFrom(name.as_bytes().to_vec()));
+    connection.send(&ClientMessage::HelloFrom(name.as_bytes()));
     loop {
-        while let Some(message) = connection.next_message() {
-            match message {
-                ServerMessage::Hello(confirmed) => {
-                    let confirmed = String::from_utf8_lossy(&confirmed).into_owned();
-                    return Ok(LoginAnswer::Accepted(connection, confirmed));
-                }
-                ServerMessage::InUse => return Ok(LoginAnswer::InUse),
-                ServerMessage::Busy => return Ok(LoginAnswer::Busy),
-                ServerMessage::BadRequestBody | ServerMessage::BadRequestHeader => {
-                    return Ok(LoginAnswer::Rejected)
-                }
-                // Anything else is not an answer to HELLO-FROM; wait for one.
-                _ => {}
+        // Messages after the answer stay in the connection, for the session.
+        let answer = connection.messages().find_map(|message| match message {
+            ServerMessage::Hello(confirmed) => {
+                Some(Ok(String::from_utf8_lossy(confirmed).into_owned()))
             }
+            ServerMessage::InUse => Some(Err(LoginAnswer::InUse)),
+            ServerMessage::Busy => Some(Err(LoginAnswer::Busy)),
+            ServerMessage::BadRequestBody | ServerMessage::BadRequestHeader => {
+                Some(Err(LoginAnswer::Rejected))
+            }
+            // Anything else is not an answer to HELLO-FROM; wait for one.
+            _ => None,
+        });
+        match answer {
+            Some(Ok(confirmed)) => return Ok(LoginAnswer::Accepted(connection, confirmed)),
+            Some(Err(refused)) => return Ok(refused),
+            None => {}
         }
         match connection.receive().await {
             Ok(true) => {}
@@ -265,14 +280,16 @@ async fn chat(
     if screen.completes_names() {
         connection.send(&session.silent_list());
     }
-    let mut lines = Vec::new();
     // After the end of input: when to stop waiting for the replies still owed.
     let mut ending: Option<Instant> = None;
     let outcome = loop {
-        // Show everything that has arrived complete, in one go.
-        while let Some(message) = connection.next_message() {
+        // Show everything that has arrived complete, in one go. Nothing is
+        // copied on the way: the lines borrow the connection's buffer.
+        let mut added = false;
+        for message in connection.messages() {
             if let Some(event) = session.receive(message) {
-                render(event, &mut lines);
+                render(event, |line| screen.add(&line));
+                added = true;
             }
         }
         // Names first: once a sender's line is visible, completing that name
@@ -281,9 +298,8 @@ async fn chat(
             names_version = Some(session.names_version());
             screen.names_changed(&mut session.names());
         }
-        if !lines.is_empty() {
-            screen.show(&lines);
-            lines.clear();
+        if added {
+            screen.flush();
         }
 
         if let Some(deadline) = ending {
@@ -308,7 +324,10 @@ async fn chat(
             input = inputs.next(), if ending.is_none() => match input {
                 Input::Line(line) => match session.command(Command::parse(&line)) {
                     Action::Send(request) => connection.send(&request),
-                    Action::Show(event) => render(event, &mut lines),
+                    Action::Show(event) => {
+                        render(event, |line| screen.add(&line));
+                        screen.flush();
+                    }
                     Action::Quit => break Outcome::Quit,
                     Action::Nothing => {}
                 },

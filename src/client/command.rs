@@ -7,23 +7,23 @@ pub const WHO: &str = "!who";
 
 /// One typed line, after login.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub enum Command<'a> {
     /// `!quit`
     Quit,
     /// `!who`
     Who,
     /// `@<to> <body>`: the body is exactly what follows the first space after
     /// the name, possibly empty (the server judges it).
-    Send { to: String, body: String },
+    Send { to: &'a str, body: &'a str },
     /// An empty line: nothing to do.
     Empty,
     /// Anything else: the user gets a hint, and nothing is sent.
     Invalid,
 }
 
-impl Command {
+impl<'a> Command<'a> {
     /// Parses one typed line (without its line ending).
-    pub fn parse(line: &str) -> Command {
+    pub fn parse(line: &'a str) -> Command<'a> {
         let line = line.trim_end_matches(['\r', '\n']);
         if line.trim() == QUIT {
             return Command::Quit;
@@ -42,10 +42,7 @@ impl Command {
             // A pasted line break would split the message into two requests.
             return Command::Invalid;
         }
-        Command::Send {
-            to: to.to_string(),
-            body: body.to_string(),
-        }
+        Command::Send { to, body }
     }
 }
 
@@ -83,11 +80,8 @@ impl LoginInput {
 mod tests {
     use super::*;
 
-    fn send(to: &str, body: &str) -> Command {
-        Command::Send {
-            to: to.into(),
-            body: body.into(),
-        }
+    fn send<'a>(to: &'a str, body: &'a str) -> Command<'a> {
+        Command::Send { to, body }
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! that owns the write half, so a server that reads slowly (or a 20 MB message)
 //! never stops the client from reading and printing what arrives meanwhile.
 
-use std::collections::VecDeque;
 use std::io;
 use std::time::Duration;
 
@@ -27,8 +26,6 @@ const READ_CHUNK: usize = 64 * 1024;
 pub struct Connection {
     reader: OwnedReadHalf,
     framer: LineFramer,
-    buf: Vec<u8>,
-    ready: VecDeque<ServerMessage>,
     outgoing: Option<mpsc::UnboundedSender<Vec<u8>>>,
     writer: JoinHandle<io::Result<()>>,
 }
@@ -49,15 +46,13 @@ impl Connection {
         Connection {
             reader,
             framer: LineFramer::new(),
-            buf: vec![0; READ_CHUNK],
-            ready: VecDeque::new(),
             outgoing: Some(tx),
             writer: tokio::spawn(write_queue(writer, rx)),
         }
     }
 
     /// Queues a request. It is written in order, in the background.
-    pub fn send(&self, message: &ClientMessage) {
+    pub fn send(&self, message: &ClientMessage<'_>) {
         if let Some(tx) = &self.outgoing {
             // If the writer has stopped, the connection is broken, and the
             // reading side reports it.
@@ -65,25 +60,32 @@ impl Connection {
         }
     }
 
-    /// The next message already received in full, if any. Never waits.
-    pub fn next_message(&mut self) -> Option<ServerMessage> {
-        self.ready.pop_front()
+    /// The messages received in full so far, in order; each is consumed as it
+    /// is handed out. Never waits. The messages borrow the connection's
+    /// buffer, so they are used (and dropped) before the next
+    /// [`receive`](Self::receive).
+    pub fn messages(&mut self) -> impl Iterator<Item = ServerMessage<'_>> {
+        // The client sets no maximum line length: every frame is a line.
+        self.framer.frames().filter_map(|frame| match frame {
+            Frame::Line(line) => Some(ServerMessage::parse(line)),
+            Frame::TooLong => None,
+        })
     }
 
     /// Waits for bytes from the server and frames them. Returns `Ok(false)` when
     /// the server has closed the connection. Cancel-safe: if the future is
     /// dropped before it completes, no bytes are lost.
     pub async fn receive(&mut self) -> io::Result<bool> {
-        let n = self.reader.read(&mut self.buf).await?;
+        // Straight into the framer's buffer: received bytes are never copied
+        // before they are shown.
+        let n = self
+            .reader
+            .read(self.framer.buffer_to_fill(READ_CHUNK))
+            .await?;
         if n == 0 {
             return Ok(false);
         }
-        self.framer.push(&self.buf[..n]);
-        while let Some(frame) = self.framer.next_frame() {
-            if let Frame::Line(line) = frame {
-                self.ready.push_back(ServerMessage::from_line(line));
-            }
-        }
+        self.framer.filled(n);
         Ok(true)
     }
 

@@ -29,25 +29,34 @@ impl PlainScreen {
         }
     }
 
-    fn write_lines(&mut self, lines: &[Line]) -> io::Result<()> {
+    /// Gathers a line, or writes it straight through if it is big (then
+    /// after the lines gathered before it).
+    fn add_line(&mut self, line: &Line<'_>) -> io::Result<()> {
+        let big = matches!(line, Line::From { message, .. } if message.len() >= GATHER_LIMIT);
+        if !big {
+            line.append_plain(&mut self.batch);
+            return Ok(());
+        }
         let stdout = io::stdout();
         let mut out = stdout.lock();
-        // Lines that arrived together are written with one system call.
-        for line in lines {
-            let big = matches!(line, Line::From { message, .. } if message.len() >= GATHER_LIMIT);
-            if big {
-                write_out(&mut out, &self.batch)?;
-                self.batch.clear();
-                for part in line.plain_parts() {
-                    write_out(&mut out, part)?;
-                }
-                write_out(&mut out, b"\n")?;
-            } else {
-                line.append_plain(&mut self.batch);
-            }
-        }
         write_out(&mut out, &self.batch)?;
         self.batch.clear();
+        for part in line.plain_parts() {
+            write_out(&mut out, part)?;
+        }
+        write_out(&mut out, b"\n")
+    }
+
+    /// Writes the lines gathered, with one system call.
+    fn write_batch(&mut self) -> io::Result<()> {
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        write_out(&mut out, &self.batch)?;
+        self.batch.clear();
+        if self.batch.capacity() > GATHER_LIMIT * 4 {
+            // Do not keep the memory of an unusually large batch.
+            self.batch = Vec::new();
+        }
         out.flush()
     }
 }
@@ -75,10 +84,17 @@ fn write_out(out: &mut impl Write, mut bytes: &[u8]) -> io::Result<()> {
 }
 
 impl Screen for PlainScreen {
-    fn show(&mut self, lines: &[Line]) {
-        if !self.broken && self.write_lines(lines).is_err() {
+    fn add(&mut self, line: &Line<'_>) {
+        if !self.broken && self.add_line(line).is_err() {
             self.broken = true;
         }
+    }
+
+    fn flush(&mut self) {
+        if !self.broken && self.write_batch().is_err() {
+            self.broken = true;
+        }
+        self.batch.clear();
     }
 }
 

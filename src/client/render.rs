@@ -5,6 +5,8 @@
 //! (C0 except tab, DEL, C1) become visible escapes such as `\x1b`, and invalid
 //! UTF-8 becomes U+FFFD.
 
+use std::borrow::Cow;
+
 use colored::Colorize;
 
 use super::session::Event;
@@ -22,25 +24,32 @@ pub enum Kind {
 }
 
 /// One line of output, without its line ending.
+///
+/// Remote text that needs no change is borrowed from where it was received
+/// (the connection's buffer), so showing a message copies it only into the
+/// output, and a huge message is not copied at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Line {
+pub enum Line<'a> {
     /// `From <name>: <message>`, kept in parts so that rich mode can colour the
     /// name and a huge message is never copied into a second string.
-    From { name: String, message: String },
+    From {
+        name: Cow<'a, str>,
+        message: Cow<'a, str>,
+    },
     /// Any other line.
-    Text(Kind, String),
+    Text(Kind, Cow<'a, str>),
 }
 
-impl Line {
-    pub fn info(text: impl Into<String>) -> Line {
+impl<'a> Line<'a> {
+    pub fn info(text: impl Into<Cow<'a, str>>) -> Line<'a> {
         Line::Text(Kind::Info, text.into())
     }
 
-    pub fn error(text: impl Into<String>) -> Line {
+    pub fn error(text: impl Into<Cow<'a, str>>) -> Line<'a> {
         Line::Text(Kind::Error, text.into())
     }
 
-    pub fn notice(text: impl Into<String>) -> Line {
+    pub fn notice(text: impl Into<Cow<'a, str>>) -> Line<'a> {
         Line::Text(Kind::Notice, text.into())
     }
 
@@ -68,7 +77,7 @@ impl Line {
     pub fn plain(&self) -> String {
         match self {
             Line::From { name, message } => text::message_from(name, message),
-            Line::Text(_, text) => text.clone(),
+            Line::Text(_, text) => text.to_string(),
         }
     }
 
@@ -78,45 +87,48 @@ impl Line {
             Line::From { name, message } => {
                 text::message_from(&name.cyan().bold().to_string(), message)
             }
-            Line::Text(Kind::Info, text) => text.clone(),
+            Line::Text(Kind::Info, text) => text.to_string(),
             Line::Text(Kind::Error, text) => text.red().to_string(),
             Line::Text(Kind::Notice, text) => text.yellow().to_string(),
         }
     }
 }
 
-/// Renders an event as the lines the assignment prescribes.
-pub fn render(event: Event, out: &mut Vec<Line>) {
+/// Renders an event as the lines the assignment prescribes, handing each to
+/// `emit` in order.
+pub fn render<'a>(event: Event<'a>, mut emit: impl FnMut(Line<'a>)) {
     match event {
-        Event::Sent => out.push(Line::info(text::SENT)),
-        Event::NoSuchUser => out.push(Line::error(text::NO_SUCH_USER)),
-        Event::Message { from, body } => out.push(Line::From {
+        Event::Sent => emit(Line::info(text::SENT)),
+        Event::NoSuchUser => emit(Line::error(text::NO_SUCH_USER)),
+        Event::Message { from, body } => emit(Line::From {
             name: safe_text(from),
             message: safe_text(body),
         }),
         Event::Users(names) => {
-            out.push(Line::info(text::user_count(names.len())));
+            emit(Line::info(text::user_count(names.len())));
             for name in names {
-                out.push(Line::info(text::user_entry(&safe_text(name))));
+                emit(Line::info(text::user_entry(&safe_text(name))));
             }
         }
-        Event::BadHeader => out.push(Line::error(text::BAD_HEADER)),
-        Event::BadBody => out.push(Line::error(text::BAD_BODY)),
-        Event::Unexpected => out.push(Line::notice(text::UNEXPECTED_REPLY)),
-        Event::Hint => out.push(Line::notice(text::COMMAND_HINT)),
+        Event::BadHeader => emit(Line::error(text::BAD_HEADER)),
+        Event::BadBody => emit(Line::error(text::BAD_BODY)),
+        Event::Unexpected => emit(Line::notice(text::UNEXPECTED_REPLY)),
+        Event::Hint => emit(Line::notice(text::COMMAND_HINT)),
     }
 }
 
 /// Makes remote bytes safe to show: invalid UTF-8 becomes U+FFFD and control
-/// characters become visible escapes. Text that needs no change is not copied.
-pub fn safe_text(bytes: Vec<u8>) -> String {
+/// characters become visible escapes. Text that needs no change is borrowed,
+/// not copied.
+pub fn safe_text(bytes: &[u8]) -> Cow<'_, str> {
     // The common case, printable ASCII and tabs, needs nothing done.
-    let plain_ascii = is_plain_ascii(&bytes);
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(err) => String::from_utf8_lossy(err.as_bytes()).into_owned(),
-    };
-    if plain_ascii || !text.chars().any(needs_escape) {
+    if is_plain_ascii(bytes) {
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            return Cow::Borrowed(text);
+        }
+    }
+    let text = String::from_utf8_lossy(bytes);
+    if !text.chars().any(needs_escape) {
         return text;
     }
     let mut safe = String::with_capacity(text.len() + 16);
@@ -132,7 +144,7 @@ pub fn safe_text(bytes: Vec<u8>) -> String {
             safe.push(c);
         }
     }
-    safe
+    Cow::Owned(safe)
 }
 
 /// True when every byte is printable ASCII or a tab. Checked without a branch
@@ -160,8 +172,8 @@ mod tests {
 
     fn plain(event: Event) -> Vec<String> {
         let mut lines = Vec::new();
-        render(event, &mut lines);
-        lines.iter().map(Line::plain).collect()
+        render(event, |line| lines.push(line.plain()));
+        lines
     }
 
     #[test]
@@ -172,8 +184,8 @@ mod tests {
         assert_eq!(plain(Event::BadBody), [text::BAD_BODY]);
         assert_eq!(
             plain(Event::Message {
-                from: b"bob".to_vec(),
-                body: b"hi there".to_vec()
+                from: &b"bob"[..],
+                body: &b"hi there"[..]
             }),
             ["From bob: hi there"]
         );
@@ -183,14 +195,14 @@ mod tests {
     fn user_list_keeps_the_server_order() {
         assert_eq!(
             plain(Event::Users(vec![
-                b"echobot".to_vec(),
-                b"zed".to_vec(),
-                b"amy".to_vec()
+                &b"echobot"[..],
+                &b"zed"[..],
+                &b"amy"[..]
             ])),
             ["There are 3 online users:", "- echobot", "- zed", "- amy"]
         );
         assert_eq!(
-            plain(Event::Users(vec![b"a".to_vec()])),
+            plain(Event::Users(vec![&b"a"[..]])),
             ["There are 1 online users:", "- a"]
         );
     }
@@ -213,36 +225,36 @@ mod tests {
     #[test]
     fn escape_sequences_are_made_visible() {
         assert_eq!(
-            safe_text(b"\x1b[2J\x07x\ry\x08\x7f".to_vec()),
+            safe_text(&b"\x1b[2J\x07x\ry\x08\x7f"[..]),
             "\\x1b[2J\\x07x\\x0dy\\x08\\x7f"
         );
         assert_eq!(
-            safe_text("a\u{9b}b\u{202e}c".as_bytes().to_vec()),
+            safe_text("a\u{9b}b\u{202e}c".as_bytes()),
             "a\\u{9b}b\\u{202e}c"
         );
         assert_eq!(
-            safe_text(b"\x1b]52;c;SGVsbG8=\x07".to_vec()),
+            safe_text(&b"\x1b]52;c;SGVsbG8=\x07"[..]),
             "\\x1b]52;c;SGVsbG8=\\x07"
         );
-        assert_eq!(safe_text(b"tab\there \x00".to_vec()), "tab\there \\x00");
+        assert_eq!(safe_text(&b"tab\there \x00"[..]), "tab\there \\x00");
     }
 
     #[test]
     fn invalid_utf8_becomes_replacement_characters() {
         assert_eq!(
-            safe_text(b"ok \xff\xfe end".to_vec()),
+            safe_text(&b"ok \xff\xfe end"[..]),
             "ok \u{fffd}\u{fffd} end"
         );
-        assert_eq!(safe_text("ü€😀".as_bytes().to_vec()), "ü€😀");
+        assert_eq!(safe_text("ü€😀".as_bytes()), "ü€😀");
     }
 
     #[test]
     fn names_in_lists_and_senders_are_neutralised() {
-        let lines = plain(Event::Users(vec![b"\x1b]0;pwned\x07".to_vec()]));
+        let lines = plain(Event::Users(vec![&b"\x1b]0;pwned\x07"[..]]));
         assert_eq!(lines[1], "- \\x1b]0;pwned\\x07");
         let lines = plain(Event::Message {
-            from: b"e\x1bvil".to_vec(),
-            body: b"\x1b[31mred".to_vec(),
+            from: &b"e\x1bvil"[..],
+            body: &b"\x1b[31mred"[..],
         });
         assert_eq!(lines[0], "From e\\x1bvil: \\x1b[31mred");
     }
@@ -264,7 +276,7 @@ mod tests {
         /// Whatever arrives, what is shown contains no control character but tab.
         #[test]
         fn safe_text_never_contains_controls(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let shown = safe_text(bytes);
+            let shown = safe_text(&bytes);
             prop_assert!(!shown.chars().any(needs_escape));
         }
     }

@@ -155,34 +155,35 @@ pub struct RichScreen {
     control: std_mpsc::Sender<Control>,
     names: Arc<Mutex<Names>>,
     color: bool,
-}
-
-impl RichScreen {
-    fn text(&self, lines: &[Line]) -> String {
-        let mut text = String::new();
-        for line in lines {
-            text.push_str(&if self.color {
-                line.colored()
-            } else {
-                line.plain()
-            });
-            text.push('\n');
-        }
-        text
-    }
+    /// Lines added and not yet printed, with their line endings.
+    pending: String,
 }
 
 impl Screen for RichScreen {
-    fn show(&mut self, lines: &[Line]) {
-        // If the terminal is gone there is nobody to tell.
-        let _ = self.printer.print(self.text(lines));
+    fn add(&mut self, line: &Line<'_>) {
+        self.pending.push_str(&if self.color {
+            line.colored()
+        } else {
+            line.plain()
+        });
+        self.pending.push('\n');
     }
 
-    fn show_final(&mut self, lines: &[Line]) {
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            // If the terminal is gone there is nobody to tell.
+            let _ = self.printer.print(std::mem::take(&mut self.pending));
+        }
+    }
+
+    fn show_final(&mut self, lines: &[Line<'_>]) {
         // The readline thread would print these only when it next runs, and
         // the program is about to end: give the terminal back and write them
         // directly.
-        let text = self.text(lines);
+        for line in lines {
+            self.add(line);
+        }
+        let text = std::mem::take(&mut self.pending);
         self.terminal.restore();
         let mut out = io::stdout();
         let _ = write!(out, "{text}");
@@ -254,6 +255,7 @@ pub fn start(options: Options, inputs: mpsc::UnboundedSender<Input>) -> io::Resu
         control: control_tx,
         names,
         color: options.color,
+        pending: String::new(),
     })
 }
 

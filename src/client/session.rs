@@ -12,15 +12,15 @@ use crate::protocol::{ClientMessage, ServerMessage};
 
 /// Something the user should be told.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
+pub enum Event<'a> {
     /// `SEND-OK`
     Sent,
     /// `BAD-DEST-USER`
     NoSuchUser,
     /// `DELIVERY`
-    Message { from: Vec<u8>, body: Vec<u8> },
+    Message { from: &'a [u8], body: &'a [u8] },
     /// `LIST-OK` in answer to `!who`
-    Users(Vec<Vec<u8>>),
+    Users(Vec<&'a [u8]>),
     /// `BAD-RQST-HDR`
     BadHeader,
     /// `BAD-RQST-BODY`
@@ -33,11 +33,11 @@ pub enum Event {
 
 /// What the front end must do after a typed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum Action<'a> {
     /// Send this request.
-    Send(ClientMessage),
+    Send(ClientMessage<'a>),
     /// Tell the user something (no request).
-    Show(Event),
+    Show(Event<'a>),
     /// Quit the program.
     Quit,
     /// Nothing.
@@ -68,7 +68,7 @@ impl Session {
     }
 
     /// Turns a typed command into what to do.
-    pub fn command(&mut self, command: Command) -> Action {
+    pub fn command<'a>(&mut self, command: Command<'a>) -> Action<'a> {
         match command {
             Command::Quit => Action::Quit,
             Command::Empty => Action::Nothing,
@@ -81,24 +81,25 @@ impl Session {
                 self.learn_name(to.as_bytes());
                 self.pending.push_back(Pending::Send);
                 Action::Send(ClientMessage::Send {
-                    to: to.into_bytes(),
-                    body: body.into_bytes(),
+                    to: to.as_bytes(),
+                    body: body.as_bytes(),
                 })
             }
         }
     }
 
     /// A `LIST` whose reply only refreshes the known names and is never shown.
-    pub fn silent_list(&mut self) -> ClientMessage {
+    pub fn silent_list(&mut self) -> ClientMessage<'static> {
         self.pending.push_back(Pending::List { shown: false });
         ClientMessage::List
     }
 
     /// Turns a message from the server into what to tell the user, if anything.
-    pub fn receive(&mut self, message: ServerMessage) -> Option<Event> {
+    /// The event borrows from the message.
+    pub fn receive<'a>(&mut self, message: ServerMessage<'a>) -> Option<Event<'a>> {
         match message {
             ServerMessage::Delivery { from, body } => {
-                self.learn_name(&from);
+                self.learn_name(from);
                 Some(Event::Message { from, body })
             }
             ServerMessage::SendOk => self.reply(Event::Sent),
@@ -118,7 +119,7 @@ impl Session {
 
     /// Matches a reply to the oldest pending request. A reply to a silent
     /// request is not shown; a reply with no request is shown as it is.
-    fn reply(&mut self, event: Event) -> Option<Event> {
+    fn reply<'a>(&mut self, event: Event<'a>) -> Option<Event<'a>> {
         match self.pending.pop_front() {
             Some(Pending::List { shown: false }) => None,
             _ => Some(event),
@@ -152,7 +153,7 @@ impl Session {
         }
     }
 
-    fn replace_names(&mut self, names: &[Vec<u8>]) {
+    fn replace_names(&mut self, names: &[&[u8]]) {
         let fresh: BTreeSet<String> = names.iter().filter_map(|n| completable(n)).collect();
         if fresh != self.names {
             self.names = fresh;
@@ -172,8 +173,8 @@ fn completable(name: &[u8]) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn send(to: &str, body: &str) -> Command {
-        Command::parse(&format!("@{to} {body}"))
+    fn send<'a>(to: &'a str, body: &'a str) -> Command<'a> {
+        Command::Send { to, body }
     }
 
     #[test]
@@ -182,8 +183,8 @@ mod tests {
         assert_eq!(
             s.command(send("bob", "hi")),
             Action::Send(ClientMessage::Send {
-                to: b"bob".to_vec(),
-                body: b"hi".to_vec()
+                to: b"bob",
+                body: b"hi"
             })
         );
         assert!(s.awaits_replies());
@@ -200,11 +201,11 @@ mod tests {
         let mut s = Session::new("me");
         assert_eq!(s.silent_list(), ClientMessage::List);
         assert_eq!(s.command(Command::Who), Action::Send(ClientMessage::List));
-        let list = ServerMessage::ListOk(vec![b"echobot".to_vec(), b"me".to_vec()]);
+        let list = ServerMessage::ListOk(vec![&b"echobot"[..], &b"me"[..]]);
         assert_eq!(s.receive(list.clone()), None, "the silent reply is hidden");
         assert_eq!(
             s.receive(list),
-            Some(Event::Users(vec![b"echobot".to_vec(), b"me".to_vec()])),
+            Some(Event::Users(vec![&b"echobot"[..], &b"me"[..]])),
             "the reply to !who is shown once"
         );
     }
@@ -239,8 +240,8 @@ mod tests {
         let mut s = Session::new("me");
         s.silent_list();
         let delivery = ServerMessage::Delivery {
-            from: b"bob".to_vec(),
-            body: b"x".to_vec(),
+            from: b"bob",
+            body: b"x",
         };
         assert!(matches!(s.receive(delivery), Some(Event::Message { .. })));
         assert_eq!(s.receive(ServerMessage::ListOk(vec![])), None);
@@ -250,10 +251,10 @@ mod tests {
     fn handshake_replies_and_unknown_headers_after_login_are_unexpected() {
         let mut s = Session::new("me");
         for m in [
-            ServerMessage::Hello(b"x".to_vec()),
+            ServerMessage::Hello(b"x"),
             ServerMessage::InUse,
             ServerMessage::Busy,
-            ServerMessage::Unknown(b"WHAT".to_vec()),
+            ServerMessage::Unknown(b"WHAT"),
         ] {
             assert_eq!(s.receive(m), Some(Event::Unexpected));
         }
@@ -264,17 +265,17 @@ mod tests {
         let mut s = Session::new("me");
         let v0 = s.names_version();
         s.receive(ServerMessage::Delivery {
-            from: b"carol".to_vec(),
-            body: b"x".to_vec(),
+            from: b"carol",
+            body: b"x",
         });
         s.command(send("dave", "hi"));
         assert_eq!(s.names().collect::<Vec<_>>(), ["carol", "dave", "me"]);
         assert!(s.names_version() > v0);
         s.silent_list();
         s.receive(ServerMessage::ListOk(vec![
-            b"echobot".to_vec(),
-            b"bad\x1bname".to_vec(),
-            b"me".to_vec(),
+            &b"echobot"[..],
+            &b"bad\x1bname"[..],
+            &b"me"[..],
         ]));
         assert_eq!(s.names().collect::<Vec<_>>(), ["echobot", "me"]);
     }

@@ -10,27 +10,51 @@
 //! - A trailing `\r` before the `\n` is dropped (`HELLO-FROM a\r\n` is `HELLO-FROM a`).
 //! - Lines are bytes. Decoding (if any) happens after the line is complete, so a
 //!   UTF-8 character split between two reads is never damaged.
+//! - Lines are handed out as slices of the framer's own buffer: framing copies
+//!   nothing and allocates nothing per line, whether the line is 10 bytes or
+//!   100 MB long. A reader can even receive straight into that buffer
+//!   ([`buffer_to_fill`](LineFramer::buffer_to_fill)), so bytes are never
+//!   copied from the socket's buffer to the framer's.
 //! - Work is linear in the bytes fed: each byte is searched for `\n` once, and the
 //!   buffer is compacted only when the consumed prefix is at least half of it.
 //! - With a maximum line length, a longer line yields one [`Frame::TooLong`] and the
 //!   rest of it is skipped as it arrives, so memory stays bounded by the maximum plus
 //!   one chunk.
+//! - A buffer that grew for a huge line is given back once the line is consumed.
+//!
+//! Because lines borrow the buffer, the borrow checker enforces the one rule
+//! of use: finish with the lines before pushing more bytes.
 
-/// One unit handed out by [`LineFramer::next_frame`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Frame {
+/// One unit handed out by [`LineFramer::next_frame`] and [`Frames`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame<'a> {
     /// A complete line, without its `\n` and without a trailing `\r`.
-    Line(Vec<u8>),
+    Line(&'a [u8]),
     /// A line exceeded the maximum length. Its bytes are discarded, up to and
     /// including its `\n`, which may arrive in later chunks.
     TooLong,
 }
 
-/// Splits a byte stream into lines. Sans-IO: feed it with [`push`](Self::push),
-/// drain it with [`next_frame`](Self::next_frame).
+/// A buffer larger than this is released (or shrunk) once what it holds has
+/// been consumed, so that one huge line does not pin its memory forever.
+const KEEP_CAPACITY: usize = 1 << 20;
+
+/// Splits a byte stream into lines. Sans-IO: feed it with [`push`](Self::push)
+/// (or [`buffer_to_fill`](Self::buffer_to_fill) and [`filled`](Self::filled)),
+/// drain it with [`next_frame`](Self::next_frame) or [`frames`](Self::frames).
 #[derive(Debug, Default)]
 pub struct LineFramer {
+    /// The bytes received are `buf[..end]`. The rest is room to receive into,
+    /// kept initialised so that it can be lent out as a plain `&mut [u8]`.
     buf: Vec<u8>,
+    end: usize,
+    cursor: Cursor,
+}
+
+/// Where the framer is in its buffer. Kept apart from the buffer so that
+/// [`Frames`] can move it while lines borrow the buffer.
+#[derive(Debug, Default)]
+struct Cursor {
     /// Start of the bytes not yet handed out.
     start: usize,
     /// Everything in `buf[start..scanned]` is known to contain no `\n`.
@@ -49,126 +73,171 @@ impl LineFramer {
     /// A framer that reports lines longer than `max` bytes (not counting the
     /// `\n`) as [`Frame::TooLong`] instead of buffering them.
     pub fn with_max_line(max: usize) -> Self {
-        LineFramer {
-            max_line: Some(max),
-            ..Self::default()
-        }
+        let mut framer = Self::default();
+        framer.set_max_line(Some(max));
+        framer
     }
 
     /// Changes the maximum line length for the lines still to come (for
     /// example a small one during a handshake, a larger one after it).
     pub fn set_max_line(&mut self, max: Option<usize>) {
-        self.max_line = max;
+        self.cursor.max_line = max;
     }
 
     /// Appends bytes received from the stream.
     pub fn push(&mut self, chunk: &[u8]) {
-        if self.start > 0 && self.start * 2 >= self.buf.len() {
-            // Drop the consumed prefix. It is at least as long as what is kept,
-            // so the copying is paid for by the bytes consumed before it.
-            self.buf.drain(..self.start);
-            self.scanned -= self.start;
-            self.start = 0;
-        }
+        self.compact();
+        self.buf.truncate(self.end);
         self.buf.extend_from_slice(chunk);
+        self.end = self.buf.len();
+    }
+
+    /// Room for at least `min` more bytes, to receive into directly (for
+    /// example with `read`); then tell the framer how many arrived with
+    /// [`filled`](Self::filled). Bytes written there are not part of the
+    /// stream until then.
+    pub fn buffer_to_fill(&mut self, min: usize) -> &mut [u8] {
+        self.compact();
+        if self.buf.len() - self.end < min {
+            self.buf.resize(self.end + min, 0);
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// Takes the first `n` bytes of the last [`buffer_to_fill`](Self::buffer_to_fill)
+    /// into the stream (at most as many as it lent).
+    pub fn filled(&mut self, n: usize) {
+        self.end = (self.end + n).min(self.buf.len());
+    }
+
+    /// Drops the bytes already handed out, when that is worth a copy.
+    fn compact(&mut self) {
+        let start = self.cursor.start;
+        if start == self.end {
+            // Everything was consumed: nothing to copy.
+            if self.buf.capacity() > KEEP_CAPACITY {
+                self.buf = Vec::new();
+            }
+            self.end = 0;
+        } else if start > 0 && start * 2 >= self.end {
+            // The consumed prefix is at least as long as what is kept, so the
+            // copying is paid for by the bytes consumed before it.
+            self.buf.copy_within(start..self.end, 0);
+            self.end -= start;
+            if self.buf.capacity() > KEEP_CAPACITY && self.end <= self.buf.capacity() / 4 {
+                self.buf.truncate(self.end.max(KEEP_CAPACITY));
+                self.buf.shrink_to_fit();
+            }
+        } else {
+            return;
+        }
+        self.cursor.scanned -= start;
+        self.cursor.start = 0;
     }
 
     /// Bytes held for a line whose end has not arrived yet.
     pub fn pending(&self) -> usize {
-        self.buf.len() - self.start
+        self.end - self.cursor.start
     }
 
     /// True when a line has started but not ended (useful to report a
     /// connection closed mid-line).
     pub fn has_partial_line(&self) -> bool {
-        self.pending() > 0 || self.skipping
+        self.pending() > 0 || self.cursor.skipping
     }
 
     /// The next complete frame, or `None` when more bytes are needed.
-    pub fn next_frame(&mut self) -> Option<Frame> {
-        loop {
-            let from = self.scanned.max(self.start);
-            match memchr::memchr(b'\n', &self.buf[from..]) {
-                Some(offset) => {
-                    let end = from + offset;
-                    if self.skipping {
-                        // The tail of an over-long line: drop it and carry on.
-                        self.skipping = false;
-                        self.consume_through(end);
-                        continue;
-                    }
-                    if self.max_line.is_some_and(|max| end - self.start > max) {
-                        self.consume_through(end);
-                        return Some(Frame::TooLong);
-                    }
-                    return Some(Frame::Line(self.take_line(end)));
-                }
-                None => {
-                    self.scanned = self.buf.len();
-                    if self.skipping {
-                        self.discard_all();
-                        return None;
-                    }
-                    if self.max_line.is_some_and(|max| self.pending() > max) {
-                        self.skipping = true;
-                        self.discard_all();
-                        return Some(Frame::TooLong);
-                    }
-                    return None;
-                }
-            }
-        }
+    pub fn next_frame(&mut self) -> Option<Frame<'_>> {
+        self.frames().next()
     }
 
-    /// Removes the line ending at `newline` (an index of `\n`) and returns it.
-    fn take_line(&mut self, newline: usize) -> Vec<u8> {
-        let mut line = if self.start == 0 && self.buf.len() - (newline + 1) <= newline {
-            // The line is most of the buffer (the common case for a huge
-            // message): hand out the buffer itself and keep only the small rest,
-            // instead of copying the large part.
-            let rest = self.buf[newline + 1..].to_vec();
-            let mut line = std::mem::replace(&mut self.buf, rest);
-            line.truncate(newline);
-            self.start = 0;
-            self.scanned = 0;
-            line
-        } else {
-            let line = self.buf[self.start..newline].to_vec();
-            self.consume_through(newline);
-            line
-        };
-        if line.last() == Some(&b'\r') {
-            line.pop();
+    /// Every complete frame, in order. The lines borrow the framer's buffer,
+    /// so all of them can be kept until the next [`push`](Self::push).
+    pub fn frames(&mut self) -> Frames<'_> {
+        Frames {
+            buf: &self.buf[..self.end],
+            cursor: &mut self.cursor,
         }
-        line
-    }
-
-    fn consume_through(&mut self, newline: usize) {
-        self.start = newline + 1;
-        self.scanned = self.start;
-        if self.start == self.buf.len() {
-            self.discard_all();
-        }
-    }
-
-    fn discard_all(&mut self) {
-        self.buf.clear();
-        self.start = 0;
-        self.scanned = 0;
     }
 }
 
+/// The complete frames in a [`LineFramer`]: see [`LineFramer::frames`].
+/// Each frame is consumed as it is handed out.
+#[derive(Debug)]
+pub struct Frames<'a> {
+    buf: &'a [u8],
+    cursor: &'a mut Cursor,
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = Frame<'a>;
+
+    fn next(&mut self) -> Option<Frame<'a>> {
+        let buf = self.buf;
+        let c = &mut *self.cursor;
+        loop {
+            let from = c.scanned.max(c.start);
+            let Some(offset) = memchr::memchr(b'\n', &buf[from..]) else {
+                c.scanned = buf.len();
+                if c.skipping {
+                    c.start = buf.len();
+                    return None;
+                }
+                if c.max_line.is_some_and(|max| buf.len() - c.start > max) {
+                    // Too long already: say so now and skip the rest as it comes.
+                    c.skipping = true;
+                    c.start = buf.len();
+                    return Some(Frame::TooLong);
+                }
+                return None;
+            };
+            let end = from + offset;
+            let line = &buf[c.start..end];
+            c.start = end + 1;
+            c.scanned = c.start;
+            if c.skipping {
+                // The tail of an over-long line: drop it and carry on.
+                c.skipping = false;
+                continue;
+            }
+            if c.max_line.is_some_and(|max| line.len() > max) {
+                return Some(Frame::TooLong);
+            }
+            return Some(Frame::Line(line.strip_suffix(b"\r").unwrap_or(line)));
+        }
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn drain(framer: &mut LineFramer) -> Vec<Frame> {
-        std::iter::from_fn(|| framer.next_frame()).collect()
+    /// A frame that owns its bytes, to compare with.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Got {
+        Line(Vec<u8>),
+        TooLong,
     }
 
-    fn line(s: &str) -> Frame {
-        Frame::Line(s.as_bytes().to_vec())
+    impl From<Frame<'_>> for Got {
+        fn from(frame: Frame<'_>) -> Got {
+            match frame {
+                Frame::Line(line) => Got::Line(line.to_vec()),
+                Frame::TooLong => Got::TooLong,
+            }
+        }
+    }
+
+    fn drain(framer: &mut LineFramer) -> Vec<Got> {
+        framer.frames().map(Got::from).collect()
+    }
+
+    fn next(framer: &mut LineFramer) -> Option<Got> {
+        framer.next_frame().map(Got::from)
+    }
+
+    fn line(s: &str) -> Got {
+        Got::Line(s.as_bytes().to_vec())
     }
 
     #[test]
@@ -183,10 +252,10 @@ mod tests {
     fn partial_line_is_held_back_until_newline() {
         let mut f = LineFramer::new();
         f.push(b"DELIVERY bob hel");
-        assert_eq!(f.next_frame(), None);
+        assert_eq!(next(&mut f), None);
         assert!(f.has_partial_line());
         f.push(b"lo");
-        assert_eq!(f.next_frame(), None);
+        assert_eq!(next(&mut f), None);
         f.push(b"\nBUS");
         assert_eq!(drain(&mut f), vec![line("DELIVERY bob hello")]);
         assert_eq!(f.pending(), 3);
@@ -223,7 +292,7 @@ mod tests {
     fn invalid_utf8_passes_through_as_bytes() {
         let mut f = LineFramer::new();
         f.push(b"\xff\xfe\x00\n");
-        assert_eq!(drain(&mut f), vec![Frame::Line(vec![0xff, 0xfe, 0x00])]);
+        assert_eq!(drain(&mut f), vec![Got::Line(vec![0xff, 0xfe, 0x00])]);
     }
 
     #[test]
@@ -232,11 +301,61 @@ mod tests {
         let mut f = LineFramer::new();
         for chunk in body.chunks(65536) {
             f.push(chunk);
-            assert_eq!(f.next_frame(), None);
+            assert_eq!(next(&mut f), None);
         }
         f.push(b"\nnext");
-        assert_eq!(f.next_frame(), Some(Frame::Line(body)));
+        assert_eq!(next(&mut f), Some(Got::Line(body)));
         assert_eq!(f.pending(), 4);
+    }
+
+    #[test]
+    fn lines_from_one_push_can_be_kept_together() {
+        let mut f = LineFramer::new();
+        f.push(b"a\nbb\r\nccc");
+        let lines: Vec<Frame> = f.frames().collect();
+        assert_eq!(lines, [Frame::Line(b"a"), Frame::Line(b"bb")]);
+        assert_eq!(f.pending(), 3);
+        f.push(b"\n");
+        assert_eq!(drain(&mut f), vec![line("ccc")]);
+    }
+
+    #[test]
+    fn bytes_received_into_the_buffer_are_framed_like_pushed_ones() {
+        let mut f = LineFramer::new();
+        let room = f.buffer_to_fill(4);
+        assert!(room.len() >= 4);
+        room[..4].copy_from_slice(b"ab\nc");
+        // Written but not filled yet: not part of the stream.
+        assert_eq!(next(&mut f), None);
+        f.filled(4);
+        assert_eq!(next(&mut f), Some(line("ab")));
+        assert_eq!(f.pending(), 1);
+        f.push(b"d");
+        let room = f.buffer_to_fill(100);
+        room[..2].copy_from_slice(b"e\n");
+        f.filled(2);
+        assert_eq!(drain(&mut f), vec![line("cde")]);
+        // Claiming more than was lent takes only what was lent.
+        let lent = f.buffer_to_fill(1).len();
+        f.filled(lent + 10);
+        assert_eq!(f.pending(), lent);
+    }
+
+    #[test]
+    fn memory_of_a_huge_line_is_given_back() {
+        let mut f = LineFramer::new();
+        f.push(&vec![b'x'; 8 * KEEP_CAPACITY]);
+        f.push(b"\nrest");
+        assert_eq!(drain(&mut f).len(), 1);
+        f.push(b" of a line");
+        assert!(f.buf.capacity() <= KEEP_CAPACITY, "{}", f.buf.capacity());
+        f.push(&vec![b'y'; 8 * KEEP_CAPACITY]);
+        f.push(b"\n");
+        assert_eq!(drain(&mut f).len(), 1);
+        f.push(b"next");
+        assert!(f.buf.capacity() <= KEEP_CAPACITY, "{}", f.buf.capacity());
+        f.push(b"\n");
+        assert_eq!(drain(&mut f), vec![line("next")]);
     }
 
     #[test]
@@ -250,7 +369,7 @@ mod tests {
     fn too_long_line_in_one_chunk() {
         let mut f = LineFramer::with_max_line(5);
         f.push(b"123456\nok\n");
-        assert_eq!(drain(&mut f), vec![Frame::TooLong, line("ok")]);
+        assert_eq!(drain(&mut f), vec![Got::TooLong, line("ok")]);
     }
 
     #[test]
@@ -262,7 +381,7 @@ mod tests {
             frames.extend(drain(&mut f));
             assert!(f.pending() <= 110, "buffer grew to {}", f.pending());
         }
-        assert_eq!(frames, vec![Frame::TooLong]);
+        assert_eq!(frames, vec![Got::TooLong]);
         f.push(b"aaa\nLIST\n");
         assert_eq!(drain(&mut f), vec![line("LIST")]);
         assert!(!f.has_partial_line());
@@ -272,21 +391,21 @@ mod tests {
     fn too_long_line_ending_in_the_next_chunk() {
         let mut f = LineFramer::with_max_line(4);
         f.push(b"abc");
-        assert_eq!(f.next_frame(), None);
+        assert_eq!(next(&mut f), None);
         f.push(b"def\nxy\n");
-        assert_eq!(drain(&mut f), vec![Frame::TooLong, line("xy")]);
+        assert_eq!(drain(&mut f), vec![Got::TooLong, line("xy")]);
     }
 
     #[test]
     fn the_maximum_can_change_between_lines() {
         let mut f = LineFramer::with_max_line(4);
         f.push(b"abcd\n123456789\n");
-        assert_eq!(f.next_frame(), Some(line("abcd")));
+        assert_eq!(next(&mut f), Some(line("abcd")));
         f.set_max_line(Some(100));
-        assert_eq!(f.next_frame(), Some(line("123456789")));
+        assert_eq!(next(&mut f), Some(line("123456789")));
         f.set_max_line(None);
         f.push(&[b'x'; 1000]);
-        assert_eq!(f.next_frame(), None);
+        assert_eq!(next(&mut f), None);
     }
 
     #[test]
@@ -302,7 +421,7 @@ mod tests {
         assert_eq!(frames[9_999], line("DELIVERY u9999 m"));
     }
 
-    fn lines_whole(input: &[u8]) -> Vec<Frame> {
+    fn lines_whole(input: &[u8]) -> Vec<Got> {
         let mut f = LineFramer::new();
         f.push(input);
         drain(&mut f)
@@ -357,12 +476,12 @@ mod tests {
         /// Every line handed out is exactly a piece of the input between newlines.
         #[test]
         fn lines_match_split_on_newline(input in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let expected: Vec<Frame> = {
+            let expected: Vec<Got> = {
                 let mut parts: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
                 parts.pop(); // the part after the last newline is not a line yet
                 parts.into_iter().map(|p| {
                     let p = p.strip_suffix(b"\r").unwrap_or(p);
-                    Frame::Line(p.to_vec())
+                    Got::Line(p.to_vec())
                 }).collect()
             };
             prop_assert_eq!(lines_whole(&input), expected);

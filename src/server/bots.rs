@@ -10,18 +10,14 @@ use std::time::Duration;
 pub const DELAY_PAUSE: Duration = Duration::from_millis(500);
 
 /// The line `DELIVERY <from> <body>\n`.
-pub fn delivery_line(from: &[u8], body: Vec<u8>) -> Vec<u8> {
+pub fn delivery_line(from: &[u8], body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(from.len() + body.len() + 11);
-    ServerMessage::Delivery {
-        from: from.to_vec(),
-        body,
-    }
-    .encode(&mut out);
+    ServerMessage::Delivery { from, body }.encode(&mut out);
     out
 }
 
 /// What `bot` sends back to the sender of `body`.
-pub fn answer(bot: Bot, body: Vec<u8>) -> Item {
+pub fn answer(bot: Bot, body: &[u8]) -> Item {
     let line = delivery_line(bot.name(), body);
     match bot {
         Bot::Echo => Item::Bytes(line),
@@ -54,7 +50,7 @@ mod tests {
 
     #[test]
     fn echo_is_one_delivery_line() {
-        match answer(Bot::Echo, b"hi \xff".to_vec()) {
+        match answer(Bot::Echo, b"hi \xff") {
             Item::Bytes(b) => assert_eq!(b, b"DELIVERY echobot hi \xff\n"),
             other => panic!("{other:?}"),
         }
@@ -62,7 +58,7 @@ mod tests {
 
     #[test]
     fn delay_is_two_copies_cut_at_the_halves() {
-        match answer(Bot::Delay, b"hello".to_vec()) {
+        match answer(Bot::Delay, b"hello") {
             Item::Paced { data, pieces } => {
                 let line = b"DELIVERY delaybot hello\n";
                 assert_eq!(data, [&line[..], &line[..]].concat());

@@ -59,30 +59,62 @@ pub fn valid_name(name: &[u8]) -> bool {
 /// Lines from the socket, through the shared framer.
 struct Input {
     framer: LineFramer,
-    buf: Vec<u8>,
 }
 
 impl Input {
     fn new(max_line: usize) -> Self {
         Input {
             framer: LineFramer::with_max_line(max_line),
-            buf: vec![0; READ_CHUNK],
         }
     }
 
-    /// The next frame, or `None` at end of stream.
-    async fn next_frame<R: AsyncRead + Unpin>(&mut self, rd: &mut R) -> io::Result<Option<Frame>> {
+    /// Reads more bytes, straight into the framer. `Ok(false)` at end of stream.
+    async fn fill<R: AsyncRead + Unpin>(&mut self, rd: &mut R) -> io::Result<bool> {
+        let n = rd.read(self.framer.buffer_to_fill(READ_CHUNK)).await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        self.framer.filled(n);
+        Ok(true)
+    }
+
+    /// Reads the first line and judges it.
+    async fn hello<R: AsyncRead + Unpin>(&mut self, rd: &mut R) -> io::Result<Hello> {
         loop {
             if let Some(frame) = self.framer.next_frame() {
-                return Ok(Some(frame));
+                return Ok(match frame {
+                    Frame::Line(line) => match ClientMessage::parse(line) {
+                        ClientMessage::HelloFrom(name) if valid_name(name) => {
+                            Hello::Name(name.to_vec())
+                        }
+                        ClientMessage::HelloFrom(_) => {
+                            Hello::Refused(ServerMessage::BadRequestBody, "bad name")
+                        }
+                        _ => Hello::Refused(
+                            ServerMessage::BadRequestHeader,
+                            "first line is not HELLO-FROM",
+                        ),
+                    },
+                    Frame::TooLong => {
+                        Hello::Refused(ServerMessage::BadRequestBody, "line too long")
+                    }
+                });
             }
-            let n = rd.read(&mut self.buf).await?;
-            if n == 0 {
-                return Ok(None);
+            if !self.fill(rd).await? {
+                return Ok(Hello::Closed);
             }
-            self.framer.push(&self.buf[..n]);
         }
     }
+}
+
+/// What the first line of a connection asked for.
+enum Hello {
+    /// `HELLO-FROM` with a valid name.
+    Name(Vec<u8>),
+    /// Anything else: refused with this reply (the text says why, for the log).
+    Refused(ServerMessage<'static>, &'static str),
+    /// The connection ended before a whole line.
+    Closed,
 }
 
 /// Logs the name out when the connection ends, however it ends.
@@ -121,32 +153,22 @@ pub async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>
     let mut input = Input::new(HANDSHAKE_LINE_BYTES.min(shared.config.max_line_bytes));
 
     let first = match shared.config.login_timeout {
-        Some(limit) => match tokio::time::timeout(limit, input.next_frame(&mut rd)).await {
+        Some(limit) => match tokio::time::timeout(limit, input.hello(&mut rd)).await {
             Ok(first) => first,
             Err(_) => {
                 info!(id, "connection closed: no login within {limit:?}");
                 return;
             }
         },
-        None => input.next_frame(&mut rd).await,
+        None => input.hello(&mut rd).await,
     };
     let name = match first {
-        Ok(Some(Frame::Line(line))) => match ClientMessage::parse(&line) {
-            ClientMessage::HelloFrom(name) if valid_name(&name) => name,
-            ClientMessage::HelloFrom(_) => {
-                info!(id, "login refused: bad name");
-                return refuse(&mut rd, &mut wr, ServerMessage::BadRequestBody).await;
-            }
-            _ => {
-                info!(id, "login refused: first line is not HELLO-FROM");
-                return refuse(&mut rd, &mut wr, ServerMessage::BadRequestHeader).await;
-            }
-        },
-        Ok(Some(Frame::TooLong)) => {
-            info!(id, "login refused: line too long");
-            return refuse(&mut rd, &mut wr, ServerMessage::BadRequestBody).await;
+        Ok(Hello::Name(name)) => name,
+        Ok(Hello::Refused(reply, why)) => {
+            info!(id, "login refused: {why}");
+            return refuse(&mut rd, &mut wr, reply).await;
         }
-        Ok(None) => {
+        Ok(Hello::Closed) => {
             info!(id, "connection closed before login");
             return;
         }
@@ -179,7 +201,7 @@ pub async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>
         .framer
         .set_max_line(Some(shared.config.max_line_bytes));
     info!(id, name = %shown, "logged in");
-    outbox.push_bytes(ServerMessage::Hello(name.clone()).to_bytes());
+    outbox.push_bytes(ServerMessage::Hello(&name).to_bytes());
 
     let session = Session {
         shared: &shared,
@@ -232,7 +254,7 @@ pub async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>
 /// Sends a refusal, then closes so that the reply is delivered: shut down the
 /// write half, and read (and discard) until the peer closes or a second passes,
 /// so that unread input cannot turn into a reset that destroys the reply.
-async fn refuse<R, W>(rd: &mut R, wr: &mut W, reply: ServerMessage)
+async fn refuse<R, W>(rd: &mut R, wr: &mut W, reply: ServerMessage<'_>)
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -274,39 +296,43 @@ impl Session<'_> {
         input: &mut Input,
         rd: &mut R,
     ) -> io::Result<()> {
-        while let Some(frame) = input.next_frame(rd).await? {
-            self.handle_frame(frame);
-            if self.outbox.is_killed() {
+        loop {
+            for frame in input.framer.frames() {
+                self.handle_frame(frame);
+                if self.outbox.is_killed() {
+                    return Ok(());
+                }
+            }
+            if !input.fill(rd).await? {
                 return Ok(());
             }
         }
-        Ok(())
     }
 
     fn reply(&self, msg: &ServerMessage) {
         self.outbox.push_bytes(msg.to_bytes());
     }
 
-    fn handle_frame(&self, frame: Frame) {
+    fn handle_frame(&self, frame: Frame<'_>) {
         let line = match frame {
             Frame::Line(line) => line,
             Frame::TooLong => return self.reply(&ServerMessage::BadRequestBody),
         };
-        match ClientMessage::parse(&line) {
+        match ClientMessage::parse(line) {
             ClientMessage::List => {
-                self.reply(&ServerMessage::ListOk(self.shared.registry.list()));
+                let names = self.shared.registry.list();
+                self.reply(&ServerMessage::ListOk(
+                    names.iter().map(Vec::as_slice).collect(),
+                ));
             }
-            ClientMessage::Send { to, body } => {
-                drop(line);
-                self.send(&to, body);
-            }
+            ClientMessage::Send { to, body } => self.send(to, body),
             ClientMessage::HelloFrom(_) | ClientMessage::Unknown(_) => {
                 self.reply(&ServerMessage::BadRequestHeader);
             }
         }
     }
 
-    fn send(&self, to: &[u8], body: Vec<u8>) {
+    fn send(&self, to: &[u8], body: &[u8]) {
         if to.is_empty() || body.iter().all(u8::is_ascii_whitespace) {
             return self.reply(&ServerMessage::BadRequestBody);
         }
