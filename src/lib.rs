@@ -10,6 +10,12 @@
 //! ```
 //!
 //! The server (`server`) uses the same protocol module in the other direction.
+//!
+//! There is one `unsafe` block in the crate, in `client::render::safe_text`
+//! (turning bytes just checked to be ASCII into a `str` without checking them
+//! a second time); everything else is safe code, and the lint below keeps it so.
+
+#![deny(unsafe_code)]
 
 pub mod client;
 #[doc(hidden)]

@@ -3,6 +3,7 @@
 //! no escape sequence.
 
 use std::io::{self, BufRead, Write};
+use std::os::fd::AsFd;
 
 use tokio::sync::mpsc;
 
@@ -15,6 +16,7 @@ const GATHER_LIMIT: usize = 64 * 1024;
 
 /// Shows lines on standard output.
 pub struct PlainScreen {
+    out: Box<dyn Write + Send>,
     batch: Vec<u8>,
     /// Set once standard output is gone (a closed pipe): then nothing more is
     /// written.
@@ -24,6 +26,7 @@ pub struct PlainScreen {
 impl PlainScreen {
     pub fn new() -> PlainScreen {
         PlainScreen {
+            out: unbuffered_stdout(),
             batch: Vec::new(),
             broken: false,
         }
@@ -37,33 +40,40 @@ impl PlainScreen {
             line.append_plain(&mut self.batch);
             return Ok(());
         }
-        let stdout = io::stdout();
-        let mut out = stdout.lock();
-        write_out(&mut out, &self.batch)?;
+        write_out(&mut self.out, &self.batch)?;
         self.batch.clear();
         for part in line.plain_parts() {
-            write_out(&mut out, part)?;
+            write_out(&mut self.out, part)?;
         }
-        write_out(&mut out, b"\n")
+        write_out(&mut self.out, b"\n")
     }
 
     /// Writes the lines gathered, with one system call.
     fn write_batch(&mut self) -> io::Result<()> {
-        let stdout = io::stdout();
-        let mut out = stdout.lock();
-        write_out(&mut out, &self.batch)?;
+        write_out(&mut self.out, &self.batch)?;
         self.batch.clear();
         if self.batch.capacity() > GATHER_LIMIT * 4 {
             // Do not keep the memory of an unusually large batch.
             self.batch = Vec::new();
         }
-        out.flush()
+        self.out.flush()
     }
 }
 
 impl Default for PlainScreen {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Standard output without the standard library's line buffering, which
+/// searches every write for its last newline (a pass over a huge message):
+/// a duplicate of its file descriptor, or, if none can be made, the usual
+/// `io::stdout()`. Every write is whole lines, so nothing waits in a buffer.
+fn unbuffered_stdout() -> Box<dyn Write + Send> {
+    match io::stdout().as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(io::stdout()),
     }
 }
 

@@ -120,13 +120,24 @@ pub fn render<'a>(event: Event<'a>, mut emit: impl FnMut(Line<'a>)) {
 /// Makes remote bytes safe to show: invalid UTF-8 becomes U+FFFD and control
 /// characters become visible escapes. Text that needs no change is borrowed,
 /// not copied.
+#[inline]
+#[allow(unsafe_code)]
 pub fn safe_text(bytes: &[u8]) -> Cow<'_, str> {
     // The common case, printable ASCII and tabs, needs nothing done.
     if is_plain_ascii(bytes) {
-        if let Ok(text) = std::str::from_utf8(bytes) {
-            return Cow::Borrowed(text);
-        }
+        debug_assert!(std::str::from_utf8(bytes).is_ok());
+        // SAFETY: every byte is ASCII (checked just above), and ASCII text is
+        // valid UTF-8. Checking it again with `from_utf8` would double the
+        // cost of showing a message.
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) });
     }
+    safe_text_slow(bytes)
+}
+
+/// [`safe_text`] for text that is not plain ASCII.
+#[cold]
+#[inline(never)]
+fn safe_text_slow(bytes: &[u8]) -> Cow<'_, str> {
     let text = String::from_utf8_lossy(bytes);
     if !text.chars().any(needs_escape) {
         return text;

@@ -57,6 +57,9 @@ pub struct Session {
     pending: VecDeque<Pending>,
     names: BTreeSet<String>,
     names_version: u64,
+    /// The last sender, known to be in `names` or not completable: a flood
+    /// from one sender costs one comparison per message.
+    last_sender: Vec<u8>,
 }
 
 impl Session {
@@ -99,7 +102,11 @@ impl Session {
     pub fn receive<'a>(&mut self, message: ServerMessage<'a>) -> Option<Event<'a>> {
         match message {
             ServerMessage::Delivery { from, body } => {
-                self.learn_name(from);
+                if from != self.last_sender.as_slice() {
+                    self.learn_name(from);
+                    self.last_sender.clear();
+                    self.last_sender.extend_from_slice(from);
+                }
                 Some(Event::Message { from, body })
             }
             ServerMessage::SendOk => self.reply(Event::Sent),
@@ -158,6 +165,8 @@ impl Session {
         if fresh != self.names {
             self.names = fresh;
             self.names_version += 1;
+            // The last sender may have been dropped: learn it again next time.
+            self.last_sender.clear();
         }
     }
 }
@@ -278,6 +287,23 @@ mod tests {
             &b"me"[..],
         ]));
         assert_eq!(s.names().collect::<Vec<_>>(), ["echobot", "me"]);
+    }
+
+    #[test]
+    fn a_sender_dropped_by_a_list_is_learned_again_on_its_next_message() {
+        let mut s = Session::new("me");
+        let from_bob = || ServerMessage::Delivery {
+            from: b"bob",
+            body: b"x",
+        };
+        s.receive(from_bob());
+        s.receive(from_bob());
+        assert_eq!(s.names().collect::<Vec<_>>(), ["bob", "me"]);
+        s.silent_list();
+        s.receive(ServerMessage::ListOk(vec![&b"me"[..]]));
+        assert_eq!(s.names().collect::<Vec<_>>(), ["me"]);
+        s.receive(from_bob());
+        assert_eq!(s.names().collect::<Vec<_>>(), ["bob", "me"]);
     }
 
     #[test]

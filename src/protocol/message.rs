@@ -143,6 +143,11 @@ impl<'a> ServerMessage<'a> {
     /// server that adds trailing text (`SEND-OK ` or `BUSY now`) is still
     /// understood.
     pub fn parse(line: &'a [u8]) -> ServerMessage<'a> {
+        // Most lines a client receives are messages: recognise them first.
+        if let Some(rest) = line.strip_prefix(b"DELIVERY ") {
+            let (from, body) = split_name_body(rest);
+            return ServerMessage::Delivery { from, body };
+        }
         let (head, rest) = split_header(line);
         let rest = rest.unwrap_or_default();
         match head {
