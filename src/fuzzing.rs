@@ -89,6 +89,7 @@ fn drain_together(framer: &mut LineFramer, out: &mut Vec<Framed>) {
 /// Input: byte 0 chooses the maximum line length (odd: `byte >> 1`, even:
 /// none); byte 1 (mod 16) is how many chunk sizes follow; the sizes are used in
 /// turn (0 pushes an empty chunk, then one byte); the rest is the stream.
+/// Chunks are pushed and received into `buffer_to_fill` in turn.
 pub fn framing(data: &[u8]) {
     let mut input = Input { data };
     let config = input.byte();
@@ -144,12 +145,21 @@ pub fn framing(data: &[u8]) {
         rest = after;
         for chunk in chunks {
             let before = framer.pending();
-            framer.push(chunk);
+            if i % 2 == 0 {
+                framer.push(chunk);
+            } else {
+                // Received straight into the framer's buffer, as the client
+                // and the server do.
+                let room = framer.buffer_to_fill(chunk.len());
+                assert!(room.len() >= chunk.len(), "buffer_to_fill lent too little");
+                room[..chunk.len()].copy_from_slice(chunk);
+                framer.filled(chunk.len());
+            }
             fed += chunk.len();
             assert_eq!(
                 framer.pending(),
                 before + chunk.len(),
-                "push keeps every byte"
+                "every byte fed is kept"
             );
             if let Some(max) = max {
                 assert!(

@@ -54,6 +54,24 @@ fn every_byte_in_its_own_write_gives_whole_lines_only() {
 }
 
 #[test]
+fn messages_in_the_same_read_as_the_login_answer_are_shown() {
+    let (port, _server) = fake_server(|mut conn| {
+        let hello = conn.line();
+        assert_eq!(hello, "HELLO-FROM alice");
+        conn.write(b"HELLO alice\nDELIVERY bob early\nDELIVERY carol too\n");
+        thread::sleep(Duration::from_secs(60));
+    });
+    let mut client = Piped::binary(port);
+    client.expect(text::WELCOME);
+    client.send_line("alice");
+    client.expect("From carol: too\n");
+    assert_eq!(
+        after_login(&client, "alice"),
+        "From bob: early\nFrom carol: too\n"
+    );
+}
+
+#[test]
 fn a_partial_line_is_never_printed() {
     let (mut client, _server) = logged_in("alice", |mut conn| {
         conn.write(b"DELIVERY bob first half");
