@@ -21,6 +21,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Size of one read from the socket.
 const READ_CHUNK: usize = 64 * 1024;
+/// While a long line arrives, a read asks for as much as is already held of
+/// it, up to this: a huge message then takes 100 reads instead of 1,600.
+const MAX_READ_CHUNK: usize = 1 << 20;
 
 /// A connection to a chat server.
 pub struct Connection {
@@ -80,7 +83,7 @@ impl Connection {
         // before they are shown.
         let n = self
             .reader
-            .read(self.framer.buffer_to_fill(READ_CHUNK))
+            .read(self.framer.buffer_to_fill(read_size(self.framer.pending())))
             .await?;
         if n == 0 {
             return Ok(false);
@@ -98,6 +101,13 @@ impl Connection {
     }
 }
 
+/// How many bytes to ask for, with `pending` bytes of a line held already:
+/// the amount grows with the line (so that a huge message is read in large
+/// steps) without ever wasting much room on a small one.
+fn read_size(pending: usize) -> usize {
+    pending.clamp(READ_CHUNK, MAX_READ_CHUNK)
+}
+
 /// Writes queued requests in order until the queue is closed.
 async fn write_queue(
     mut writer: OwnedWriteHalf,
@@ -107,4 +117,17 @@ async fn write_queue(
         write_fully(&mut writer, &bytes).await?;
     }
     writer.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_grow_with_a_long_line_up_to_the_maximum() {
+        assert_eq!(read_size(0), READ_CHUNK);
+        assert_eq!(read_size(100), READ_CHUNK);
+        assert_eq!(read_size(300_000), 300_000);
+        assert_eq!(read_size(100 << 20), MAX_READ_CHUNK);
+    }
 }
