@@ -1776,12 +1776,14 @@ fn fanin(args: &Args, report: &mut Report) -> io::Result<()> {
     for server in list {
         let label = server.label();
         warm_up(&rt, server.addr(), args)?;
-        // Two halves of each, in the order without, with, with, without, so
-        // that a drift in the machine's speed counts the same on both sides.
-        let half = Duration::from_secs_f64(args.seconds as f64 / 2.0);
+        // Four quarters of each, in the order without, with, with, without,
+        // twice: a drift in the machine's speed counts the same on both
+        // sides, and a passing hiccup (this is often a shared machine) spoils
+        // only an eighth of one side.
+        let quarter = Duration::from_secs_f64(args.seconds as f64 / 4.0);
         let (mut without, mut with) = (PairRun::default(), PairRun::default());
-        for slow in [false, true, true, false] {
-            let run = run_pairs_blocking(&rt, server.addr(), args.pairs, half, slow)?;
+        for slow in [false, true, true, false, false, true, true, false] {
+            let run = run_pairs_blocking(&rt, server.addr(), args.pairs, quarter, slow)?;
             if slow {
                 with.absorb(run);
             } else {
