@@ -192,3 +192,40 @@ fn client_py_says_how_to_build_when_the_binary_is_missing() {
     assert!(client.wait(TIMEOUT).success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// In plain mode, standard output that is a pipe gets a 1 MiB buffer, so that
+/// writing a huge message is not 1,600 rounds of filling 64 KiB and waiting.
+#[cfg(target_os = "linux")]
+#[test]
+fn plain_mode_enlarges_a_pipe_on_standard_output() {
+    use chat::client::plain::PIPE_BUFFER;
+    use nix::fcntl::{fcntl, FcntlArg};
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let limit: usize = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(0);
+    let mut child = Launch::Binary
+        .command(free_port(), &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start chat");
+    let stdout = child.stdout.take().unwrap();
+    let before = fcntl(&stdout, FcntlArg::F_GETPIPE_SZ).unwrap();
+    let mut lines = BufReader::new(stdout);
+    let mut welcome = String::new();
+    lines.read_line(&mut welcome).unwrap();
+    assert_eq!(welcome.trim_end(), text::WELCOME);
+    // The welcome line is written after the screen is set up.
+    let after = fcntl(lines.get_ref(), FcntlArg::F_GETPIPE_SZ).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    if limit >= PIPE_BUFFER {
+        assert_eq!(usize::try_from(after).unwrap(), PIPE_BUFFER, "was {before}");
+    } else {
+        assert!(after >= before, "the pipe shrank from {before} to {after}");
+    }
+}

@@ -71,10 +71,34 @@ impl Default for PlainScreen {
 /// a duplicate of its file descriptor, or, if none can be made, the usual
 /// `io::stdout()`. Every write is whole lines, so nothing waits in a buffer.
 fn unbuffered_stdout() -> Box<dyn Write + Send> {
+    enlarge_pipe(io::stdout().as_fd());
     match io::stdout().as_fd().try_clone_to_owned() {
         Ok(fd) => Box::new(std::fs::File::from(fd)),
         Err(_) => Box::new(io::stdout()),
     }
+}
+
+/// The pipe buffer asked for when standard output is a pipe: the most an
+/// unprivileged process may set by default (`/proc/sys/fs/pipe-max-size`).
+pub const PIPE_BUFFER: usize = 1 << 20;
+
+/// When `fd` is a pipe with a buffer smaller than [`PIPE_BUFFER`], enlarges
+/// it. The default 64 KiB makes writing a 100 MB message 1,600 rounds of
+/// "fill the pipe, wake the reader, wait for it", and that waiting, not the
+/// client's work, was most of the time it took. Anything else (a terminal, a
+/// file, a system that refuses) is left as it is.
+pub fn enlarge_pipe(fd: std::os::fd::BorrowedFd<'_>) {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use nix::fcntl::{fcntl, FcntlArg};
+        if let Ok(size) = fcntl(fd, FcntlArg::F_GETPIPE_SZ) {
+            if usize::try_from(size).is_ok_and(|size| size < PIPE_BUFFER) {
+                let _ = fcntl(fd, FcntlArg::F_SETPIPE_SZ(PIPE_BUFFER as i32));
+            }
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let _ = fd;
 }
 
 /// Writes all of `bytes` to standard output, one `write` at a time (standard
@@ -140,4 +164,32 @@ pub fn spawn_stdin_reader(tx: mpsc::UnboundedSender<Input>) {
         }
         let _ = tx.send(Input::Eof);
     });
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use super::*;
+    use nix::fcntl::{fcntl, FcntlArg};
+
+    #[test]
+    fn a_small_pipe_is_enlarged_a_large_one_kept_and_a_file_left_alone() {
+        let (_reader, writer) = io::pipe().unwrap();
+        let before = fcntl(&writer, FcntlArg::F_GETPIPE_SZ).unwrap();
+        assert!(usize::try_from(before).unwrap() < PIPE_BUFFER);
+        enlarge_pipe(writer.as_fd());
+        let after = fcntl(&writer, FcntlArg::F_GETPIPE_SZ).unwrap();
+        assert!(after >= before);
+        let limit: Option<usize> = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+            .ok()
+            .and_then(|text| text.trim().parse().ok());
+        if limit.is_some_and(|limit| limit >= PIPE_BUFFER) {
+            assert_eq!(usize::try_from(after).unwrap(), PIPE_BUFFER);
+        }
+        // Asked again, nothing changes.
+        enlarge_pipe(writer.as_fd());
+        assert_eq!(fcntl(&writer, FcntlArg::F_GETPIPE_SZ).unwrap(), after);
+        // Not a pipe: nothing happens, and nothing fails.
+        let file = std::fs::File::open("/dev/null").unwrap();
+        enlarge_pipe(file.as_fd());
+    }
 }
