@@ -173,7 +173,7 @@ mod tests {
 
     #[test]
     fn a_small_pipe_is_enlarged_a_large_one_kept_and_a_file_left_alone() {
-        let (_reader, writer) = io::pipe().unwrap();
+        let (_reader, writer) = nix::unistd::pipe().unwrap();
         let before = fcntl(&writer, FcntlArg::F_GETPIPE_SZ).unwrap();
         assert!(usize::try_from(before).unwrap() < PIPE_BUFFER);
         enlarge_pipe(writer.as_fd());
