@@ -227,6 +227,72 @@ pub fn framing(data: &[u8]) {
         assert_eq!(joined, whole_split);
         assert_eq!(framer.has_partial_line(), !tail.is_empty());
     }
+    changing_maximum(stream, &sizes);
+}
+
+/// `LineFramer` with its maximum changed between chunks (as the server does
+/// after login), against a plain model of the rules written for this check.
+/// Chunks are `sizes[0]` bytes (at least 1); before chunk `i` the maximum
+/// becomes none if `sizes[i]` is a multiple of 3, else `sizes[i] / 4`.
+fn changing_maximum(stream: &[u8], sizes: &[usize]) {
+    /// The rules, one line at a time: a complete line longer than the
+    /// maximum is `TooLong`; a partial line longer than the maximum after a
+    /// push is `TooLong` at once, and the rest of it, up to its newline, is
+    /// dropped.
+    #[derive(Default)]
+    struct Model {
+        max: Option<usize>,
+        pending: Vec<u8>,
+        skipping: bool,
+    }
+    impl Model {
+        fn push(&mut self, chunk: &[u8], out: &mut Vec<Framed>) {
+            for &byte in chunk {
+                if byte != b'\n' {
+                    self.pending.push(byte);
+                    continue;
+                }
+                let line = std::mem::take(&mut self.pending);
+                if std::mem::take(&mut self.skipping) {
+                    continue;
+                }
+                out.push(match self.max {
+                    Some(max) if line.len() > max => Framed::TooLong,
+                    _ => Framed::Line(line.strip_suffix(b"\r").unwrap_or(&line).to_vec()),
+                });
+            }
+            if !self.skipping && self.max.is_some_and(|max| self.pending.len() > max) {
+                out.push(Framed::TooLong);
+                self.skipping = true;
+            }
+            if self.skipping {
+                self.pending.clear();
+            }
+        }
+    }
+
+    let chunk = sizes.first().copied().unwrap_or(7).max(1);
+    let mut framer = LineFramer::new();
+    let mut model = Model::default();
+    let (mut got, mut want) = (Vec::new(), Vec::new());
+    for (i, piece) in stream.chunks(chunk).enumerate() {
+        if let Some(&size) = sizes.get(i % sizes.len().max(1)) {
+            let max = (size % 3 != 0).then_some(size / 4);
+            framer.set_max_line(max);
+            model.max = max;
+        }
+        framer.push(piece);
+        drain_together(&mut framer, &mut got);
+        model.push(piece, &mut want);
+        assert_eq!(got, want, "chunks of {chunk}, sizes {sizes:?}");
+        if let Some(max) = model.max {
+            assert!(
+                framer.pending() <= max,
+                "pending {} > max {max}",
+                framer.pending()
+            );
+        }
+    }
 }
 
 fn no_line_break(field: &[u8]) -> bool {
