@@ -2,7 +2,7 @@
 //! line, flushed at once; lines typed on standard input. No prompt, no colour,
 //! no escape sequence.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, IoSlice, Write};
 use std::os::fd::AsFd;
 
 use tokio::sync::mpsc;
@@ -25,32 +25,36 @@ pub struct PlainScreen {
 
 impl PlainScreen {
     pub fn new() -> PlainScreen {
+        PlainScreen::writing_to(unbuffered_stdout())
+    }
+
+    /// A screen that writes to `out` instead of standard output.
+    pub fn writing_to(out: Box<dyn Write + Send>) -> PlainScreen {
         PlainScreen {
-            out: unbuffered_stdout(),
+            out,
             batch: Vec::new(),
             broken: false,
         }
     }
 
-    /// Gathers a line, or writes it straight through if it is big (then
-    /// after the lines gathered before it).
+    /// Gathers a line, or writes it straight through if it is big (with the
+    /// lines gathered before it, in one system call, without copying it).
     fn add_line(&mut self, line: &Line<'_>) -> io::Result<()> {
         let big = matches!(line, Line::From { message, .. } if message.len() >= GATHER_LIMIT);
         if !big {
             line.append_plain(&mut self.batch);
             return Ok(());
         }
-        write_out(&mut self.out, &self.batch)?;
+        let [a, b, c, d] = line.plain_parts();
+        let mut parts = [&self.batch[..], a, b, c, d, b"\n"].map(IoSlice::new);
+        write_out(&mut self.out, &mut parts)?;
         self.batch.clear();
-        for part in line.plain_parts() {
-            write_out(&mut self.out, part)?;
-        }
-        write_out(&mut self.out, b"\n")
+        Ok(())
     }
 
     /// Writes the lines gathered, with one system call.
     fn write_batch(&mut self) -> io::Result<()> {
-        write_out(&mut self.out, &self.batch)?;
+        write_out(&mut self.out, &mut [IoSlice::new(&self.batch)])?;
         self.batch.clear();
         if self.batch.capacity() > GATHER_LIMIT * 4 {
             // Do not keep the memory of an unusually large batch.
@@ -101,15 +105,17 @@ pub fn enlarge_pipe(fd: std::os::fd::BorrowedFd<'_>) {
     let _ = fd;
 }
 
-/// Writes all of `bytes` to standard output, one `write` at a time (standard
-/// output, not a socket, so not `net::write_fully`). The lines are written from
-/// `String`s, so they are valid UTF-8 already and go out without a second
-/// pass over them.
-fn write_out(out: &mut impl Write, mut bytes: &[u8]) -> io::Result<()> {
-    while !bytes.is_empty() {
-        match out.write(bytes) {
+/// Writes all of `parts`, in order, to standard output, one `writev` at a
+/// time (standard output, not a socket, so not `net::write_fully`). The lines
+/// are written from `str`s, so they are valid UTF-8 already and go out
+/// without a second pass over them.
+fn write_out(out: &mut impl Write, mut parts: &mut [IoSlice<'_>]) -> io::Result<()> {
+    // Skip empty parts first: with nothing left to write, nothing is called.
+    IoSlice::advance_slices(&mut parts, 0);
+    while !parts.is_empty() {
+        match out.write_vectored(parts) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n..],
+            Ok(n) => IoSlice::advance_slices(&mut parts, n),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return Err(err),
         }
@@ -166,8 +172,79 @@ pub fn spawn_stdin_reader(tx: mpsc::UnboundedSender<Input>) {
     });
 }
 
-#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+#[cfg(test)]
 mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Keeps what is written, taking at most `step` bytes per call (as a
+    /// pipe or a slow terminal may), and counts the calls.
+    #[derive(Clone)]
+    struct Trickle {
+        written: Arc<Mutex<(Vec<u8>, usize)>>,
+        step: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.step);
+            let mut written = self.written.lock().unwrap();
+            written.0.extend_from_slice(&buf[..n]);
+            written.1 += 1;
+            Ok(n)
+        }
+
+        /// Like `writev`: takes from several slices in one call.
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            let some: Vec<u8> = bufs
+                .iter()
+                .flat_map(|buf| buf.iter().copied())
+                .take(self.step)
+                .collect();
+            self.write(&some)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn from(name: &str, message: String) -> Line<'static> {
+        Line::From {
+            name: name.to_string().into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn small_and_big_lines_come_out_whole_and_in_order_through_partial_writes() {
+        let big = "x".repeat(GATHER_LIMIT + 5);
+        for step in [1 << 30, 7] {
+            let out = Trickle {
+                written: Arc::default(),
+                step,
+            };
+            let mut screen = PlainScreen::writing_to(Box::new(out.clone()));
+            let lines = [
+                from("bob", "one".into()),
+                Line::info("two"),
+                from("carol", big.clone()),
+                from("bob", "four".into()),
+            ];
+            screen.show(&lines);
+            let expected: String = lines.iter().map(|line| line.plain() + "\n").collect();
+            let (written, calls) = out.written.lock().unwrap().clone();
+            assert_eq!(String::from_utf8(written).unwrap(), expected, "step {step}");
+            if step > expected.len() {
+                // The first two lines go with the big one, the last alone.
+                assert_eq!(calls, 2);
+            }
+        }
+    }
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod pipe_tests {
     use super::*;
     use nix::fcntl::{fcntl, FcntlArg};
 
