@@ -12,6 +12,7 @@
 use crate::client::command::{Command, LoginInput};
 use crate::client::render::{render, safe_text, Line};
 use crate::client::session::{Action, Session};
+use crate::protocol::framing::OwnedFrame;
 use crate::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
 
 /// A fuzz target's check: panics when an invariant does not hold.
@@ -50,24 +51,8 @@ impl<'a> Input<'a> {
     }
 }
 
-/// A frame that owns its bytes, to compare with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Framed {
-    Line(Vec<u8>),
-    TooLong,
-}
-
-impl From<Frame<'_>> for Framed {
-    fn from(frame: Frame<'_>) -> Framed {
-        match frame {
-            Frame::Line(line) => Framed::Line(line.to_vec()),
-            Frame::TooLong => Framed::TooLong,
-        }
-    }
-}
-
 /// Drains `framer` one frame at a time.
-fn drain(framer: &mut LineFramer, out: &mut Vec<Framed>) {
+fn drain(framer: &mut LineFramer, out: &mut Vec<OwnedFrame>) {
     while let Some(frame) = framer.next_frame() {
         out.push(frame.into());
     }
@@ -75,9 +60,9 @@ fn drain(framer: &mut LineFramer, out: &mut Vec<Framed>) {
 
 /// Drains `framer` with one iterator, keeping every borrowed line until the
 /// end, and checks that the lines are consumed as they are handed out.
-fn drain_together(framer: &mut LineFramer, out: &mut Vec<Framed>) {
+fn drain_together(framer: &mut LineFramer, out: &mut Vec<OwnedFrame>) {
     let frames: Vec<Frame> = framer.frames().collect();
-    out.extend(frames.into_iter().map(Framed::from));
+    out.extend(frames.into_iter().map(OwnedFrame::from));
     assert!(
         framer.next_frame().is_none(),
         "frames() left a frame behind"
@@ -101,15 +86,15 @@ pub fn framing(data: &[u8]) {
     // What splitting the whole stream at each `\n` gives.
     let mut parts: Vec<&[u8]> = stream.split(|&b| b == b'\n').collect();
     let tail = parts.pop().unwrap_or_default();
-    let mut expected: Vec<Framed> = parts
+    let mut expected: Vec<OwnedFrame> = parts
         .iter()
         .map(|part| match max {
-            Some(max) if part.len() > max => Framed::TooLong,
-            _ => Framed::Line(part.strip_suffix(b"\r").unwrap_or(part).to_vec()),
+            Some(max) if part.len() > max => OwnedFrame::TooLong,
+            _ => OwnedFrame::Line(part.strip_suffix(b"\r").unwrap_or(part).to_vec()),
         })
         .collect();
     if max.is_some_and(|max| tail.len() > max) {
-        expected.push(Framed::TooLong);
+        expected.push(OwnedFrame::TooLong);
     }
 
     let new_framer = || match max {
@@ -190,7 +175,7 @@ pub fn framing(data: &[u8]) {
     }
     assert_eq!(fed, stream.len());
     for frame in &frames {
-        if let Framed::Line(line) = frame {
+        if let OwnedFrame::Line(line) = frame {
             assert!(
                 !line.contains(&b'\n'),
                 "a line contains a newline: {line:?}"
@@ -209,7 +194,7 @@ pub fn framing(data: &[u8]) {
         // (less the `\r` dropped before a newline).
         let mut joined = Vec::new();
         for frame in &frames {
-            if let Framed::Line(line) = frame {
+            if let OwnedFrame::Line(line) = frame {
                 joined.extend_from_slice(line);
                 joined.push(b'\n');
             }
@@ -246,7 +231,7 @@ fn changing_maximum(stream: &[u8], sizes: &[usize]) {
         skipping: bool,
     }
     impl Model {
-        fn push(&mut self, chunk: &[u8], out: &mut Vec<Framed>) {
+        fn push(&mut self, chunk: &[u8], out: &mut Vec<OwnedFrame>) {
             for &byte in chunk {
                 if byte != b'\n' {
                     self.pending.push(byte);
@@ -257,12 +242,12 @@ fn changing_maximum(stream: &[u8], sizes: &[usize]) {
                     continue;
                 }
                 out.push(match self.max {
-                    Some(max) if line.len() > max => Framed::TooLong,
-                    _ => Framed::Line(line.strip_suffix(b"\r").unwrap_or(&line).to_vec()),
+                    Some(max) if line.len() > max => OwnedFrame::TooLong,
+                    _ => OwnedFrame::Line(line.strip_suffix(b"\r").unwrap_or(&line).to_vec()),
                 });
             }
             if !self.skipping && self.max.is_some_and(|max| self.pending.len() > max) {
-                out.push(Framed::TooLong);
+                out.push(OwnedFrame::TooLong);
                 self.skipping = true;
             }
             if self.skipping {

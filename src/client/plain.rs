@@ -55,11 +55,6 @@ impl PlainScreen {
     /// Writes the lines gathered, with one system call.
     fn write_batch(&mut self) -> io::Result<()> {
         write_out(&mut self.out, &mut [IoSlice::new(&self.batch)])?;
-        self.batch.clear();
-        if self.batch.capacity() > GATHER_LIMIT * 4 {
-            // Do not keep the memory of an unusually large batch.
-            self.batch = Vec::new();
-        }
         self.out.flush()
     }
 }
@@ -75,8 +70,9 @@ impl Default for PlainScreen {
 /// a duplicate of its file descriptor, or, if none can be made, the usual
 /// `io::stdout()`. Every write is whole lines, so nothing waits in a buffer.
 fn unbuffered_stdout() -> Box<dyn Write + Send> {
-    enlarge_pipe(io::stdout().as_fd());
-    match io::stdout().as_fd().try_clone_to_owned() {
+    let stdout = io::stdout();
+    enlarge_pipe(stdout.as_fd());
+    match stdout.as_fd().try_clone_to_owned() {
         Ok(fd) => Box::new(std::fs::File::from(fd)),
         Err(_) => Box::new(io::stdout()),
     }
@@ -135,6 +131,10 @@ impl Screen for PlainScreen {
             self.broken = true;
         }
         self.batch.clear();
+        if self.batch.capacity() > GATHER_LIMIT * 4 {
+            // Do not keep the memory of an unusually large batch.
+            self.batch = Vec::new();
+        }
     }
 }
 

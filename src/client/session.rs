@@ -182,15 +182,11 @@ fn completable(name: &[u8]) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn send<'a>(to: &'a str, body: &'a str) -> Command<'a> {
-        Command::Send { to, body }
-    }
-
     #[test]
     fn send_becomes_a_request_and_its_reply_an_event() {
         let mut s = Session::new("me");
         assert_eq!(
-            s.command(send("bob", "hi")),
+            s.command(Command::parse("@bob hi")),
             Action::Send(ClientMessage::Send {
                 to: b"bob",
                 body: b"hi"
@@ -233,9 +229,9 @@ mod tests {
     #[test]
     fn replies_are_matched_in_order() {
         let mut s = Session::new("me");
-        s.command(send("bob", "1"));
+        s.command(Command::parse("@bob 1"));
         s.silent_list();
-        s.command(send("bob", "2"));
+        s.command(Command::parse("@bob 2"));
         assert_eq!(s.receive(ServerMessage::SendOk), Some(Event::Sent));
         assert_eq!(s.receive(ServerMessage::ListOk(vec![])), None);
         assert_eq!(
@@ -277,7 +273,7 @@ mod tests {
             from: b"carol",
             body: b"x",
         });
-        s.command(send("dave", "hi"));
+        s.command(Command::parse("@dave hi"));
         assert_eq!(s.names().collect::<Vec<_>>(), ["carol", "dave", "me"]);
         assert!(s.names_version() > v0);
         s.silent_list();

@@ -35,6 +35,23 @@ pub enum Frame<'a> {
     TooLong,
 }
 
+/// A [`Frame`] that owns its bytes: for keeping frames after the framer has
+/// moved on (the tests and the fuzz checks compare lists of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OwnedFrame {
+    Line(Vec<u8>),
+    TooLong,
+}
+
+impl From<Frame<'_>> for OwnedFrame {
+    fn from(frame: Frame<'_>) -> OwnedFrame {
+        match frame {
+            Frame::Line(line) => OwnedFrame::Line(line.to_vec()),
+            Frame::TooLong => OwnedFrame::TooLong,
+        }
+    }
+}
+
 /// A buffer larger than this is released (or shrunk) once what it holds has
 /// been consumed, so that one huge line does not pin its memory forever.
 const KEEP_CAPACITY: usize = 1 << 20;
@@ -212,21 +229,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// A frame that owns its bytes, to compare with.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    enum Got {
-        Line(Vec<u8>),
-        TooLong,
-    }
-
-    impl From<Frame<'_>> for Got {
-        fn from(frame: Frame<'_>) -> Got {
-            match frame {
-                Frame::Line(line) => Got::Line(line.to_vec()),
-                Frame::TooLong => Got::TooLong,
-            }
-        }
-    }
+    /// Frames that own their bytes, to compare with.
+    type Got = OwnedFrame;
 
     fn drain(framer: &mut LineFramer) -> Vec<Got> {
         framer.frames().map(Got::from).collect()
