@@ -22,7 +22,7 @@ Register-ArgumentCompleter -Native -CommandName 'chat' -ScriptBlock {
     $completions = @(switch ($command) {
         'chat' {
             [CompletionResult]::new('--address', '--address', [CompletionResultType]::ParameterName, 'Host name or IP address of the chat server')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'TCP port of the chat server')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'TCP port of the chat server (1-65535)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours in rich mode. NO_COLOR in the environment means never')
             [CompletionResult]::new('--history-file', '--history-file', [CompletionResultType]::ParameterName, 'Where to keep the history of typed lines [default: chat/history.txt in the platform''s data directory]')
             [CompletionResult]::new('--plain', '--plain', [CompletionResultType]::ParameterName, 'Plain line-oriented output: exactly the assignment''s lines, no prompt, no colour. Used automatically when standard input or output is not a terminal, or TERM is "dumb"')

@@ -19,7 +19,7 @@ set edit:completion:arg-completer[chat] = {|@words|
     var completions = [
         &'chat'= {
             cand --address 'Host name or IP address of the chat server'
-            cand --port 'TCP port of the chat server'
+            cand --port 'TCP port of the chat server (1-65535)'
             cand --color 'When to use colours in rich mode. NO_COLOR in the environment means never'
             cand --history-file 'Where to keep the history of typed lines [default: chat/history.txt in the platform''s data directory]'
             cand --plain 'Plain line-oriented output: exactly the assignment''s lines, no prompt, no colour. Used automatically when standard input or output is not a terminal, or TERM is "dumb"'

@@ -1,5 +1,5 @@
 complete -c chat -l address -d 'Host name or IP address of the chat server' -r
-complete -c chat -l port -d 'TCP port of the chat server' -r
+complete -c chat -l port -d 'TCP port of the chat server (1-65535)' -r
 complete -c chat -l color -d 'When to use colours in rich mode. NO_COLOR in the environment means never' -r -f -a "auto\t'Colour when the output is a terminal and NO_COLOR is not set'
 always\t'Always colour in rich mode'
 never\t'Never colour'"

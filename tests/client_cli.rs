@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chat::client::text;
-use common::client::{Launch, Piped, CHAT, CLIENT_PY, TIMEOUT};
+use common::client::{fake_server, Launch, Piped, CHAT, CLIENT_PY, TIMEOUT};
 use common::{start_server, Client};
 use expectrl::process::unix::WaitStatus;
 use expectrl::{ControlCode, Eof, Expect, Session};
@@ -228,4 +228,31 @@ fn plain_mode_enlarges_a_pipe_on_standard_output() {
     } else {
         assert!(after >= before, "the pipe shrank from {before} to {after}");
     }
+}
+
+/// Piped input is handled in order: a `!quit` that arrives while the login is
+/// under way, behind other lines, quits only after them.
+#[test]
+fn piped_quit_behind_other_lines_during_login_keeps_its_place() {
+    let (port, server) = fake_server(|mut conn| {
+        let hello = conn.line();
+        // Answer late, so that every line below has arrived meanwhile.
+        std::thread::sleep(Duration::from_millis(500));
+        conn.write(b"HELLO alice\n");
+        let request = conn.line();
+        (hello, request)
+    });
+    let mut client = Piped::binary(port);
+    client.send_line("alice");
+    client.send_line("@bob hi");
+    client.send_line("!quit");
+    assert!(client.wait(TIMEOUT).success());
+    assert!(
+        client.text().contains(&text::logged_in("alice")),
+        "{:?}",
+        client.text()
+    );
+    let (hello, request) = server.join().unwrap();
+    assert_eq!(hello, "HELLO-FROM alice");
+    assert_eq!(request, "SEND bob hi");
 }

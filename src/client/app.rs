@@ -176,7 +176,12 @@ async fn login(
                 tokio::select! {
                     answer = &mut attempt => break answer,
                     input = inputs.rx.recv() => match input {
-                        Some(Input::Line(line)) if LoginInput::parse(&line) == LoginInput::Quit => {
+                        // `!quit` now, unless lines before it wait their turn
+                        // (piped input): then it keeps its place after them.
+                        Some(Input::Line(line))
+                            if inputs.ahead.is_empty()
+                                && LoginInput::parse(&line) == LoginInput::Quit =>
+                        {
                             return Err(Outcome::Quit);
                         }
                         Some(Input::Interrupt) => return Err(Outcome::Quit),

@@ -15,8 +15,9 @@ pub struct Cli {
     #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
     pub address: String,
 
-    /// TCP port of the chat server.
-    #[arg(long, value_name = "PORT", default_value_t = 5378)]
+    /// TCP port of the chat server (1-65535).
+    #[arg(long, value_name = "PORT", default_value_t = 5378,
+          value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
 
     /// Plain line-oriented output: exactly the assignment's lines, no prompt,
@@ -84,6 +85,14 @@ mod tests {
         assert_eq!(cli.server_address(), "10.0.0.1:7");
         let cli = Cli::try_parse_from(["chat", "--address", "::1", "--port=9"]).unwrap();
         assert_eq!(cli.server_address(), "[::1]:9");
+    }
+
+    #[test]
+    fn port_zero_is_refused() {
+        // Nothing can be reached on port 0 (and `--local` would host where it
+        // cannot connect).
+        assert!(Cli::try_parse_from(["chat", "--port", "0"]).is_err());
+        assert!(Cli::try_parse_from(["chat", "--port", "1"]).is_ok());
     }
 
     #[test]
