@@ -929,7 +929,7 @@ fn client_run(payload: &[u8], lines: u64, timeout: Duration) -> io::Result<Clien
 fn flood(args: &Args, report: &mut Report) -> io::Result<()> {
     let n = args.flood_lines;
     let payload = flood_payload(n);
-    let per_line = format!("From {SENDER}: ").len() + BODY64.len() + 1;
+    let per_line = chat::client::text::message_from(SENDER, "").len() + BODY64.len() + 1;
     let expected = (per_line * n) as u64;
     let (mut client_ms, mut raw_ms, mut big_pipe_ms) = (Vec::new(), Vec::new(), Vec::new());
     let (mut client_cpu, mut raw_cpu) = (Vec::new(), Vec::new());
@@ -1028,7 +1028,7 @@ fn huge(args: &Args, report: &mut Report) -> io::Result<()> {
     let mut results = Vec::new();
     for size in [small, big] {
         let payload = huge_payload(size);
-        let expected = (format!("From {SENDER}: ").len() + size + 1) as u64;
+        let expected = (chat::client::text::message_from(SENDER, "").len() + size + 1) as u64;
         let (mut times, mut raws) = (Vec::new(), Vec::new());
         let (mut hwm, mut at_login) = (0, 0);
         for _ in 0..runs {

@@ -60,7 +60,12 @@ impl<'a> Line<'a> {
     pub fn plain_parts(&self) -> [&[u8]; 4] {
         match self {
             // The pieces of text::message_from.
-            Line::From { name, message } => [b"From ", name.as_bytes(), b": ", message.as_bytes()],
+            Line::From { name, message } => [
+                text::FROM_PREFIX.as_bytes(),
+                name.as_bytes(),
+                text::FROM_SEPARATOR.as_bytes(),
+                message.as_bytes(),
+            ],
             Line::Text(_, text) => [text.as_bytes(), b"", b"", b""],
         }
     }

@@ -31,9 +31,15 @@ pub const SENT: &str = "The message was sent succesfully";
 /// The destination of a message is not logged in (RI9).
 pub const NO_SUCH_USER: &str = "The destination user does not exist";
 
-/// A message from another user (RI10).
+/// The text before the sender's name in [`message_from`].
+pub const FROM_PREFIX: &str = "From ";
+/// The text between the sender's name and the message in [`message_from`].
+pub const FROM_SEPARATOR: &str = ": ";
+
+/// A message from another user (RI10). The plain front end writes the same
+/// pieces without building the string.
 pub fn message_from(name: &str, message: &str) -> String {
-    format!("From {name}: {message}")
+    [FROM_PREFIX, name, FROM_SEPARATOR, message].concat()
 }
 
 /// The first line of a user list (RI11).
