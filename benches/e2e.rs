@@ -834,7 +834,7 @@ fn raw_copy(addr: SocketAddr, big_pipe: bool) -> io::Result<()> {
     socket.set_read_timeout(Some(Duration::from_secs(60)))?;
     let stdout = io::stdout();
     if big_pipe {
-        chat::client::plain::enlarge_pipe(stdout.as_fd());
+        chat::client::enlarge_pipe(stdout.as_fd());
     }
     // A duplicate of standard output as a file: written without buffering.
     let mut out = std::fs::File::from(stdout.as_fd().try_clone_to_owned()?);

@@ -7,8 +7,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use chat::client::render::render;
-use chat::client::session::Session;
+use chat::client::{render, Session};
 use chat::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 

@@ -83,20 +83,7 @@ pub fn framing(data: &[u8]) {
     let sizes: Vec<usize> = input.take(count).iter().map(|&s| usize::from(s)).collect();
     let stream = input.data;
 
-    // What splitting the whole stream at each `\n` gives.
-    let mut parts: Vec<&[u8]> = stream.split(|&b| b == b'\n').collect();
-    let tail = parts.pop().unwrap_or_default();
-    let mut expected: Vec<OwnedFrame> = parts
-        .iter()
-        .map(|part| match max {
-            Some(max) if part.len() > max => OwnedFrame::TooLong,
-            _ => OwnedFrame::Line(part.strip_suffix(b"\r").unwrap_or(part).to_vec()),
-        })
-        .collect();
-    if max.is_some_and(|max| tail.len() > max) {
-        expected.push(OwnedFrame::TooLong);
-    }
-
+    let expected = split_at_newlines(stream, max);
     let new_framer = || match max {
         Some(max) => LineFramer::with_max_line(max),
         None => LineFramer::new(),
@@ -112,8 +99,49 @@ pub fn framing(data: &[u8]) {
     // The stream in chunks of the chosen sizes.
     let mut framer = new_framer();
     let mut frames = Vec::new();
-    let mut rest = stream;
     let mut fed = 0;
+    for (i, chunk) in chunks(stream, &sizes).into_iter().enumerate() {
+        feed(&mut framer, chunk, i % 2 == 1, max);
+        fed += chunk.len();
+        drain_together(&mut framer, &mut frames);
+        check_held(&framer, &stream[..fed], max);
+    }
+    assert_eq!(fed, stream.len());
+    check_lines(&frames, max);
+    assert_eq!(frames, expected, "chunk sizes {sizes:?}, max {max:?}");
+    if max.is_none() {
+        check_rejoined(&frames, stream);
+        let tail = stream.rsplit(|&b| b == b'\n').next().unwrap_or_default();
+        assert_eq!(framer.has_partial_line(), !tail.is_empty());
+    }
+    changing_maximum(stream, &sizes);
+}
+
+/// What splitting the whole stream at each `\n` gives, with `max` applied:
+/// the frames a framer must hand out for it, however it is fed.
+fn split_at_newlines(stream: &[u8], max: Option<usize>) -> Vec<OwnedFrame> {
+    let mut parts: Vec<&[u8]> = stream.split(|&b| b == b'\n').collect();
+    let tail = parts.pop().unwrap_or_default();
+    let mut expected: Vec<OwnedFrame> = parts
+        .iter()
+        .map(|part| match max {
+            Some(max) if part.len() > max => OwnedFrame::TooLong,
+            _ => OwnedFrame::Line(part.strip_suffix(b"\r").unwrap_or(part).to_vec()),
+        })
+        .collect();
+    if max.is_some_and(|max| tail.len() > max) {
+        // A partial line already too long is reported before its end.
+        expected.push(OwnedFrame::TooLong);
+    }
+    expected
+}
+
+/// `stream` cut into chunks of `sizes`, used in turn; a size of 0 gives an
+/// empty chunk followed by a one-byte one. Without sizes, one chunk (which is
+/// empty for an empty stream).
+fn chunks<'a>(stream: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
+    let mut out = Vec::new();
+    let mut rest = stream;
     let mut i = 0;
     while !rest.is_empty() || i == 0 {
         let size = sizes
@@ -121,60 +149,63 @@ pub fn framing(data: &[u8]) {
             .copied()
             .unwrap_or(rest.len());
         i += 1;
-        let mut chunks = vec![];
         if size == 0 {
-            chunks.push(&rest[..0]);
+            out.push(&rest[..0]);
         }
         let (chunk, after) = rest.split_at(size.max(1).min(rest.len()));
-        chunks.push(chunk);
+        out.push(chunk);
         rest = after;
-        for chunk in chunks {
-            let before = framer.pending();
-            if i % 2 == 0 {
-                framer.push(chunk);
-            } else {
-                // Received straight into the framer's buffer, as the client
-                // and the server do.
-                let room = framer.buffer_to_fill(chunk.len());
-                assert!(room.len() >= chunk.len(), "buffer_to_fill lent too little");
-                room[..chunk.len()].copy_from_slice(chunk);
-                framer.filled(chunk.len());
-            }
-            fed += chunk.len();
-            assert_eq!(
-                framer.pending(),
-                before + chunk.len(),
-                "every byte fed is kept"
-            );
-            if let Some(max) = max {
-                assert!(
-                    framer.pending() <= max + chunk.len(),
-                    "pending {} > max {max} + chunk {}",
-                    framer.pending(),
-                    chunk.len()
-                );
-            }
-            drain_together(&mut framer, &mut frames);
-            match max {
-                Some(max) => assert!(
-                    framer.pending() <= max,
-                    "pending {} > max {max}",
-                    framer.pending()
-                ),
-                None => {
-                    // Exactly the bytes after the last newline fed so far are held.
-                    let held = stream[..fed]
-                        .iter()
-                        .rev()
-                        .take_while(|&&b| b != b'\n')
-                        .count();
-                    assert_eq!(framer.pending(), held, "pending after {fed} bytes");
-                }
-            }
+    }
+    out
+}
+
+/// Feeds one chunk, pushed or (`receive`) written straight into the framer's
+/// buffer as the client and the server do, and checks that every byte is
+/// kept, and no more than the maximum allows.
+fn feed(framer: &mut LineFramer, chunk: &[u8], receive: bool, max: Option<usize>) {
+    let before = framer.pending();
+    if receive {
+        let room = framer.buffer_to_fill(chunk.len());
+        assert!(room.len() >= chunk.len(), "buffer_to_fill lent too little");
+        room[..chunk.len()].copy_from_slice(chunk);
+        framer.filled(chunk.len());
+    } else {
+        framer.push(chunk);
+    }
+    assert_eq!(
+        framer.pending(),
+        before + chunk.len(),
+        "every byte fed is kept"
+    );
+    if let Some(max) = max {
+        assert!(
+            framer.pending() <= max + chunk.len(),
+            "pending {} > max {max} + chunk {}",
+            framer.pending(),
+            chunk.len()
+        );
+    }
+}
+
+/// After draining, a framer holds at most the maximum, or (without one)
+/// exactly the bytes after the last newline fed so far.
+fn check_held(framer: &LineFramer, fed: &[u8], max: Option<usize>) {
+    match max {
+        Some(max) => assert!(
+            framer.pending() <= max,
+            "pending {} > max {max}",
+            framer.pending()
+        ),
+        None => {
+            let held = fed.iter().rev().take_while(|&&b| b != b'\n').count();
+            assert_eq!(framer.pending(), held, "pending after {} bytes", fed.len());
         }
     }
-    assert_eq!(fed, stream.len());
-    for frame in &frames {
+}
+
+/// No line handed out contains a newline or exceeds the maximum.
+fn check_lines(frames: &[OwnedFrame], max: Option<usize>) {
+    for frame in frames {
         if let OwnedFrame::Line(line) = frame {
             assert!(
                 !line.contains(&b'\n'),
@@ -188,31 +219,31 @@ pub fn framing(data: &[u8]) {
             }
         }
     }
-    assert_eq!(frames, expected, "chunk sizes {sizes:?}, max {max:?}");
-    if max.is_none() {
-        // The lines and their newlines give back the stream up to its last newline
-        // (less the `\r` dropped before a newline).
-        let mut joined = Vec::new();
-        for frame in &frames {
-            if let OwnedFrame::Line(line) = frame {
-                joined.extend_from_slice(line);
-                joined.push(b'\n');
-            }
+}
+
+/// The lines and their newlines give back the stream up to its last newline
+/// (less the `\r` dropped before a newline).
+fn check_rejoined(frames: &[OwnedFrame], stream: &[u8]) {
+    let mut joined = Vec::new();
+    for frame in frames {
+        if let OwnedFrame::Line(line) = frame {
+            joined.extend_from_slice(line);
+            joined.push(b'\n');
         }
-        let whole_split: Vec<u8> = parts
-            .iter()
-            .flat_map(|part| {
-                part.strip_suffix(b"\r")
-                    .unwrap_or(part)
-                    .iter()
-                    .copied()
-                    .chain([b'\n'])
-            })
-            .collect();
-        assert_eq!(joined, whole_split);
-        assert_eq!(framer.has_partial_line(), !tail.is_empty());
     }
-    changing_maximum(stream, &sizes);
+    let mut parts: Vec<&[u8]> = stream.split(|&b| b == b'\n').collect();
+    parts.pop();
+    let whole_split: Vec<u8> = parts
+        .iter()
+        .flat_map(|part| {
+            part.strip_suffix(b"\r")
+                .unwrap_or(part)
+                .iter()
+                .copied()
+                .chain([b'\n'])
+        })
+        .collect();
+    assert_eq!(joined, whole_split);
 }
 
 /// `LineFramer` with its maximum changed between chunks (as the server does

@@ -1,24 +1,21 @@
 //! `chat`: a client and a server for the line-based TCP chat protocol of the
-//! VU Computer Networks lab.
+//! VU Computer Networks lab. The README describes the layout of the code and
+//! how data flows through it; each module's documentation describes its part.
 //!
-//! Data flows one way through the layers:
+//! The public surface is what the two binaries, the tests and the benchmarks
+//! need: [`client::run`] and [`client::Cli`], [`server::bind`], [`server::serve`]
+//! and [`server::Config`], the sans-IO [`protocol`], and the socket helpers in
+//! [`net`]. Everything else is private to the crate.
 //!
-//! ```text
-//! socket bytes -> protocol::LineFramer -> protocol::ServerMessage
-//!              -> client::Session event -> client::render -> terminal
-//! typed line   -> client::Command -> protocol::ClientMessage -> net::write_fully -> socket
-//! ```
-//!
-//! The server (`server`) uses the same protocol module in the other direction.
-//!
-//! There is one `unsafe` block in the crate, in `client::render::safe_text`
+//! There is one `unsafe` block in the crate, in the client's `safe_text`
 //! (turning bytes just checked to be ASCII into a `str` without checking them
 //! a second time); everything else is safe code, and the lint below keeps it so.
 
 #![deny(unsafe_code)]
+#![warn(unreachable_pub)]
 
 pub mod client;
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod net;
 pub mod protocol;

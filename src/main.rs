@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = runtime.block_on(chat::client::main(cli));
+    let code = runtime.block_on(chat::client::run(cli));
     // Do not wait for blocking work (such as a name lookup) that nobody needs.
     runtime.shutdown_background();
     code

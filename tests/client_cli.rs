@@ -198,7 +198,7 @@ fn client_py_says_how_to_build_when_the_binary_is_missing() {
 #[cfg(target_os = "linux")]
 #[test]
 fn plain_mode_enlarges_a_pipe_on_standard_output() {
-    use chat::client::plain::PIPE_BUFFER;
+    use chat::client::PIPE_BUFFER;
     use nix::fcntl::{fcntl, FcntlArg};
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;

@@ -1,10 +1,11 @@
 //! The client's main loop, shared by the plain and the rich front ends.
 //!
-//! A front end supplies two things: a channel of [`Input`] (typed lines, end of
+//! A front end supplies two things: a channel of [`UserInput`] (typed lines, end of
 //! input, interrupts) and a [`Screen`] that shows lines. Everything else (login,
 //! the session, rendering) is the same in both modes.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -21,7 +22,7 @@ use crate::protocol::{ClientMessage, ServerMessage};
 
 /// Something from the user's side.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
+pub(super) enum UserInput {
     /// A typed line, without its line ending.
     Line(String),
     /// End of input (Ctrl-D, a closed pipe).
@@ -33,7 +34,7 @@ pub enum Input {
 }
 
 /// Where lines are shown.
-pub trait Screen {
+pub(super) trait Screen {
     /// Adds a complete line to those shown at the next [`flush`](Self::flush).
     /// (A screen may also write it at once, for example a huge one.)
     fn add(&mut self, line: &Line<'_>);
@@ -95,30 +96,67 @@ impl From<Outcome> for ExitCode {
 
 /// Typed input, with room for lines typed while the client was busy (during a
 /// login attempt), which are kept and handled next, in order.
-pub struct Inputs {
-    rx: mpsc::UnboundedReceiver<Input>,
-    ahead: VecDeque<Input>,
+pub(super) struct Inputs {
+    rx: mpsc::UnboundedReceiver<UserInput>,
+    ahead: VecDeque<UserInput>,
+    /// Set once the channel has closed (then it is not polled again).
+    closed: bool,
 }
 
 impl Inputs {
-    pub fn new(rx: mpsc::UnboundedReceiver<Input>) -> Inputs {
+    pub(super) fn new(rx: mpsc::UnboundedReceiver<UserInput>) -> Inputs {
         Inputs {
             rx,
             ahead: VecDeque::new(),
+            closed: false,
         }
     }
 
     /// The next input; a closed channel is end of input.
-    async fn next(&mut self) -> Input {
-        match self.ahead.pop_front() {
-            Some(input) => input,
-            None => self.rx.recv().await.unwrap_or(Input::Eof),
+    async fn next(&mut self) -> UserInput {
+        if let Some(input) = self.ahead.pop_front() {
+            return input;
+        }
+        if !self.closed {
+            if let Some(input) = self.rx.recv().await {
+                return input;
+            }
+            self.closed = true;
+        }
+        UserInput::Eof
+    }
+
+    /// Runs `work` to its end while still reading input, so that the user is
+    /// never ignored while the client waits for something. `!quit` (unless
+    /// lines typed before it wait their turn, as with piped input) and
+    /// interrupts end the wait at once, with `None`; anything else typed is
+    /// kept, in order, to be handled afterwards.
+    async fn during<T>(&mut self, work: impl Future<Output = T>) -> Option<T> {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                done = &mut work => return Some(done),
+                input = self.rx.recv(), if !self.closed => match input {
+                    Some(UserInput::Line(line))
+                        if self.ahead.is_empty() && LoginInput::parse(&line) == LoginInput::Quit =>
+                    {
+                        return None;
+                    }
+                    Some(UserInput::Interrupt) => return None,
+                    Some(UserInput::RefreshNames) => {}
+                    Some(input) => self.ahead.push_back(input),
+                    None => {
+                        self.closed = true;
+                        self.ahead.push_back(UserInput::Eof);
+                    }
+                },
+            }
         }
     }
 }
 
 /// Runs the client until it ends, and tells how it ended.
-pub async fn run(cli: &Cli, mut inputs: Inputs, screen: &mut dyn Screen) -> Outcome {
+pub(super) async fn run(cli: &Cli, mut inputs: Inputs, screen: &mut dyn Screen) -> Outcome {
     // The server started by --local lives as long as this future.
     let _local_server = if cli.local {
         match super::local::host(&cli.address, cli.port).await {
@@ -150,84 +188,75 @@ async fn login(
     screen: &mut dyn Screen,
 ) -> Result<(Connection, String), Outcome> {
     loop {
+        let name = next_name(inputs, screen).await?;
+        // `!quit` must work at any moment, also while the server is asked.
+        let Some(answer) = inputs.during(attempt_login(cli, &name)).await else {
+            return Err(Outcome::Quit);
+        };
+        let answer = answer.map_err(|err| {
+            screen.show(&[Line::error(text::cannot_connect(
+                &cli.server_address(),
+                &describe_error(&err),
+            ))]);
+            Outcome::Unreachable
+        })?;
+        if let Some(logged_in) = show_answer(answer, name, screen)? {
+            return Ok(logged_in);
+        }
+    }
+}
+
+/// Reads lines at the name prompt until one is a name to try.
+async fn next_name(inputs: &mut Inputs, screen: &mut dyn Screen) -> Result<String, Outcome> {
+    loop {
         screen.ask_name();
         let line = match inputs.next().await {
-            Input::Line(line) => line,
-            Input::Eof | Input::Interrupt => return Err(Outcome::Quit),
-            Input::RefreshNames => continue,
+            UserInput::Line(line) => line,
+            UserInput::Eof | UserInput::Interrupt => return Err(Outcome::Quit),
+            UserInput::RefreshNames => continue,
         };
-        let name = match LoginInput::parse(&line) {
+        match LoginInput::parse(&line) {
             LoginInput::Quit => return Err(Outcome::Quit),
-            LoginInput::Empty => continue,
+            LoginInput::Empty => {}
             LoginInput::Unsendable(name) => {
                 screen.show(&[Line::error(text::name_rejected(&safe_text(
                     name.as_bytes(),
                 )))]);
-                continue;
             }
-            LoginInput::Name(name) => name,
-        };
-        // Keep reading the keyboard during the attempt: `!quit` must work at
-        // any moment, and anything else typed is kept for afterwards.
-        let answer = {
-            let attempt = attempt_login(cli, &name);
-            tokio::pin!(attempt);
-            loop {
-                tokio::select! {
-                    answer = &mut attempt => break answer,
-                    input = inputs.rx.recv() => match input {
-                        // `!quit` now, unless lines before it wait their turn
-                        // (piped input): then it keeps its place after them.
-                        Some(Input::Line(line))
-                            if inputs.ahead.is_empty()
-                                && LoginInput::parse(&line) == LoginInput::Quit =>
-                        {
-                            return Err(Outcome::Quit);
-                        }
-                        Some(Input::Interrupt) => return Err(Outcome::Quit),
-                        Some(Input::RefreshNames) => {}
-                        // Lines typed ahead, and the end of input, take their
-                        // turn after this attempt.
-                        Some(input) => inputs.ahead.push_back(input),
-                        None => inputs.ahead.push_back(Input::Eof),
-                    },
-                }
-            }
-        };
-        let shown_name = safe_text(name.as_bytes()).into_owned();
-        match answer {
-            Err(err) => {
-                let reason = describe_error(&err);
-                screen.show(&[Line::error(text::cannot_connect(
-                    &cli.server_address(),
-                    &reason,
-                ))]);
-                return Err(Outcome::Unreachable);
-            }
-            Ok(LoginAnswer::Accepted(connection, confirmed)) => {
-                let confirmed = if confirmed.is_empty() {
-                    name
-                } else {
-                    confirmed
-                };
-                screen.show(&[Line::info(text::logged_in(&safe_text(
-                    confirmed.as_bytes(),
-                )))]);
-                return Ok((connection, confirmed));
-            }
-            Ok(LoginAnswer::InUse) => screen.show(&[Line::error(text::name_in_use(&shown_name))]),
-            Ok(LoginAnswer::Rejected) => {
-                screen.show(&[Line::error(text::name_rejected(&shown_name))])
-            }
-            Ok(LoginAnswer::Busy) => {
-                screen.show(&[Line::error(text::SERVER_FULL)]);
-                return Err(Outcome::ServerFull);
-            }
-            Ok(LoginAnswer::NoAnswer) => {
-                screen.show(&[Line::error(text::login_no_answer(&shown_name))])
-            }
+            LoginInput::Name(name) => return Ok(name),
         }
     }
+}
+
+/// Tells the user the server's answer to the name `tried`. Returns the
+/// connection and the confirmed name when logged in, `None` to ask again, or
+/// how the program ends.
+fn show_answer(
+    answer: LoginAnswer,
+    tried: String,
+    screen: &mut dyn Screen,
+) -> Result<Option<(Connection, String)>, Outcome> {
+    let shown = safe_text(tried.as_bytes()).into_owned();
+    let line = match answer {
+        LoginAnswer::Accepted(connection, confirmed) => {
+            let name = if confirmed.is_empty() {
+                tried
+            } else {
+                confirmed
+            };
+            screen.show(&[Line::info(text::logged_in(&safe_text(name.as_bytes())))]);
+            return Ok(Some((connection, name)));
+        }
+        LoginAnswer::Busy => {
+            screen.show(&[Line::error(text::SERVER_FULL)]);
+            return Err(Outcome::ServerFull);
+        }
+        LoginAnswer::InUse => text::name_in_use(&shown),
+        LoginAnswer::Rejected => text::name_rejected(&shown),
+        LoginAnswer::NoAnswer => text::login_no_answer(&shown),
+    };
+    screen.show(&[Line::error(line)]);
+    Ok(None)
 }
 
 /// The server's answer to one login attempt.
@@ -327,7 +356,7 @@ async fn chat(
             },
             _ = sleep_until_deadline(ending) => {}
             input = inputs.next(), if ending.is_none() => match input {
-                Input::Line(line) => match session.command(Command::parse(&line)) {
+                UserInput::Line(line) => match session.command(Command::parse(&line)) {
                     Action::Send(request) => connection.send(&request),
                     Action::Show(event) => {
                         render(event, |line| screen.add(&line));
@@ -336,11 +365,11 @@ async fn chat(
                     Action::Quit => break Outcome::Quit,
                     Action::Nothing => {}
                 },
-                Input::RefreshNames => connection.send(&session.silent_list()),
-                Input::Interrupt => break Outcome::Quit,
+                UserInput::RefreshNames => connection.send(&session.silent_list()),
+                UserInput::Interrupt => break Outcome::Quit,
                 // Input ended (a closed pipe, Ctrl-D): show the replies to what
                 // was already sent, then quit.
-                Input::Eof => ending = Some(Instant::now() + REPLY_GRACE),
+                UserInput::Eof => ending = Some(Instant::now() + REPLY_GRACE),
             },
         }
     };

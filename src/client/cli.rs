@@ -12,11 +12,11 @@ use clap::{Parser, ValueEnum};
 #[command(name = "chat", version)]
 pub struct Cli {
     /// Host name or IP address of the chat server.
-    #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
+    #[arg(long, value_name = "HOST", default_value = crate::net::DEFAULT_ADDRESS)]
     pub address: String,
 
     /// TCP port of the chat server (1-65535).
-    #[arg(long, value_name = "PORT", default_value_t = 5378,
+    #[arg(long, value_name = "PORT", default_value_t = crate::net::DEFAULT_PORT,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
 

@@ -1,9 +1,9 @@
 //! What the user types, parsed into commands.
 
 /// The command that quits, at the name prompt and after login.
-pub const QUIT: &str = "!quit";
+pub(crate) const QUIT: &str = "!quit";
 /// The command that lists the users online.
-pub const WHO: &str = "!who";
+pub(crate) const WHO: &str = "!who";
 
 /// One typed line, after login.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +48,7 @@ impl<'a> Command<'a> {
 
 /// What the user typed at the name prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoginInput {
+pub(crate) enum LoginInput {
     /// `!quit`
     Quit,
     /// An empty line: ask again.
@@ -62,7 +62,7 @@ pub enum LoginInput {
 
 impl LoginInput {
     /// Parses one line typed at the name prompt.
-    pub fn parse(line: &str) -> LoginInput {
+    pub(crate) fn parse(line: &str) -> LoginInput {
         let line = line.trim_end_matches(['\r', '\n']);
         if line.trim() == QUIT {
             LoginInput::Quit

@@ -7,13 +7,13 @@
 use std::io;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::net::write_fully;
+use crate::net::{read_into, write_fully};
 use crate::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
 
 /// How long a quitting client waits for queued requests to leave.
@@ -26,7 +26,7 @@ const READ_CHUNK: usize = 64 * 1024;
 const MAX_READ_CHUNK: usize = 1 << 20;
 
 /// A connection to a chat server.
-pub struct Connection {
+pub(super) struct Connection {
     reader: OwnedReadHalf,
     framer: LineFramer,
     outgoing: Option<mpsc::UnboundedSender<Vec<u8>>>,
@@ -35,7 +35,7 @@ pub struct Connection {
 
 impl Connection {
     /// Connects to `host:port` (a name or an address).
-    pub async fn connect(host: &str, port: u16) -> io::Result<Connection> {
+    pub(super) async fn connect(host: &str, port: u16) -> io::Result<Connection> {
         let stream = TcpStream::connect((host, port)).await?;
         // Lines are small and interactive: send each one at once.
         stream.set_nodelay(true)?;
@@ -43,7 +43,7 @@ impl Connection {
     }
 
     /// Wraps an established stream.
-    pub fn new(stream: TcpStream) -> Connection {
+    pub(super) fn new(stream: TcpStream) -> Connection {
         let (reader, writer) = stream.into_split();
         let (tx, rx) = mpsc::unbounded_channel();
         Connection {
@@ -55,7 +55,7 @@ impl Connection {
     }
 
     /// Queues a request. It is written in order, in the background.
-    pub fn send(&self, message: &ClientMessage<'_>) {
+    pub(super) fn send(&self, message: &ClientMessage<'_>) {
         if let Some(tx) = &self.outgoing {
             // If the writer has stopped, the connection is broken, and the
             // reading side reports it.
@@ -67,7 +67,7 @@ impl Connection {
     /// is handed out. Never waits. The messages borrow the connection's
     /// buffer, so they are used (and dropped) before the next
     /// [`receive`](Self::receive).
-    pub fn messages(&mut self) -> impl Iterator<Item = ServerMessage<'_>> {
+    pub(super) fn messages(&mut self) -> impl Iterator<Item = ServerMessage<'_>> {
         // The client sets no maximum line length: every frame is a line.
         self.framer.frames().filter_map(|frame| match frame {
             Frame::Line(line) => Some(ServerMessage::parse(line)),
@@ -78,23 +78,16 @@ impl Connection {
     /// Waits for bytes from the server and frames them. Returns `Ok(false)` when
     /// the server has closed the connection. Cancel-safe: if the future is
     /// dropped before it completes, no bytes are lost.
-    pub async fn receive(&mut self) -> io::Result<bool> {
+    pub(super) async fn receive(&mut self) -> io::Result<bool> {
         // Straight into the framer's buffer: received bytes are never copied
         // before they are shown.
-        let n = self
-            .reader
-            .read(self.framer.buffer_to_fill(read_size(self.framer.pending())))
-            .await?;
-        if n == 0 {
-            return Ok(false);
-        }
-        self.framer.filled(n);
-        Ok(true)
+        let size = read_size(self.framer.pending());
+        read_into(&mut self.reader, &mut self.framer, size).await
     }
 
     /// Waits (briefly) until every queued request has been written, then closes
     /// the connection.
-    pub async fn close(mut self) {
+    pub(super) async fn close(mut self) {
         self.outgoing = None;
         let _ = tokio::time::timeout(DRAIN_TIMEOUT, &mut self.writer).await;
         self.writer.abort();

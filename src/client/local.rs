@@ -8,7 +8,7 @@ use crate::server;
 
 /// A server running inside this process. Dropping it stops the server, which
 /// closes every connection, so the other users are told at once.
-pub struct LocalServer {
+pub(super) struct LocalServer {
     task: JoinHandle<io::Result<()>>,
 }
 
@@ -20,7 +20,7 @@ impl Drop for LocalServer {
 
 /// Starts a server on `host:port` if the port is free. Returns `None` when
 /// something is already listening there (then the client simply joins it).
-pub async fn host(host: &str, port: u16) -> io::Result<Option<LocalServer>> {
+pub(super) async fn host(host: &str, port: u16) -> io::Result<Option<LocalServer>> {
     let addr = crate::net::resolve(host, port).await?;
     let listener = match server::bind(addr).await {
         Ok(listener) => listener,

@@ -1,23 +1,26 @@
 //! The chat client.
 //!
-//! - [`command`]: what the user types, parsed.
-//! - [`session`]: the logged-in session, sans-IO (requests out, events in).
-//! - [`render`]: events as lines of text, with remote text made safe.
-//! - [`connection`]: the TCP connection (framing in, a writer task out).
-//! - [`app`]: login and the main loop, shared by both front ends.
-//! - [`plain`]: the line-oriented front end (the assignment's interface).
-//! - [`rich`]: the readline front end (editing, history, completion, colour).
-//! - [`text`]: every exact line of the interface.
+//! - `cli`: the command line ([`Cli`]).
+//! - `command`: what the user types, parsed.
+//! - `session`: the logged-in session, sans-IO (requests out, events in).
+//! - `render`: events as lines of text, with remote text made safe.
+//! - `connection`: the TCP connection (framing in, a writer task out).
+//! - `app`: login and the main loop, shared by both front ends.
+//! - `local`: `--local`, a server hosted inside the client.
+//! - `plain`: the line-oriented front end (the assignment's interface).
+//! - `rich`: the readline front end (editing, history, completion, colour).
+//! - [`text`]: every exact line of the interface (public: the tests match
+//!   these, never copies of them).
 
-pub mod app;
-pub mod cli;
-pub mod command;
-pub mod connection;
-pub mod local;
-pub mod plain;
-pub mod render;
-pub mod rich;
-pub mod session;
+mod app;
+mod cli;
+pub(crate) mod command;
+mod connection;
+mod local;
+mod plain;
+pub(crate) mod render;
+mod rich;
+pub(crate) mod session;
 pub mod text;
 
 use std::io::IsTerminal;
@@ -25,12 +28,15 @@ use std::process::ExitCode;
 
 use tokio::sync::mpsc;
 
-use app::{Input, Inputs};
-pub use cli::Cli;
-use cli::ColorChoice;
+use app::{Inputs, UserInput};
+pub use cli::{Cli, ColorChoice};
+pub use plain::{enlarge_pipe, PIPE_BUFFER};
+pub use render::{render, Line};
+pub use session::{Event, Session};
 
-/// Runs the client with parsed arguments.
-pub async fn main(cli: Cli) -> ExitCode {
+/// Runs the client with parsed arguments until it ends, and tells how it
+/// ended as the exit status.
+pub async fn run(cli: Cli) -> ExitCode {
     let (tx, rx) = mpsc::unbounded_channel();
     forward_signals(tx.clone());
     let inputs = Inputs::new(rx);
@@ -66,16 +72,16 @@ fn use_color(choice: ColorChoice) -> bool {
 
 /// Plain mode is used with `--plain`, when standard input or output is not a
 /// terminal, and when TERM is `dumb`.
-pub fn use_plain_mode(cli: &Cli) -> bool {
+fn use_plain_mode(cli: &Cli) -> bool {
     cli.plain
         || !std::io::stdin().is_terminal()
         || !std::io::stdout().is_terminal()
         || std::env::var_os("TERM").is_some_and(|term| term == "dumb")
 }
 
-/// Turns Ctrl-C (SIGINT), SIGTERM and SIGHUP into [`Input::Interrupt`], so that
+/// Turns Ctrl-C (SIGINT), SIGTERM and SIGHUP into [`UserInput::Interrupt`], so that
 /// they end the program like `!quit`, through the normal exit path.
-fn forward_signals(tx: mpsc::UnboundedSender<Input>) {
+fn forward_signals(tx: mpsc::UnboundedSender<UserInput>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
@@ -90,7 +96,7 @@ fn forward_signals(tx: mpsc::UnboundedSender<Input>) {
             let tx = tx.clone();
             tokio::spawn(async move {
                 while signals.recv().await.is_some() {
-                    if tx.send(Input::Interrupt).is_err() {
+                    if tx.send(UserInput::Interrupt).is_err() {
                         break;
                     }
                 }
@@ -100,7 +106,7 @@ fn forward_signals(tx: mpsc::UnboundedSender<Input>) {
     #[cfg(not(unix))]
     tokio::spawn(async move {
         while tokio::signal::ctrl_c().await.is_ok() {
-            if tx.send(Input::Interrupt).is_err() {
+            if tx.send(UserInput::Interrupt).is_err() {
                 break;
             }
         }

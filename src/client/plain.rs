@@ -7,7 +7,7 @@ use std::os::fd::AsFd;
 
 use tokio::sync::mpsc;
 
-use super::app::{Input, Screen};
+use super::app::{Screen, UserInput};
 use super::render::Line;
 
 /// Lines of at least this size are written straight through instead of being
@@ -15,7 +15,7 @@ use super::render::Line;
 const GATHER_LIMIT: usize = 64 * 1024;
 
 /// Shows lines on standard output.
-pub struct PlainScreen {
+pub(super) struct PlainScreen {
     out: Box<dyn Write + Send>,
     batch: Vec<u8>,
     /// Set once standard output is gone (a closed pipe): then nothing more is
@@ -24,12 +24,12 @@ pub struct PlainScreen {
 }
 
 impl PlainScreen {
-    pub fn new() -> PlainScreen {
+    pub(super) fn new() -> PlainScreen {
         PlainScreen::writing_to(unbuffered_stdout())
     }
 
     /// A screen that writes to `out` instead of standard output.
-    pub fn writing_to(out: Box<dyn Write + Send>) -> PlainScreen {
+    pub(super) fn writing_to(out: Box<dyn Write + Send>) -> PlainScreen {
         PlainScreen {
             out,
             batch: Vec::new(),
@@ -143,7 +143,7 @@ impl Screen for PlainScreen {
 /// A blocking read cannot be cancelled, so the thread is never joined: when
 /// the program returns from `main`, it ends with the process, and the client
 /// never waits for the user to press Enter.
-pub fn spawn_stdin_reader(tx: mpsc::UnboundedSender<Input>) {
+pub(super) fn spawn_stdin_reader(tx: mpsc::UnboundedSender<UserInput>) {
     std::thread::spawn(move || {
         let stdin = io::stdin();
         let mut stdin = stdin.lock();
@@ -160,7 +160,7 @@ pub fn spawn_stdin_reader(tx: mpsc::UnboundedSender<Input>) {
                         buf.pop();
                     }
                     let line = String::from_utf8_lossy(&buf).into_owned();
-                    if tx.send(Input::Line(line)).is_err() {
+                    if tx.send(UserInput::Line(line)).is_err() {
                         return;
                     }
                 }
@@ -168,7 +168,7 @@ pub fn spawn_stdin_reader(tx: mpsc::UnboundedSender<Input>) {
                 Err(_) => break,
             }
         }
-        let _ = tx.send(Input::Eof);
+        let _ = tx.send(UserInput::Eof);
     });
 }
 
@@ -180,12 +180,12 @@ mod tests {
     /// Keeps what is written, taking at most `step` bytes per call (as a
     /// pipe or a slow terminal may), and counts the calls.
     #[derive(Clone)]
-    struct Trickle {
+    struct SlowOutput {
         written: Arc<Mutex<(Vec<u8>, usize)>>,
         step: usize,
     }
 
-    impl Write for Trickle {
+    impl Write for SlowOutput {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             let n = buf.len().min(self.step);
             let mut written = self.written.lock().unwrap();
@@ -220,7 +220,7 @@ mod tests {
     fn small_and_big_lines_come_out_whole_and_in_order_through_partial_writes() {
         let big = "x".repeat(GATHER_LIMIT + 5);
         for step in [1 << 30, 7] {
-            let out = Trickle {
+            let out = SlowOutput {
                 written: Arc::default(),
                 step,
             };

@@ -127,7 +127,7 @@ pub fn render<'a>(event: Event<'a>, mut emit: impl FnMut(Line<'a>)) {
 /// not copied.
 #[inline]
 #[allow(unsafe_code)]
-pub fn safe_text(bytes: &[u8]) -> Cow<'_, str> {
+pub(crate) fn safe_text(bytes: &[u8]) -> Cow<'_, str> {
     // The common case, printable ASCII and tabs, needs nothing done.
     if is_plain_ascii(bytes) {
         debug_assert!(std::str::from_utf8(bytes).is_ok());

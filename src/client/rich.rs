@@ -2,7 +2,7 @@
 //! completion and colour, with incoming lines printed above the prompt.
 //!
 //! rustyline blocks while it reads a line, so it runs on a thread of its own
-//! and sends what is typed to the main loop as [`Input`]. Incoming lines go the
+//! and sends what is typed to the main loop as [`UserInput`]. Incoming lines go the
 //! other way through rustyline's external printer, which clears the prompt,
 //! prints the line, and redraws the prompt with the half-typed line and the
 //! cursor where they were.
@@ -27,12 +27,12 @@ use rustyline::{
 };
 use tokio::sync::mpsc;
 
-use super::app::{Input, Screen};
+use super::app::{Screen, UserInput};
 use super::command::{QUIT, WHO};
 use super::render::Line;
 
 /// At most this many lines are kept in the history file.
-pub const HISTORY_SIZE: usize = 1000;
+pub(super) const HISTORY_SIZE: usize = 1000;
 
 /// Completion asks the server for a fresh user list when its list is older.
 const NAMES_MAX_AGE: Duration = Duration::from_secs(5);
@@ -60,7 +60,7 @@ struct Names {
 /// What rustyline calls for completion.
 struct ChatHelper {
     names: Arc<Mutex<Names>>,
-    inputs: mpsc::UnboundedSender<Input>,
+    inputs: mpsc::UnboundedSender<UserInput>,
 }
 
 impl ChatHelper {
@@ -72,7 +72,7 @@ impl ChatHelper {
         };
         if names.asked.is_some_and(|at| at.elapsed() >= NAMES_MAX_AGE) {
             names.asked = Some(Instant::now());
-            let _ = self.inputs.send(Input::RefreshNames);
+            let _ = self.inputs.send(UserInput::RefreshNames);
         }
     }
 }
@@ -147,7 +147,7 @@ impl ConditionalEventHandler for CtrlC {
 }
 
 /// Shows lines above the prompt.
-pub struct RichScreen {
+pub(super) struct RichScreen {
     /// Declared first, so dropped first: the terminal settings are given back
     /// as soon as the screen goes away.
     terminal: TerminalGuard,
@@ -214,7 +214,7 @@ impl Screen for RichScreen {
 }
 
 /// Settings of the rich front end.
-pub struct Options {
+pub(super) struct Options {
     /// Where the history lives; `None` keeps no history.
     pub history: Option<PathBuf>,
     /// Whether to colour lines.
@@ -222,7 +222,10 @@ pub struct Options {
 }
 
 /// Starts the readline thread. Typed lines go to `inputs`.
-pub fn start(options: Options, inputs: mpsc::UnboundedSender<Input>) -> io::Result<RichScreen> {
+pub(super) fn start(
+    options: Options,
+    inputs: mpsc::UnboundedSender<UserInput>,
+) -> io::Result<RichScreen> {
     let terminal = TerminalGuard::save();
     let config = Config::builder()
         .max_history_size(HISTORY_SIZE)
@@ -263,7 +266,7 @@ pub fn start(options: Options, inputs: mpsc::UnboundedSender<Input>) -> io::Resu
 fn read_lines(
     mut editor: Editor<ChatHelper, FileHistory>,
     control: std_mpsc::Receiver<Control>,
-    inputs: mpsc::UnboundedSender<Input>,
+    inputs: mpsc::UnboundedSender<UserInput>,
     history: Option<PathBuf>,
 ) {
     let mut prompt: Option<(String, String)> = None;
@@ -297,13 +300,13 @@ fn read_lines(
                         let _ = editor.append_history(path);
                     }
                 }
-                Input::Line(line)
+                UserInput::Line(line)
             }
-            Err(ReadlineError::Interrupted) => Input::Interrupt,
-            Err(_) => Input::Eof,
+            Err(ReadlineError::Interrupted) => UserInput::Interrupt,
+            Err(_) => UserInput::Eof,
         };
         let last = match &input {
-            Input::Line(line) => line.trim() == QUIT,
+            UserInput::Line(line) => line.trim() == QUIT,
             _ => true,
         };
         if inputs.send(input).is_err() || last {
@@ -314,7 +317,7 @@ fn read_lines(
 
 /// The history file, unless `--no-history`: `--history-file`, or
 /// `chat/history.txt` in the platform's data directory.
-pub fn history_path(explicit: Option<&Path>, disabled: bool) -> Option<PathBuf> {
+pub(super) fn history_path(explicit: Option<&Path>, disabled: bool) -> Option<PathBuf> {
     if disabled {
         return None;
     }
@@ -342,13 +345,13 @@ fn prepare_history_file(path: &Path) -> io::Result<()> {
 /// Saves the terminal's settings and puts them back when dropped, so that
 /// every exit path (quit, server gone while typing, a failed connection)
 /// leaves the terminal as it was found.
-pub struct TerminalGuard {
+pub(super) struct TerminalGuard {
     #[cfg(unix)]
     saved: Option<nix::sys::termios::Termios>,
 }
 
 impl TerminalGuard {
-    pub fn save() -> TerminalGuard {
+    pub(super) fn save() -> TerminalGuard {
         TerminalGuard {
             #[cfg(unix)]
             saved: nix::sys::termios::tcgetattr(io::stdin()).ok(),
@@ -357,7 +360,7 @@ impl TerminalGuard {
 
     /// Puts the saved settings back and erases a prompt that may still be on
     /// the last line. Doing it twice does no harm.
-    pub fn restore(&self) {
+    pub(super) fn restore(&self) {
         #[cfg(unix)]
         if let Some(saved) = &self.saved {
             use nix::sys::termios::{tcsetattr, SetArg};

@@ -46,7 +46,7 @@ pub enum Action<'a> {
 
 /// A request waiting for its reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pending {
+enum Awaited {
     Send,
     List { shown: bool },
 }
@@ -54,7 +54,7 @@ enum Pending {
 /// State of a logged-in session.
 #[derive(Debug, Default)]
 pub struct Session {
-    pending: VecDeque<Pending>,
+    pending: VecDeque<Awaited>,
     names: BTreeSet<String>,
     names_version: u64,
     /// The last sender, known to be in `names` or not completable: a flood
@@ -77,12 +77,12 @@ impl Session {
             Command::Empty => Action::Nothing,
             Command::Invalid => Action::Show(Event::Hint),
             Command::Who => {
-                self.pending.push_back(Pending::List { shown: true });
+                self.pending.push_back(Awaited::List { shown: true });
                 Action::Send(ClientMessage::List)
             }
             Command::Send { to, body } => {
                 self.learn_name(to.as_bytes());
-                self.pending.push_back(Pending::Send);
+                self.pending.push_back(Awaited::Send);
                 Action::Send(ClientMessage::Send {
                     to: to.as_bytes(),
                     body: body.as_bytes(),
@@ -93,7 +93,7 @@ impl Session {
 
     /// A `LIST` whose reply only refreshes the known names and is never shown.
     pub fn silent_list(&mut self) -> ClientMessage<'static> {
-        self.pending.push_back(Pending::List { shown: false });
+        self.pending.push_back(Awaited::List { shown: false });
         ClientMessage::List
     }
 
@@ -128,7 +128,7 @@ impl Session {
     /// request is not shown; a reply with no request is shown as it is.
     fn reply<'a>(&mut self, event: Event<'a>) -> Option<Event<'a>> {
         match self.pending.pop_front() {
-            Some(Pending::List { shown: false }) => None,
+            Some(Awaited::List { shown: false }) => None,
             _ => Some(event),
         }
     }

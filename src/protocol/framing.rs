@@ -37,12 +37,14 @@ pub enum Frame<'a> {
 
 /// A [`Frame`] that owns its bytes: for keeping frames after the framer has
 /// moved on (the tests and the fuzz checks compare lists of them).
+#[cfg(any(test, feature = "fuzzing"))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum OwnedFrame {
     Line(Vec<u8>),
     TooLong,
 }
 
+#[cfg(any(test, feature = "fuzzing"))]
 impl From<Frame<'_>> for OwnedFrame {
     fn from(frame: Frame<'_>) -> OwnedFrame {
         match frame {

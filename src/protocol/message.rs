@@ -13,20 +13,21 @@
 //! inside a field, so a field that contains one is cut at the first `\n` or `\r`
 //! instead of letting it inject a second message.
 
-/// The header words, exactly as they appear on the wire.
+/// The header words, exactly as they appear on the wire. Parsing matches
+/// these and encoding writes them, so the two can never disagree.
 pub mod header {
-    pub const HELLO_FROM: &str = "HELLO-FROM";
-    pub const LIST: &str = "LIST";
-    pub const SEND: &str = "SEND";
-    pub const HELLO: &str = "HELLO";
-    pub const IN_USE: &str = "IN-USE";
-    pub const BUSY: &str = "BUSY";
-    pub const LIST_OK: &str = "LIST-OK";
-    pub const SEND_OK: &str = "SEND-OK";
-    pub const BAD_DEST_USER: &str = "BAD-DEST-USER";
-    pub const DELIVERY: &str = "DELIVERY";
-    pub const BAD_RQST_HDR: &str = "BAD-RQST-HDR";
-    pub const BAD_RQST_BODY: &str = "BAD-RQST-BODY";
+    pub const HELLO_FROM: &[u8] = b"HELLO-FROM";
+    pub const LIST: &[u8] = b"LIST";
+    pub const SEND: &[u8] = b"SEND";
+    pub const HELLO: &[u8] = b"HELLO";
+    pub const IN_USE: &[u8] = b"IN-USE";
+    pub const BUSY: &[u8] = b"BUSY";
+    pub const LIST_OK: &[u8] = b"LIST-OK";
+    pub const SEND_OK: &[u8] = b"SEND-OK";
+    pub const BAD_DEST_USER: &[u8] = b"BAD-DEST-USER";
+    pub const DELIVERY: &[u8] = b"DELIVERY";
+    pub const BAD_RQST_HDR: &[u8] = b"BAD-RQST-HDR";
+    pub const BAD_RQST_BODY: &[u8] = b"BAD-RQST-BODY";
 }
 
 /// A message sent by a client to the server.
@@ -91,8 +92,8 @@ fn push_field(out: &mut Vec<u8>, field: &[u8]) {
     out.extend_from_slice(&field[..end]);
 }
 
-fn push_line(out: &mut Vec<u8>, header: &str, fields: &[&[u8]]) {
-    out.extend_from_slice(header.as_bytes());
+fn push_line(out: &mut Vec<u8>, header: &[u8], fields: &[&[u8]]) {
+    out.extend_from_slice(header);
     for field in fields {
         out.push(b' ');
         push_field(out, field);
@@ -105,9 +106,9 @@ impl<'a> ClientMessage<'a> {
     pub fn parse(line: &'a [u8]) -> ClientMessage<'a> {
         let (head, rest) = split_header(line);
         match (head, rest) {
-            (b"HELLO-FROM", rest) => ClientMessage::HelloFrom(rest.unwrap_or_default()),
-            (b"LIST", None) => ClientMessage::List,
-            (b"SEND", rest) => {
+            (header::HELLO_FROM, rest) => ClientMessage::HelloFrom(rest.unwrap_or_default()),
+            (header::LIST, None) => ClientMessage::List,
+            (header::SEND, rest) => {
                 let (to, body) = split_name_body(rest.unwrap_or_default());
                 ClientMessage::Send { to, body }
             }
@@ -144,29 +145,32 @@ impl<'a> ServerMessage<'a> {
     /// understood.
     pub fn parse(line: &'a [u8]) -> ServerMessage<'a> {
         // Most lines a client receives are messages: recognise them first.
-        if let Some(rest) = line.strip_prefix(b"DELIVERY ") {
+        if let Some(rest) = line
+            .strip_prefix(header::DELIVERY)
+            .and_then(|rest| rest.strip_prefix(b" "))
+        {
             let (from, body) = split_name_body(rest);
             return ServerMessage::Delivery { from, body };
         }
         let (head, rest) = split_header(line);
         let rest = rest.unwrap_or_default();
         match head {
-            b"HELLO" => ServerMessage::Hello(rest),
-            b"IN-USE" => ServerMessage::InUse,
-            b"BUSY" => ServerMessage::Busy,
-            b"LIST-OK" => ServerMessage::ListOk(
+            header::HELLO => ServerMessage::Hello(rest),
+            header::IN_USE => ServerMessage::InUse,
+            header::BUSY => ServerMessage::Busy,
+            header::LIST_OK => ServerMessage::ListOk(
                 rest.split(|&b| b == b',')
                     .filter(|name| !name.is_empty())
                     .collect(),
             ),
-            b"SEND-OK" => ServerMessage::SendOk,
-            b"BAD-DEST-USER" => ServerMessage::BadDestUser,
-            b"DELIVERY" => {
+            header::SEND_OK => ServerMessage::SendOk,
+            header::BAD_DEST_USER => ServerMessage::BadDestUser,
+            header::DELIVERY => {
                 let (from, body) = split_name_body(rest);
                 ServerMessage::Delivery { from, body }
             }
-            b"BAD-RQST-HDR" => ServerMessage::BadRequestHeader,
-            b"BAD-RQST-BODY" => ServerMessage::BadRequestBody,
+            header::BAD_RQST_HDR => ServerMessage::BadRequestHeader,
+            header::BAD_RQST_BODY => ServerMessage::BadRequestBody,
             _ => ServerMessage::Unknown(line),
         }
     }
@@ -178,7 +182,7 @@ impl<'a> ServerMessage<'a> {
             ServerMessage::InUse => push_line(out, header::IN_USE, &[]),
             ServerMessage::Busy => push_line(out, header::BUSY, &[]),
             ServerMessage::ListOk(names) => {
-                out.extend_from_slice(header::LIST_OK.as_bytes());
+                out.extend_from_slice(header::LIST_OK);
                 out.push(b' ');
                 for (i, name) in names.iter().enumerate() {
                     if i > 0 {

@@ -7,17 +7,17 @@ use crate::protocol::ServerMessage;
 use std::time::Duration;
 
 /// The pause between the pieces of `delaybot`'s answer.
-pub const DELAY_PAUSE: Duration = Duration::from_millis(500);
+pub(super) const DELAY_PAUSE: Duration = Duration::from_millis(500);
 
 /// The line `DELIVERY <from> <body>\n`.
-pub fn delivery_line(from: &[u8], body: &[u8]) -> Vec<u8> {
+pub(super) fn delivery_line(from: &[u8], body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(from.len() + body.len() + 11);
     ServerMessage::Delivery { from, body }.encode(&mut out);
     out
 }
 
 /// What `bot` sends back to the sender of `body`.
-pub fn answer(bot: Bot, body: &[u8]) -> Item {
+pub(super) fn answer(bot: Bot, body: &[u8]) -> Item {
     let line = delivery_line(bot.name(), body);
     match bot {
         Bot::Echo => Item::Bytes(line),
@@ -28,7 +28,7 @@ pub fn answer(bot: Bot, body: &[u8]) -> Item {
 /// `line` twice, in three writes: the first half of copy 1 at once; after a pause
 /// the rest of copy 1 and the first half of copy 2; after another pause the rest.
 /// The cuts are byte offsets and may split a UTF-8 character, on purpose.
-pub fn delayed_twice(line: Vec<u8>) -> Item {
+pub(super) fn delayed_twice(line: Vec<u8>) -> Item {
     let len = line.len();
     let half = len / 2;
     let mut data = Vec::with_capacity(2 * len);

@@ -33,7 +33,7 @@ const FINAL_WRITE_TIME: Duration = Duration::from_secs(5);
 
 /// What every connection shares.
 #[derive(Debug)]
-pub struct Shared {
+pub(super) struct Shared {
     pub config: Config,
     pub registry: Registry,
     pub pending: Pending,
@@ -41,7 +41,7 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: Config) -> Self {
+    pub(super) fn new(config: Config) -> Self {
         Shared {
             registry: Registry::new(config.max_clients, config.hide_users, config.bots),
             pending: Pending::new(config.max_pending_per_address),
@@ -52,7 +52,7 @@ impl Shared {
 }
 
 /// The name rule: 1 to 255 ASCII letters and digits.
-pub fn valid_name(name: &[u8]) -> bool {
+pub(super) fn valid_name(name: &[u8]) -> bool {
     (1..=255).contains(&name.len()) && name.iter().all(u8::is_ascii_alphanumeric)
 }
 
@@ -139,7 +139,7 @@ impl Drop for LoginGuard<'_> {
 }
 
 /// Serves one accepted connection until it closes.
-pub async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+pub(super) async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     if let Err(e) = stream.set_nodelay(true) {
         debug!(id, "set_nodelay failed: {e}");

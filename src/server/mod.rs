@@ -10,12 +10,12 @@
 //! [`bind`] and [`serve`] are all a program needs; `chat-server` and
 //! `chat --local` both use them.
 
-pub mod bots;
-pub mod config;
-pub mod connection;
-pub mod outbox;
-pub mod pending;
-pub mod registry;
+mod bots;
+mod config;
+mod connection;
+mod outbox;
+mod pending;
+mod registry;
 
 pub use config::Config;
 

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 /// One unit of output. The writer finishes an item before it starts the next, so
 /// nothing is ever interleaved inside an item.
 #[derive(Debug)]
-pub enum Item {
+pub(super) enum Item {
     /// Bytes written at once.
     Bytes(Vec<u8>),
     /// Bytes written in pieces: for each `(pause, end)`, wait `pause`, then write up
@@ -40,7 +40,7 @@ impl Item {
 
 /// What became of a push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pushed {
+pub(super) enum Pushed {
     /// Queued.
     Queued,
     /// The queue would have overflowed: the outbox is now killed and its
@@ -68,7 +68,7 @@ struct State {
 
 /// See the module documentation.
 #[derive(Debug)]
-pub struct Outbox {
+pub(super) struct Outbox {
     state: Mutex<State>,
     max_bytes: usize,
     wake_writer: Notify,
@@ -76,7 +76,7 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new(max_bytes: usize) -> Self {
+    pub(super) fn new(max_bytes: usize) -> Self {
         Outbox {
             state: Mutex::new(State {
                 items: VecDeque::new(),
@@ -94,7 +94,7 @@ impl Outbox {
     }
 
     /// Queues `item` without waiting.
-    pub fn push(&self, item: Item) -> Pushed {
+    pub(super) fn push(&self, item: Item) -> Pushed {
         let len = item.len();
         {
             let mut state = self.lock();
@@ -118,12 +118,12 @@ impl Outbox {
     }
 
     /// Queues bytes to be written at once.
-    pub fn push_bytes(&self, bytes: Vec<u8>) -> Pushed {
+    pub(super) fn push_bytes(&self, bytes: Vec<u8>) -> Pushed {
         self.push(Item::Bytes(bytes))
     }
 
     /// Accepts no more items; the writer ends once the queue is empty.
-    pub fn close(&self) {
+    pub(super) fn close(&self) {
         let mut state = self.lock();
         if state.status == Status::Open {
             state.status = Status::Closing;
@@ -133,12 +133,12 @@ impl Outbox {
     }
 
     /// True once the outbox overflowed.
-    pub fn is_killed(&self) -> bool {
+    pub(super) fn is_killed(&self) -> bool {
         self.lock().status == Status::Killed
     }
 
     /// Completes when the outbox overflows. Only one task may wait on it.
-    pub async fn killed(&self) {
+    pub(super) async fn killed(&self) {
         loop {
             if self.is_killed() {
                 return;
@@ -149,7 +149,7 @@ impl Outbox {
 
     /// Writes queued items to `writer` until the outbox is closed and empty
     /// (`Ok`), killed (`Ok`), or a write fails (`Err`). Only one task may run it.
-    pub async fn run_writer<W>(&self, writer: &mut W) -> io::Result<()>
+    pub(super) async fn run_writer<W>(&self, writer: &mut W) -> io::Result<()>
     where
         W: AsyncWrite + Unpin + ?Sized,
     {

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 /// Counts of connections not yet logged in, per address.
 #[derive(Debug)]
-pub struct Pending {
+pub(super) struct Pending {
     /// Most connections not logged in per address; 0 means no limit.
     limit: usize,
     counts: Mutex<HashMap<IpAddr, usize>>,
@@ -18,13 +18,13 @@ pub struct Pending {
 
 /// One counted connection; dropping it stops counting it.
 #[derive(Debug)]
-pub struct PendingSlot<'a> {
+pub(super) struct PendingSlot<'a> {
     pending: &'a Pending,
     ip: IpAddr,
 }
 
 impl Pending {
-    pub fn new(limit: usize) -> Pending {
+    pub(super) fn new(limit: usize) -> Pending {
         Pending {
             limit,
             counts: Mutex::new(HashMap::new()),
@@ -33,7 +33,7 @@ impl Pending {
 
     /// Counts a new connection from `ip`, or `None` if that address already
     /// holds as many connections not logged in as allowed.
-    pub fn enter(&self, ip: IpAddr) -> Option<PendingSlot<'_>> {
+    pub(super) fn enter(&self, ip: IpAddr) -> Option<PendingSlot<'_>> {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         let count = counts.entry(ip).or_insert(0);
         if self.limit != 0 && *count >= self.limit {
@@ -44,7 +44,8 @@ impl Pending {
     }
 
     /// How many connections from `ip` are counted.
-    pub fn count(&self, ip: IpAddr) -> usize {
+    #[cfg(test)]
+    fn count(&self, ip: IpAddr) -> usize {
         let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         counts.get(&ip).copied().unwrap_or(0)
     }

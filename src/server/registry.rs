@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// The built-in bots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bot {
+pub(super) enum Bot {
     /// Sends every message back once.
     Echo,
     /// Sends every message back twice, cut into pieces 500 ms apart.
@@ -17,9 +17,9 @@ pub enum Bot {
 }
 
 impl Bot {
-    pub const ALL: [Bot; 2] = [Bot::Echo, Bot::Delay];
+    pub(super) const ALL: [Bot; 2] = [Bot::Echo, Bot::Delay];
 
-    pub fn name(self) -> &'static [u8] {
+    pub(super) fn name(self) -> &'static [u8] {
         match self {
             Bot::Echo => b"echobot",
             Bot::Delay => b"delaybot",
@@ -29,14 +29,14 @@ impl Bot {
 
 /// Where a message for a name goes.
 #[derive(Debug, Clone)]
-pub enum Target {
+pub(super) enum Target {
     User { id: u64, outbox: Arc<Outbox> },
     Bot(Bot),
 }
 
 /// Why a login was refused (after the name itself was found valid).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(super) enum Refusal {
     InUse,
     Busy,
 }
@@ -68,7 +68,7 @@ impl Inner {
 
 /// See the module documentation.
 #[derive(Debug)]
-pub struct Registry {
+pub(super) struct Registry {
     inner: Mutex<Inner>,
     max_clients: usize,
     hide_users: bool,
@@ -76,7 +76,7 @@ pub struct Registry {
 
 impl Registry {
     /// A registry with the bots (if `bots`) logged in first.
-    pub fn new(max_clients: usize, hide_users: bool, bots: bool) -> Self {
+    pub(super) fn new(max_clients: usize, hide_users: bool, bots: bool) -> Self {
         let mut inner = Inner::default();
         if bots {
             for bot in Bot::ALL {
@@ -96,7 +96,7 @@ impl Registry {
 
     /// Logs `name` in for connection `id`. The name must already be valid.
     /// Checks in-use before capacity, like the course's server.
-    pub fn login(&self, name: &[u8], id: u64, outbox: Arc<Outbox>) -> Result<(), Refusal> {
+    pub(super) fn login(&self, name: &[u8], id: u64, outbox: Arc<Outbox>) -> Result<(), Refusal> {
         let mut inner = self.lock();
         if inner.by_name.contains_key(name) {
             return Err(Refusal::InUse);
@@ -110,7 +110,7 @@ impl Registry {
     }
 
     /// Logs `name` out if connection `id` still owns it. Returns whether it did.
-    pub fn logout(&self, name: &[u8], id: u64) -> bool {
+    pub(super) fn logout(&self, name: &[u8], id: u64) -> bool {
         let mut inner = self.lock();
         let seq = match inner.by_name.get(name) {
             Some(Entry {
@@ -126,13 +126,13 @@ impl Registry {
     }
 
     /// Where messages for `name` go, if anyone has that name.
-    pub fn lookup(&self, name: &[u8]) -> Option<Target> {
+    pub(super) fn lookup(&self, name: &[u8]) -> Option<Target> {
         self.lock().by_name.get(name).map(|e| e.target.clone())
     }
 
     /// The names for `LIST-OK`, in login order (bots first). In privacy mode only
     /// the bots.
-    pub fn list(&self) -> Vec<Vec<u8>> {
+    pub(super) fn list(&self) -> Vec<Vec<u8>> {
         let inner = self.lock();
         if self.hide_users {
             inner
@@ -155,7 +155,7 @@ impl Registry {
     }
 
     /// Logged-in users, bots not counted.
-    pub fn user_count(&self) -> usize {
+    pub(super) fn user_count(&self) -> usize {
         self.lock().users
     }
 }
