@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use chat::client::text;
 use common::client::{fake_server, Launch, TIMEOUT};
+use common::rng::Rng;
 use common::{start_server, Client};
 use expectrl::process::unix::WaitStatus;
 use expectrl::session::OsSession;
@@ -91,18 +92,7 @@ fn exit_code(status: WaitStatus) -> i32 {
 
 /// Random ASCII letters, like the course's check uses.
 fn letters(n: usize, seed: u64) -> String {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let c = (x % 52) as u8;
-            (if c < 26 { b'a' + c } else { b'A' + c - 26 }) as char
-        })
-        .collect()
+    Rng::new(seed).letters(n)
 }
 
 // ---- authentication --------------------------------------------------------

@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::rng::Rng;
 use common::{start_server, Client, Server, TIMEOUT};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -434,12 +435,10 @@ fn fifty_megabyte_message_is_relayed_intact() {
     let server = start_server(&["--max-line-bytes", "60000000"]);
     let mut a = Client::login(&server, "alice");
     let mut b = Client::login(&server, "bob");
-    let body: Vec<u8> = (0..50_000_000u32)
-        .map(|i| match (i.wrapping_mul(2_654_435_761) >> 24) as u8 {
-            b'\n' | b'\r' => b'x',
-            byte => byte,
-        })
-        .collect();
+    let mut body = Rng::new(50).bytes(50_000_000);
+    for byte in body.iter_mut().filter(|b| matches!(b, b'\n' | b'\r')) {
+        *byte = b'x';
+    }
     let request = [&b"SEND bob "[..], &body, b"\n"].concat();
     let mut writer = a.writer.try_clone().unwrap();
     let sender = std::thread::spawn(move || writer.write_all(&request).expect("write"));
@@ -665,9 +664,7 @@ fn disconnect_mid_line_frees_the_name() {
 #[test]
 fn garbage_does_not_hurt_the_server() {
     let server = start_server(&[]);
-    let mut garbage: Vec<u8> = (0..20_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
+    let mut garbage = Rng::new(20).bytes(20_000);
     garbage.extend_from_slice(b"\n\0\0\xff\xfe\n");
 
     // Before login: refused, and the server survives.

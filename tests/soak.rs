@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use chat::net::write_fully;
 use chat::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
 use clap::Parser;
+use common::rng::Rng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -38,25 +39,6 @@ struct Options {
     /// Seed of the pseudo-random choices.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-}
-
-/// A small, fast pseudo-random generator (xorshift64*), enough for choosing
-/// actions; the soak test needs no statistical quality.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
 
 /// What every client shares: who is online, and the ledger of messages.
