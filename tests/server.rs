@@ -3,14 +3,14 @@
 mod common;
 
 use common::rng::Rng;
-use common::{start_server, Client, Server, TIMEOUT};
+use common::{start_server, Client, ServerProcess, TIMEOUT};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
 /// Sends one first line on a fresh connection and returns the reply, asserting
 /// that the server then closes the connection.
-fn handshake_refused(server: &Server, first_line: &[u8]) -> String {
+fn handshake_refused(server: &ServerProcess, first_line: &[u8]) -> String {
     let mut c = Client::connect(server);
     c.send_bytes(first_line);
     let reply = c.line();
@@ -502,7 +502,6 @@ async fn a_thousand_clients_each_message_delivered_exactly_once() {
     // Phase 1: everyone logs in.
     let mut logins = tokio::task::JoinSet::new();
     for i in 0..N {
-        let addr = addr.clone();
         logins.spawn(async move {
             let stream = timeout(
                 Duration::from_secs(30),

@@ -8,10 +8,10 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use chat::server::Config;
-use common::{start_server, Client, Server, TIMEOUT};
+use common::{start_server, Client, ServerProcess, TIMEOUT};
 
 /// Resident memory of the server process, in KiB.
-fn server_rss_kib(server: &Server) -> u64 {
+fn server_rss_kib(server: &ServerProcess) -> u64 {
     let kib = common::rss_kib(server.child.id());
     assert!(kib > 0, "cannot read the server's memory");
     kib

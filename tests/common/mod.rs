@@ -3,37 +3,20 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod procfs;
 pub mod rng;
+mod server_process;
+
+pub use server_process::ServerProcess;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Stdio;
 use std::time::Duration;
 
-/// A running `chat-server` child process, killed when dropped.
-pub struct Server {
-    pub child: Child,
-    pub port: u16,
-}
-
-impl Server {
-    pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `chat-server --port 0 <args>` and waits (up to 20 s) for its
-/// `Server is on. Now listening on port <port>` line. Its log goes to the test's
-/// stderr only when `CHAT_TEST_SERVER_LOG` is set.
-pub fn start_server(args: &[&str]) -> Server {
+/// Starts `chat-server --port 0 <args>` (see [`ServerProcess::start`]). Its log
+/// goes to the test's stderr only when `CHAT_TEST_SERVER_LOG` is set.
+pub fn start_server(args: &[&str]) -> ServerProcess {
     let stderr = if std::env::var_os("CHAT_TEST_SERVER_LOG").is_some() {
         Stdio::inherit()
     } else {
@@ -43,39 +26,8 @@ pub fn start_server(args: &[&str]) -> Server {
 }
 
 /// Like [`start_server`], with the server's log going to `stderr`.
-pub fn start_server_with(args: &[&str], stderr: Stdio) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
-        .args(["--address", "127.0.0.1", "--port", "0"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .expect("cannot start chat-server");
-    let stdout = child.stdout.take().expect("no stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if !sent && line.contains("Server is on") {
-                let port = line
-                    .split("Now listening on port ")
-                    .nth(1)
-                    .and_then(|p| p.trim().parse::<u16>().ok());
-                let _ = tx.send(port);
-                sent = true;
-            }
-        }
-    });
-    let port = match rx.recv_timeout(Duration::from_secs(20)) {
-        Ok(Some(port)) => port,
-        other => {
-            let _ = child.kill();
-            panic!("chat-server did not announce its port: {other:?}");
-        }
-    };
-    Server { child, port }
+pub fn start_server_with(args: &[&str], stderr: Stdio) -> ServerProcess {
+    ServerProcess::start(args, stderr).unwrap_or_else(|e| panic!("cannot start chat-server: {e}"))
 }
 
 /// How long a test waits for an expected line before it fails.
@@ -88,7 +40,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn connect(server: &Server) -> Client {
+    pub fn connect(server: &ServerProcess) -> Client {
         let stream = TcpStream::connect(server.addr()).expect("connect");
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         stream
@@ -101,7 +53,7 @@ impl Client {
     }
 
     /// Connects and logs in as `name`, asserting `HELLO <name>`.
-    pub fn login(server: &Server, name: &str) -> Client {
+    pub fn login(server: &ServerProcess, name: &str) -> Client {
         let mut c = Client::connect(server);
         c.send(&format!("HELLO-FROM {name}\n"));
         assert_eq!(c.line(), format!("HELLO {name}"));
@@ -178,13 +130,5 @@ impl Client {
 
 /// Resident memory (VmRSS) of process `pid`, in KiB; 0 if it cannot be read.
 pub fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
+    procfs::status_kib(pid, "VmRSS").unwrap_or(0)
 }
