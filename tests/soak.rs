@@ -15,6 +15,7 @@
 mod common;
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::Path;
 use std::process::{ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,7 @@ use chat::net::write_fully;
 use chat::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
 use clap::Parser;
 use common::rng::Rng;
+use common::ServerProcess;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -53,6 +55,8 @@ struct World {
     /// Sessions that ended abruptly (their last deliveries may be lost).
     abrupt: Mutex<HashSet<String>>,
     stats: Stats,
+    /// The first broken rules, described.
+    problems: Mutex<Vec<String>>,
 }
 
 #[derive(Default)]
@@ -67,12 +71,14 @@ struct Stats {
     failures: AtomicU64,
 }
 
-/// Records a broken rule (the first ones are kept to be shown).
-fn problem(world: &World, problems: &Mutex<Vec<String>>, text: String) {
-    world.stats.failures.fetch_add(1, Ordering::Relaxed);
-    let mut problems = problems.lock().unwrap();
-    if problems.len() < 20 {
-        problems.push(text);
+impl World {
+    /// Records a broken rule (the first ones are kept to be shown).
+    fn problem(&self, text: String) {
+        self.stats.failures.fetch_add(1, Ordering::Relaxed);
+        let mut problems = self.problems.lock().unwrap();
+        if problems.len() < 20 {
+            problems.push(text);
+        }
     }
 }
 
@@ -202,21 +208,14 @@ impl Conn {
 }
 
 /// One client: sessions one after another until the deadline.
-async fn client(
-    index: usize,
-    port: u16,
-    deadline: Instant,
-    world: Arc<World>,
-    problems: Arc<Mutex<Vec<String>>>,
-    seed: u64,
-) {
+async fn client(index: usize, port: u16, deadline: Instant, world: Arc<World>, seed: u64) {
     let mut rng = Rng::new(seed ^ ((index as u64 + 1) * 7919));
     let mut generation = 0;
     while Instant::now() < deadline {
         generation += 1;
         let name = format!("c{index}g{generation}");
         if let Err(e) = session(name, port, deadline, &world, &mut rng).await {
-            problem(&world, &problems, e);
+            world.problem(e);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -321,6 +320,33 @@ async fn act(conn: &mut Conn, world: &World, rng: &mut Rng) -> Result<(), String
     }
 }
 
+/// The server's resident memory over the run, in KiB.
+struct Memory {
+    start: u64,
+    /// Once the load has settled (after the first 30 s), to tell a leak
+    /// (growth from then on) from the allocator keeping freed pages.
+    settled: u64,
+    peak: u64,
+    end: u64,
+}
+
+impl Memory {
+    /// Back near the start: within 16 MiB of it (the allocator keeps freed
+    /// pages for reuse), and no higher than once the load had settled
+    /// (anything more would be a leak: growth over time).
+    fn came_back(&self) -> bool {
+        self.end <= self.start + 16 * 1024 && self.end <= self.settled + self.settled / 8
+    }
+}
+
+/// What became of the acknowledged messages.
+struct Deliveries {
+    acked: u64,
+    missing: u64,
+    lost_to_abrupt: u64,
+    duplicated: u64,
+}
+
 fn main() -> ExitCode {
     let options: Options = match chat::parse_args() {
         Ok(options) => options,
@@ -328,17 +354,7 @@ fn main() -> ExitCode {
     };
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let log_path = std::env::temp_dir().join(format!("chat-soak-{}.log", std::process::id()));
-    let log = std::fs::File::create(&log_path).expect("create the server log");
-    let mut server = common::start_server_with(
-        &[
-            "--max-clients",
-            "100000",
-            "--max-pending-per-address",
-            "0",
-            "--quiet",
-        ],
-        Stdio::from(log),
-    );
+    let mut server = start_server(&log_path);
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(300));
     let rss_start = common::rss_kib(pid);
@@ -348,139 +364,201 @@ fn main() -> ExitCode {
         .build()
         .expect("runtime");
     let world = Arc::new(World::default());
-    let problems = Arc::new(Mutex::new(Vec::new()));
-    let deadline = Instant::now() + Duration::from_secs(options.seconds);
     println!(
         "soak: {} clients for {} s against chat-server (pid {pid}, port {})",
         options.clients, options.seconds, server.port
     );
-    // Memory once the load has settled (after the first 30 s), to tell a leak
-    // (growth from then on) from the allocator keeping freed pages.
-    let mut rss_settled = None;
-    let rss_peak = runtime.block_on(async {
-        let mut tasks = tokio::task::JoinSet::new();
-        for i in 0..options.clients {
-            tasks.spawn(client(i, server.port, deadline, Arc::clone(&world), Arc::clone(&problems), options.seed));
-        }
-        let mut peak = rss_start;
-        let mut last_report = Instant::now();
-        loop {
-            tokio::select! {
-                done = tasks.join_next() => match done {
-                    None => break,
-                    Some(Err(e)) => problem(&world, &problems, format!("a client task failed: {e}")),
-                    Some(Ok(())) => {}
-                },
-                () = tokio::time::sleep(Duration::from_millis(500)) => {
-                    peak = peak.max(common::rss_kib(pid));
-                    if last_report.elapsed() >= Duration::from_secs(30) {
-                        last_report = Instant::now();
-                        rss_settled.get_or_insert(common::rss_kib(pid));
-                        println!(
-                            "  {:>4} s left: {} sessions, {} sends, server {} MiB",
-                            deadline.saturating_duration_since(Instant::now()).as_secs(),
-                            world.stats.sessions.load(Ordering::Relaxed),
-                            world.stats.sends.load(Ordering::Relaxed),
-                            common::rss_kib(pid) / 1024,
-                        );
-                    }
+    let (rss_peak, rss_settled) =
+        runtime.block_on(run_clients(&options, server.port, pid, rss_start, &world));
+    let listed = runtime.block_on(list_at_end(server.port));
+    check_listed(&world, &listed);
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    std::thread::sleep(Duration::from_secs(2));
+    let memory = Memory {
+        start: rss_start,
+        settled: rss_settled.unwrap_or(rss_peak),
+        peak: rss_peak,
+        end: common::rss_kib(pid),
+    };
+
+    let deliveries = check_deliveries(&world);
+    let (alive, panicked) = check_server(&world, &mut server, &log_path);
+    if !memory.came_back() {
+        world.problem(format!(
+            "server memory did not come back: {} KiB",
+            memory.end
+        ));
+    }
+    print_summary(&world, &deliveries, &listed, &memory, alive, panicked);
+    let _ = std::fs::remove_file(&log_path);
+    drop(server);
+    verdict(&world)
+}
+
+/// Starts `chat-server` for the soak test, its log going to `log_path`.
+fn start_server(log_path: &Path) -> ServerProcess {
+    let log = std::fs::File::create(log_path).expect("create the server log");
+    common::start_server_with(
+        &[
+            "--max-clients",
+            "100000",
+            "--max-pending-per-address",
+            "0",
+            "--quiet",
+        ],
+        Stdio::from(log),
+    )
+}
+
+/// Runs the clients until the deadline, watching the server's memory; returns
+/// its peak and its level once the load had settled (in KiB).
+async fn run_clients(
+    options: &Options,
+    port: u16,
+    pid: u32,
+    rss_start: u64,
+    world: &Arc<World>,
+) -> (u64, Option<u64>) {
+    let deadline = Instant::now() + Duration::from_secs(options.seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..options.clients {
+        tasks.spawn(client(i, port, deadline, Arc::clone(world), options.seed));
+    }
+    let (mut peak, mut settled) = (rss_start, None);
+    let mut last_report = Instant::now();
+    loop {
+        tokio::select! {
+            done = tasks.join_next() => match done {
+                None => break,
+                Some(Err(e)) => world.problem(format!("a client task failed: {e}")),
+                Some(Ok(())) => {}
+            },
+            () = tokio::time::sleep(Duration::from_millis(500)) => {
+                peak = peak.max(common::rss_kib(pid));
+                if last_report.elapsed() >= Duration::from_secs(30) {
+                    last_report = Instant::now();
+                    settled.get_or_insert(common::rss_kib(pid));
+                    report_progress(world, deadline, pid);
                 }
             }
         }
-        peak
-    });
-
-    // Nobody may be listed any more: only the bots and the one who asks.
-    let listed = runtime.block_on(async {
-        let mut last = Conn::login(server.port, "lastone".into()).await?;
-        last.send(&ClientMessage::List).await?;
-        let answer = last.next_line(Duration::from_secs(10)).await?;
-        match answer.as_deref().map(ServerMessage::parse) {
-            Some(ServerMessage::ListOk(names)) => Ok(names
-                .into_iter()
-                .map(|n| String::from_utf8_lossy(n).into_owned())
-                .collect::<Vec<_>>()),
-            other => Err(format!("LIST answered {other:?}")),
-        }
-    });
-    match &listed {
-        Ok(names) if names == &["echobot", "delaybot", "lastone"] => {}
-        Ok(names) => problem(&world, &problems, format!("still listed: {names:?}")),
-        Err(e) => problem(&world, &problems, e.clone()),
     }
-    runtime.shutdown_timeout(Duration::from_secs(1));
-    std::thread::sleep(Duration::from_secs(2));
-    let rss_end = common::rss_kib(pid);
+    (peak, settled)
+}
 
-    // Every SEND-OK matched by one DELIVERY.
+/// One line every 30 s while the clients run.
+fn report_progress(world: &World, deadline: Instant, pid: u32) {
+    println!(
+        "  {:>4} s left: {} sessions, {} sends, server {} MiB",
+        deadline.saturating_duration_since(Instant::now()).as_secs(),
+        world.stats.sessions.load(Ordering::Relaxed),
+        world.stats.sends.load(Ordering::Relaxed),
+        common::rss_kib(pid) / 1024,
+    );
+}
+
+/// Who is listed once every client has gone, as one more client sees it.
+async fn list_at_end(port: u16) -> Result<Vec<String>, String> {
+    let mut last = Conn::login(port, "lastone".into()).await?;
+    last.send(&ClientMessage::List).await?;
+    let answer = last.next_line(Duration::from_secs(10)).await?;
+    match answer.as_deref().map(ServerMessage::parse) {
+        Some(ServerMessage::ListOk(names)) => Ok(names
+            .into_iter()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .collect::<Vec<_>>()),
+        other => Err(format!("LIST answered {other:?}")),
+    }
+}
+
+/// Nobody may be listed any more: only the bots and the one who asks.
+fn check_listed(world: &World, listed: &Result<Vec<String>, String>) {
+    match listed {
+        Ok(names) if names == &["echobot", "delaybot", "lastone"] => {}
+        Ok(names) => world.problem(format!("still listed: {names:?}")),
+        Err(e) => world.problem(e.clone()),
+    }
+}
+
+/// Every SEND-OK matched by one DELIVERY.
+fn check_deliveries(world: &World) -> Deliveries {
     let acked = world.acked.lock().unwrap();
     let delivered = world.delivered.lock().unwrap();
     let abrupt = world.abrupt.lock().unwrap();
-    let (mut missing, mut lost_to_abrupt, mut duplicated) = (0u64, 0u64, 0u64);
+    let mut counts = Deliveries {
+        acked: acked.len() as u64,
+        missing: 0,
+        lost_to_abrupt: 0,
+        duplicated: 0,
+    };
     for (id, to) in acked.iter() {
         match delivered.get(id).map_or(0, |d| d.1) {
             1 => {}
-            0 if abrupt.contains(to) => lost_to_abrupt += 1,
-            0 => missing += 1,
-            _ => duplicated += 1,
+            0 if abrupt.contains(to) => counts.lost_to_abrupt += 1,
+            0 => counts.missing += 1,
+            _ => counts.duplicated += 1,
         }
     }
     let unacked = delivered
         .keys()
         .filter(|id| !acked.contains_key(id))
         .count() as u64;
-    if missing + duplicated + unacked > 0 {
-        problem(
-            &world,
-            &problems,
-            format!("deliveries: {missing} missing, {duplicated} duplicated, {unacked} never acknowledged"),
-        );
+    if counts.missing + counts.duplicated + unacked > 0 {
+        world.problem(format!(
+            "deliveries: {} missing, {} duplicated, {unacked} never acknowledged",
+            counts.missing, counts.duplicated
+        ));
     }
+    counts
+}
 
+/// The server is still running and never panicked; returns (alive, panicked).
+fn check_server(world: &World, server: &mut ServerProcess, log_path: &Path) -> (bool, bool) {
     let alive = matches!(server.child.try_wait(), Ok(None));
-    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let log = std::fs::read_to_string(log_path).unwrap_or_default();
     let panicked = log.contains("panicked");
     if !alive || panicked {
-        problem(
-            &world,
-            &problems,
-            format!("server alive: {alive}, panicked: {panicked}"),
-        );
+        world.problem(format!("server alive: {alive}, panicked: {panicked}"));
     }
-    // Memory comes back near the start: within 16 MiB of it (the allocator
-    // keeps freed pages for reuse), and no higher than once the load had
-    // settled (anything more would be a leak: growth over time).
-    let settled = rss_settled.unwrap_or(rss_peak);
-    let memory_ok = rss_end <= rss_start + 16 * 1024 && rss_end <= settled + settled / 8;
-    if !memory_ok {
-        problem(
-            &world,
-            &problems,
-            format!("server memory did not come back: {rss_end} KiB"),
-        );
-    }
+    (alive, panicked)
+}
 
+fn print_summary(
+    world: &World,
+    deliveries: &Deliveries,
+    listed: &Result<Vec<String>, String>,
+    memory: &Memory,
+    alive: bool,
+    panicked: bool,
+) {
     let s = &world.stats;
+    let d = deliveries;
     println!("sessions            {}", s.sessions.load(Ordering::Relaxed));
     println!("  ended abruptly    {}", s.abrupt.load(Ordering::Relaxed));
     println!("  ended mid-line    {}", s.mid_line.load(Ordering::Relaxed));
     println!("SEND requests       {}", s.sends.load(Ordering::Relaxed));
-    println!("  SEND-OK           {}", acked.len());
+    println!("  SEND-OK           {}", d.acked);
     println!("  BAD-DEST-USER     {}", s.bad_dest.load(Ordering::Relaxed));
     println!(
         "  delivered once    {}",
-        acked.len() as u64 - missing - duplicated - lost_to_abrupt
+        d.acked - d.missing - d.duplicated - d.lost_to_abrupt
     );
-    println!("  lost: recipient reset the connection  {lost_to_abrupt}");
+    println!(
+        "  lost: recipient reset the connection  {}",
+        d.lost_to_abrupt
+    );
     println!("LIST requests       {}", s.lists.load(Ordering::Relaxed));
-    println!("still listed at end {:?}", listed.unwrap_or_default());
+    println!(
+        "still listed at end {:?}",
+        listed.clone().unwrap_or_default()
+    );
     println!(
         "server memory       start {} MiB, after 30 s {} MiB, peak {} MiB, end {} MiB ({})",
-        rss_start / 1024,
-        settled / 1024,
-        rss_peak / 1024,
-        rss_end / 1024,
-        if memory_ok {
+        memory.start / 1024,
+        memory.settled / 1024,
+        memory.peak / 1024,
+        memory.end / 1024,
+        if memory.came_back() {
             "back near the start"
         } else {
             "NOT back"
@@ -490,12 +568,14 @@ fn main() -> ExitCode {
         "server alive        {alive}, panics: {}",
         if panicked { "YES" } else { "none" }
     );
-    let failures = s.failures.load(Ordering::Relaxed);
-    for p in problems.lock().unwrap().iter() {
+}
+
+/// Shows the problems, and passes only without any.
+fn verdict(world: &World) -> ExitCode {
+    let failures = world.stats.failures.load(Ordering::Relaxed);
+    for p in world.problems.lock().unwrap().iter() {
         println!("problem: {p}");
     }
-    let _ = std::fs::remove_file(&log_path);
-    drop(server);
     if failures == 0 {
         println!("soak: passed");
         ExitCode::SUCCESS
