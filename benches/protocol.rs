@@ -2,28 +2,17 @@
 //! parsing and encoding. Run with `cargo bench --bench protocol`.
 //!
 //! These measure CPU work only (no sockets); the end-to-end figures are in
-//! `benches/e2e.rs`.
+//! `benches/e2e/`.
+
+mod common;
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use chat::client::{render, Session};
 use chat::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
+use common::{delivery_lines, BODY64};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-
-/// A 64-byte message body, like the flood scenario's.
-const BODY64: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
-
-/// `n` lines of `DELIVERY bob <64 bytes>\n`.
-fn delivery_stream(n: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(n * 80);
-    for _ in 0..n {
-        out.extend_from_slice(b"DELIVERY bob ");
-        out.extend_from_slice(BODY64);
-        out.push(b'\n');
-    }
-    out
-}
 
 /// Feeds `data` in chunks of `chunk` bytes and drains every frame; returns the
 /// number of lines and their total length (so nothing is optimised away).
@@ -46,7 +35,7 @@ fn framing(c: &mut Criterion) {
     let mut group = c.benchmark_group("LineFramer");
 
     // Many small lines, read in 64 KiB chunks (the client's read size).
-    let small = delivery_stream(10_000);
+    let small = delivery_lines(10_000);
     group.throughput(Throughput::Bytes(small.len() as u64));
     group.bench_function("10k small lines, 64 KiB chunks", |b| {
         b.iter(|| frame_all(black_box(&small), 64 * 1024))
@@ -58,7 +47,7 @@ fn framing(c: &mut Criterion) {
     });
 
     // The worst case for chunking: every byte in its own push.
-    let tiny = delivery_stream(200);
+    let tiny = delivery_lines(200);
     group.throughput(Throughput::Bytes(tiny.len() as u64));
     group.bench_function("200 small lines, 1-byte chunks", |b| {
         b.iter(|| frame_all(black_box(&tiny), 1))
@@ -167,7 +156,7 @@ fn client_messages(c: &mut Criterion) {
 
 /// The client's whole receive path without the sockets: framing, parsing,
 /// the session, rendering and the plain output batch, as in the flood
-/// scenario of `benches/e2e.rs`. Returns the bytes that would be written.
+/// scenario of `benches/e2e/`. Returns the bytes that would be written.
 fn client_receive(data: &[u8], chunk: usize) -> usize {
     let mut framer = LineFramer::new();
     let mut session = Session::new("me");
@@ -190,7 +179,7 @@ fn client_receive(data: &[u8], chunk: usize) -> usize {
 
 fn client_path(c: &mut Criterion) {
     let mut group = c.benchmark_group("client receive path");
-    let stream = delivery_stream(10_000);
+    let stream = delivery_lines(10_000);
     group.throughput(Throughput::Elements(10_000));
     group.bench_function("10k DELIVERY 64 B, 64 KiB chunks", |b| {
         b.iter(|| client_receive(black_box(&stream), 64 * 1024))

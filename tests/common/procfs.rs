@@ -1,5 +1,6 @@
-//! What the tests read about a process from /proc (Linux): its memory and
-//! its CPU time.
+//! What the tests and the end-to-end bench read about a process from /proc
+//! (Linux): its memory and its CPU time. This file is also the e2e bench's
+//! `procfs` module.
 
 use std::io;
 

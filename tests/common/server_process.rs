@@ -1,5 +1,6 @@
 //! The real `chat-server` binary as a child process, as the integration tests
-//! start it.
+//! and the end-to-end bench start it. This file is also the e2e bench's
+//! `server_process` module.
 
 use std::io::{self, BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
