@@ -233,28 +233,36 @@ async fn session(
     world.online.lock().unwrap().push(name.clone());
     let lasts = Duration::from_millis(500 + rng.below(8000));
     let until = (Instant::now() + lasts).min(deadline);
+    chat(&mut conn, until, world, rng).await?;
+    world.online.lock().unwrap().retain(|n| *n != name);
+    leave(conn, world, rng).await
+}
 
-    // Chat: an action every 10-300 ms, while reading whatever arrives.
+/// Chat until `until`: an action every 10-300 ms, while reading whatever
+/// arrives.
+async fn chat(conn: &mut Conn, until: Instant, world: &World, rng: &mut Rng) -> Result<(), String> {
     let mut next_action = tokio::time::Instant::now();
     while Instant::now() < until {
         tokio::select! {
             line = conn.next_line(Duration::from_secs(3600)) => match line? {
                 Some(message) => conn.handle(&message, world)?,
-                None => return Err(format!("{name}: the server closed the connection")),
+                None => return Err(format!("{}: the server closed the connection", conn.name)),
             },
             () = tokio::time::sleep_until(next_action) => {
-                act(&mut conn, world, rng).await?;
+                act(conn, world, rng).await?;
                 next_action = tokio::time::Instant::now() + Duration::from_millis(10 + rng.below(290));
             }
         }
     }
+    Ok(())
+}
 
-    // Leave: first let every request be answered, then go one of three ways.
-    world.online.lock().unwrap().retain(|n| *n != name);
+/// Leave: first let every request be answered, then go one of three ways.
+async fn leave(mut conn: Conn, world: &World, rng: &mut Rng) -> Result<(), String> {
     while !conn.pending.is_empty() {
         match conn.next_line(Duration::from_secs(30)).await? {
             Some(message) => conn.handle(&message, world)?,
-            None => return Err(format!("{name}: closed with requests unanswered")),
+            None => return Err(format!("{}: closed with requests unanswered", conn.name)),
         }
     }
     let ending = match rng.below(100) {
@@ -271,7 +279,7 @@ async fn session(
             }
         }
         Ending::Abrupt | Ending::MidLine => {
-            world.abrupt.lock().unwrap().insert(name.clone());
+            world.abrupt.lock().unwrap().insert(conn.name.clone());
             if ending == Ending::MidLine {
                 world.stats.mid_line.fetch_add(1, Ordering::Relaxed);
                 let _ = write_fully(&mut conn.stream, b"SEND somebody half a mess").await;
