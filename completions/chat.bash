@@ -23,7 +23,7 @@ _chat() {
 
     case "${cmd}" in
         chat)
-            opts="-h -V --address --port --plain --local --color --history-file --no-history --help --version"
+            opts="-h -V --address --port --name --config --plain --local --color --timestamps --bell --log --history-file --no-history --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -34,6 +34,14 @@ _chat() {
                     return 0
                     ;;
                 --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

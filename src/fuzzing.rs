@@ -9,9 +9,10 @@
 //! Not part of the public API: hidden from the documentation, may change at any
 //! time.
 
-use crate::client::command::{Command, LoginInput};
-use crate::client::render::{render, safe_text, Line};
+use crate::client::command::{Command, Dialect, LoginInput};
+use crate::client::render::{render, Line};
 use crate::client::session::{Action, Session};
+use crate::client::SafeText;
 use crate::protocol::framing::OwnedFrame;
 use crate::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
 
@@ -404,10 +405,14 @@ fn assert_safe(lines: &[Line]) {
 /// itself (a typed line can never inject a second request).
 fn check_action<'a>(action: Action<'a>, lines: &mut Vec<Line<'a>>) {
     match action {
-        Action::Send(request) => {
-            let wire = request.to_bytes();
+        Action::Send(wire) => {
             assert_one_line(&wire);
-            assert_eq!(ClientMessage::parse(&wire[..wire.len() - 1]), request);
+            let request = ClientMessage::parse(&wire[..wire.len() - 1]);
+            assert_eq!(
+                request.to_bytes(),
+                wire,
+                "the request parses back to itself"
+            );
         }
         Action::Show(event) => render(event, |line| lines.push(line)),
         Action::Quit | Action::Nothing => {}
@@ -442,9 +447,9 @@ pub fn client_session(data: &[u8]) {
             }
         } else {
             let action = match (control >> 2) & 3 {
-                0 => session.command(Command::parse("!who")),
-                1 => session.command(Command::parse("@x y")),
-                2 => Action::Send(session.silent_list()),
+                0 => session.command(Command::parse("!who", Dialect::Plain)),
+                1 => session.command(Command::parse("@x y", Dialect::Plain)),
+                2 => Action::Send(session.silent_list().to_bytes()),
                 _ => {
                     typed =
                         String::from_utf8_lossy(input.take(usize::from(control >> 4))).into_owned();
@@ -457,25 +462,34 @@ pub fn client_session(data: &[u8]) {
                             ClientMessage::HelloFrom(name.as_bytes())
                         );
                     }
-                    session.command(Command::parse(&typed))
+                    // Rich mode's commands are a superset of plain mode's:
+                    // odd lengths are typed in one, even in the other.
+                    let dialect = if control & 0x10 == 0 {
+                        Dialect::Plain
+                    } else {
+                        Dialect::Rich
+                    };
+                    session.command(Command::parse(&typed, dialect))
                 }
             };
             check_action(action, &mut lines);
         }
         assert_safe(&lines);
-        // Names offered for completion are printable and have no spaces.
-        for name in session.names() {
+        // Names offered for completion are printable and have no spaces,
+        // and the user's own name comes last.
+        for name in session.names().chain(session.names_by_recency()) {
             assert!(!name.is_empty());
             assert!(
-                !name.chars().any(|c| c.is_whitespace() || c.is_control()),
+                !name.chars().any(|c| c.is_whitespace() || unsafe_char(c)),
                 "{name:?}"
             );
         }
+        assert_eq!(session.names_by_recency().last(), Some(&"me"));
     }
     // Remote text on its own, whatever the bytes.
-    let shown = safe_text(data);
+    let shown = SafeText::neutralise(data);
     assert!(
         !shown.chars().any(unsafe_char),
-        "safe_text let through {shown:?}"
+        "the neutraliser let through {shown:?}"
     );
 }

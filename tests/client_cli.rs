@@ -6,7 +6,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use chat::client::text;
+use chat::client::{text, SafeText};
 use common::client::{fake_server, Launch, Piped, CHAT, CLIENT_PY, TIMEOUT};
 use common::{start_server, Client};
 use expectrl::process::unix::WaitStatus;
@@ -22,14 +22,19 @@ fn free_port() -> u16 {
 }
 
 #[test]
-fn an_unreachable_server_gives_one_clear_line_and_a_failure_status() {
+fn an_unreachable_server_gives_a_clear_line_a_suggestion_and_a_failure_status() {
     let port = free_port();
     let mut client = Piped::binary(port);
     client.send_line("alice");
     let status = client.wait(TIMEOUT);
     assert!(!status.success());
-    let expected = text::cannot_connect(&format!("127.0.0.1:{port}"), "Connection refused");
-    assert_eq!(client.text(), format!("{}\n{expected}\n", text::WELCOME));
+    let address = SafeText::neutralise_str(&format!("127.0.0.1:{port}")).into_owned();
+    let expected = text::cannot_connect(&address, &"Connection refused".into());
+    // The address is on this machine: starting a server here is suggested.
+    assert_eq!(
+        client.text(),
+        format!("{}\n{expected}\n{}\n", text::WELCOME, text::TRY_LOCAL)
+    );
 }
 
 #[test]
@@ -52,12 +57,12 @@ fn piped_input_is_handled_in_order_and_replies_are_shown_before_exit() {
     client.close_stdin();
     assert!(client.wait(TIMEOUT).success());
     let expected = [
-        text::WELCOME.to_string(),
-        text::logged_in("alice"),
-        text::SENT.to_string(),
-        text::message_from("alice", "one"),
+        text::WELCOME.into(),
+        text::logged_in(&"alice".into()),
+        text::SENT.into(),
+        text::message_from(&"alice".into(), &"one".into()),
         text::user_count(1),
-        text::user_entry("alice"),
+        text::user_entry(&"alice".into()),
     ]
     .join("\n");
     assert_eq!(client.text(), format!("{expected}\n"));
@@ -69,7 +74,9 @@ fn a_closed_server_ends_a_waiting_client_without_a_keypress() {
     let mut session = Session::spawn(Launch::Binary.command(server.port, &[])).unwrap();
     session.set_expect_timeout(Some(TIMEOUT));
     session.send_line("alice").unwrap();
-    session.expect(text::logged_in("alice").as_str()).unwrap();
+    session
+        .expect(text::logged_in(&"alice".into()).as_str())
+        .unwrap();
     let killed = Instant::now();
     drop(server);
     session.expect(text::SERVER_CLOSED).unwrap();
@@ -88,7 +95,9 @@ fn ctrl_key_quits(code: ControlCode, logged_in: bool) {
     session.expect(text::WELCOME).unwrap();
     if logged_in {
         session.send_line("alice").unwrap();
-        session.expect(text::logged_in("alice").as_str()).unwrap();
+        session
+            .expect(text::logged_in(&"alice".into()).as_str())
+            .unwrap();
     }
     session.send(code).unwrap();
     session.expect(Eof).unwrap();
@@ -117,21 +126,23 @@ fn ctrl_d_quits_after_login() {
 fn local_hosts_a_server_that_others_join_and_that_ends_with_its_host() {
     let port = free_port();
     let mut host = Piped::spawn(Launch::Binary.command(port, &["--local"]));
-    host.expect(&text::hosting(&format!("127.0.0.1:{port}")));
+    host.expect(&text::hosting(&SafeText::neutralise_str(&format!(
+        "127.0.0.1:{port}"
+    ))));
     host.send_line("alice");
-    host.expect(&text::logged_in("alice"));
+    host.expect(&text::logged_in(&"alice".into()));
 
     // A second --local finds the server and joins it instead of hosting.
     let mut guest = Piped::spawn(Launch::Binary.command(port, &["--local"]));
     guest.send_line("bob");
-    guest.expect(&text::logged_in("bob"));
+    guest.expect(&text::logged_in(&"bob".into()));
     assert!(!guest.text().contains("Started a local"));
 
     // The bots are there too.
     guest.send_line("@echobot ping");
-    guest.expect(&text::message_from("echobot", "ping"));
+    guest.expect(&text::message_from(&"echobot".into(), &"ping".into()));
     guest.send_line("@alice hi");
-    host.expect(&text::message_from("bob", "hi"));
+    host.expect(&text::message_from(&"bob".into(), &"hi".into()));
 
     host.send_line("!quit");
     assert!(host.wait(TIMEOUT).success());
@@ -248,11 +259,63 @@ fn piped_quit_behind_other_lines_during_login_keeps_its_place() {
     client.send_line("!quit");
     assert!(client.wait(TIMEOUT).success());
     assert!(
-        client.text().contains(&text::logged_in("alice")),
+        client
+            .text()
+            .contains(text::logged_in(&"alice".into()).as_str()),
         "{:?}",
         client.text()
     );
     let (hello, request) = server.join().unwrap();
     assert_eq!(hello, "HELLO-FROM alice");
     assert_eq!(request, "SEND bob hi");
+}
+
+#[test]
+fn the_course_check_passes_through_client_py_on_a_capable_terminal() {
+    use expectrl::Regex;
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let mut cmd = Launch::ClientPy.command(server.port, &[]);
+    cmd.env("TERM", "xterm-256color");
+    let mut s = Session::spawn(cmd).unwrap();
+    s.set_expect_timeout(Some(TIMEOUT));
+    s.expect(text::WELCOME).unwrap();
+    s.send_line("alice").unwrap();
+    s.expect(text::logged_in(&"alice".into()).as_str()).unwrap();
+    let messages: Vec<String> = (0..10)
+        .map(|i| format!("quick{i}{}", "x".repeat(40)))
+        .collect();
+    for m in &messages {
+        bob.send_line(&format!("SEND alice {m}"));
+    }
+    let pattern = messages
+        .iter()
+        .map(|m| text::message_from(&"bob".into(), &SafeText::neutralise_str(m)))
+        .collect::<Vec<_>>()
+        .join(r"\s*");
+    let found = s.expect(Regex(&pattern)).unwrap();
+    assert!(!String::from_utf8_lossy(found.as_bytes()).contains('\x1b'));
+    s.send_line("!quit").unwrap();
+    s.expect(expectrl::Eof).unwrap();
+}
+
+#[test]
+fn plain_mode_never_colours_and_never_sets_a_title() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let mut cmd = Launch::Binary.command(server.port, &["--color", "always", "--bell"]);
+    cmd.env("TERM", "xterm-256color");
+    let mut s = Session::spawn(cmd).unwrap();
+    s.set_expect_timeout(Some(TIMEOUT));
+    s.expect(text::WELCOME).unwrap();
+    s.send_line("alice").unwrap();
+    s.expect(text::logged_in(&"alice".into()).as_str()).unwrap();
+    bob.send_line("SEND alice hi");
+    s.expect(text::message_from(&"bob".into(), &"hi".into()).as_str())
+        .unwrap();
+    s.send_line("!quit").unwrap();
+    let rest = s.expect(Eof).unwrap();
+    let rest = String::from_utf8_lossy(rest.before());
+    assert!(!rest.contains('\x1b'), "{rest:?}");
+    assert!(!rest.contains('\x07'), "{rest:?}");
 }

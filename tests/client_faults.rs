@@ -8,7 +8,7 @@ use std::io::Read;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chat::client::text;
+use chat::client::{text, SafeText};
 use common::client::{fake_server, FakeConn, Piped, TIMEOUT};
 
 /// Logs in as `name` against a fake server running `script` after the login.
@@ -23,14 +23,14 @@ where
     let mut client = Piped::binary(port);
     client.expect(text::WELCOME);
     client.send_line(name);
-    client.expect(&text::logged_in(name));
+    client.expect(&text::logged_in(&SafeText::neutralise_str(name)));
     (client, server)
 }
 
 /// The output after the login line.
 fn after_login(client: &Piped, name: &str) -> String {
     let text = client.text();
-    let marker = format!("{}\n", text::logged_in(name));
+    let marker = format!("{}\n", text::logged_in(&SafeText::neutralise_str(name)));
     let at = text.find(&marker).expect("login line") + marker.len();
     text[at..].to_string()
 }
@@ -181,7 +181,11 @@ fn list_with_one_name() {
     client.expect("- alice\n");
     assert_eq!(
         after_login(&client, "alice"),
-        format!("{}\n{}\n", text::user_count(1), text::user_entry("alice"))
+        format!(
+            "{}\n{}\n",
+            text::user_count(1),
+            text::user_entry(&"alice".into())
+        )
     );
     assert!(!server.is_finished(), "the fake server saw no LIST");
 }
@@ -271,15 +275,58 @@ fn a_20_megabyte_message_reaches_a_server_that_reads_slowly() {
 }
 
 #[test]
-fn any_header_during_login_is_handled() {
+fn protocol_messages_before_the_login_answer_are_passed_over() {
     let (port, _server) = fake_server(|mut conn| {
         let _ = conn.line();
-        conn.write(b"DELIVERY bob too early\nLIST-OK x\nNONSENSE\nHELLO alice\n");
+        conn.write(b"DELIVERY bob too early\nLIST-OK x\nSEND-OK\nHELLO alice\n");
         thread::sleep(Duration::from_secs(60));
     });
     let mut client = Piped::binary(port);
     client.send_line("alice");
-    client.expect(&text::logged_in("alice"));
+    client.expect(&text::logged_in(&"alice".into()));
+}
+
+#[test]
+fn a_server_that_answers_outside_the_protocol_is_not_a_chat_server() {
+    // What an HTTP server says to a line it does not understand.
+    let (port, _server) = fake_server(|mut conn| {
+        let _ = conn.line();
+        conn.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        thread::sleep(Duration::from_secs(60));
+    });
+    let mut client = Piped::binary(port);
+    client.send_line("alice");
+    let status = client.wait(TIMEOUT);
+    assert!(!status.success());
+    let address = SafeText::neutralise_str(&format!("127.0.0.1:{port}")).into_owned();
+    assert_eq!(
+        client.text(),
+        format!("{}\n{}\n", text::WELCOME, text::not_a_chat_server(&address))
+    );
+}
+
+#[test]
+fn a_server_that_never_answers_the_login_is_given_up_after_ten_seconds() {
+    let (port, _server) = fake_server(|mut conn| {
+        let _ = conn.line();
+        thread::sleep(Duration::from_secs(60));
+    });
+    let mut client = Piped::binary(port);
+    let started = std::time::Instant::now();
+    client.send_line("alice");
+    let status = client.wait(Duration::from_secs(20));
+    let waited = started.elapsed();
+    assert!(!status.success());
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(18),
+        "gave up after {waited:?}"
+    );
+    let address = SafeText::neutralise_str(&format!("127.0.0.1:{port}")).into_owned();
+    assert!(
+        client.text().ends_with(&format!("{}\n", text::login_timed_out(&address, 10))),
+        "{}",
+        client.text()
+    );
 }
 
 #[test]
@@ -306,9 +353,9 @@ fn a_server_that_closes_without_answering_the_login_asks_again() {
     });
     let mut client = Piped::binary(port);
     client.send_line("alice");
-    client.expect(&text::login_no_answer("alice"));
+    client.expect(&text::login_no_answer(&"alice".into()));
     client.send_line("alice");
-    client.expect(&text::logged_in("alice"));
+    client.expect(&text::logged_in(&"alice".into()));
     drop(server);
 }
 
@@ -375,6 +422,8 @@ fn the_name_the_server_confirms_is_shown_safely() {
     });
     let mut client = Piped::binary(port);
     client.send_line("alice");
-    client.expect(&text::logged_in("al\\x1b]0;owned\\x07ice"));
+    client.expect(&text::logged_in(&SafeText::neutralise_str(
+        "al\\x1b]0;owned\\x07ice",
+    )));
     assert!(!client.output.contains(&0x1b));
 }

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use chat::client::text;
+use chat::client::{text, SafeText};
 use common::client::{fake_server, Launch, TIMEOUT};
 use common::rng::Rng;
 use common::{start_server, Client};
@@ -36,7 +36,7 @@ impl Pty {
         let mut pty = Pty::spawn(launch, port);
         pty.expect(text::WELCOME);
         pty.send_line(name);
-        pty.expect(&text::logged_in(name));
+        pty.expect(&text::logged_in(&SafeText::neutralise_str(name)));
         pty
     }
 
@@ -103,7 +103,7 @@ fn ra1_asks_for_a_name_and_logs_in(launch: Launch) {
     let mut pty = Pty::spawn(launch, server.port);
     pty.expect(text::WELCOME);
     pty.send_line("alice");
-    pty.expect(&text::logged_in("alice"));
+    pty.expect(&text::logged_in(&"alice".into()));
 }
 
 /// RA2: a name in use gets an informative line, and a new name is asked for,
@@ -114,9 +114,9 @@ fn ra2_name_in_use_asks_again(launch: Launch) {
     let mut pty = Pty::spawn(launch, server.port);
     pty.expect(text::WELCOME);
     pty.send_line("alice");
-    pty.expect(&text::name_in_use("alice"));
+    pty.expect(&text::name_in_use(&"alice".into()));
     pty.send_line("bob");
-    pty.expect(&text::logged_in("bob"));
+    pty.expect(&text::logged_in(&"bob".into()));
 }
 
 /// RA3: a full server is reported and the client exits within one second.
@@ -143,10 +143,10 @@ fn ra4_forbidden_symbols_are_refused(launch: Launch) {
     pty.expect(text::WELCOME);
     for name in ["@!", "!@#$%^&*", "a,b", "bob-x", "a b"] {
         pty.send_line(name);
-        pty.expect(&text::name_rejected(name));
+        pty.expect(&text::name_rejected(&SafeText::neutralise_str(name)));
     }
     pty.send_line("alice");
-    pty.expect(&text::logged_in("alice"));
+    pty.expect(&text::logged_in(&"alice".into()));
 }
 
 /// RA5: commands are not names.
@@ -156,10 +156,10 @@ fn ra5_commands_are_not_names(launch: Launch) {
     pty.expect(text::WELCOME);
     for name in ["!who", "@username"] {
         pty.send_line(name);
-        pty.expect(&text::name_rejected(name));
+        pty.expect(&text::name_rejected(&SafeText::neutralise_str(name)));
     }
     pty.send_line("alice");
-    pty.expect(&text::logged_in("alice"));
+    pty.expect(&text::logged_in(&"alice".into()));
 }
 
 /// RA6: after failed logins the same process goes on and logs in.
@@ -170,11 +170,11 @@ fn ra6_no_restart_after_a_failed_login(launch: Launch) {
     let pid = pty.session.get_process().pid();
     pty.expect(text::WELCOME);
     pty.send_line("bad name!");
-    pty.expect(&text::name_rejected("bad name!"));
+    pty.expect(&text::name_rejected(&"bad name!".into()));
     pty.send_line("taken");
-    pty.expect(&text::name_in_use("taken"));
+    pty.expect(&text::name_in_use(&"taken".into()));
     pty.send_line("fresh");
-    pty.expect(&text::logged_in("fresh"));
+    pty.expect(&text::logged_in(&"fresh".into()));
     assert_eq!(pty.session.get_process().pid(), pid);
     assert!(pty.session.get_process().is_alive().unwrap());
 }
@@ -187,7 +187,10 @@ fn ra7_echobot_returns_the_message(launch: Launch) {
         let message = letters(len, i as u64);
         pty.send_line(&format!("@echobot {message}"));
         pty.expect(text::SENT);
-        pty.expect(&format!("{}\r\n", text::message_from("echobot", &message)));
+        pty.expect(&format!(
+            "{}\r\n",
+            text::message_from(&"echobot".into(), &SafeText::neutralise_str(&message))
+        ));
     }
 }
 
@@ -221,11 +224,11 @@ fn rc2_who_lists_users_in_login_order(launch: Launch) {
     pty.send_line("!who");
     let expected = [
         text::user_count(5),
-        text::user_entry("echobot"),
-        text::user_entry("delaybot"),
-        text::user_entry("zed"),
-        text::user_entry("amy"),
-        text::user_entry("mia"),
+        text::user_entry(&"echobot".into()),
+        text::user_entry(&"delaybot".into()),
+        text::user_entry(&"zed".into()),
+        text::user_entry(&"amy".into()),
+        text::user_entry(&"mia".into()),
     ]
     .join("\r\n");
     pty.expect(&expected);
@@ -274,7 +277,10 @@ fn rt3_no_incomplete_message_is_printed(launch: Launch) {
     let message = letters(64, 3);
     pty.send_line(&format!("@delaybot {message}"));
     pty.expect(text::SENT);
-    let line = format!("{}\r\n", text::message_from("delaybot", &message));
+    let line = format!(
+        "{}\r\n",
+        text::message_from(&"delaybot".into(), &SafeText::neutralise_str(&message))
+    );
     let before_first = pty.expect(&line);
     let before_second = pty.expect(&line);
     assert!(!before_first.contains("From"), "partial: {before_first:?}");
@@ -299,7 +305,10 @@ fn rt4_messages_of_any_length(launch: Launch) {
     let big = letters(1_000_000, 7);
     peer.send_line(&format!("SEND alice {big}"));
     assert_eq!(peer.line(), "SEND-OK");
-    pty.expect(&format!("{}\r\n", text::message_from("bob", &big)));
+    pty.expect(&format!(
+        "{}\r\n",
+        text::message_from(&"bob".into(), &SafeText::neutralise_str(&big))
+    ));
 }
 
 /// RT5: ten messages sent quickly show as ten consecutive lines.
@@ -313,7 +322,12 @@ fn rt5_each_message_printed_as_soon_as_complete(launch: Launch) {
     }
     let pattern = messages
         .iter()
-        .map(|m| regex_escape(&text::message_from("bob", m)))
+        .map(|m| {
+            regex_escape(&text::message_from(
+                &"bob".into(),
+                &SafeText::neutralise_str(m),
+            ))
+        })
         .collect::<Vec<_>>()
         .join(r"\s*");
     pty.expect_regex(&pattern);
@@ -328,7 +342,10 @@ fn rt6_input_wait_never_delays_messages(launch: Launch) {
         let message = format!("unprompted{i}");
         let sent = Instant::now();
         peer.send_line(&format!("SEND alice {message}"));
-        pty.expect(&text::message_from("bob", &message));
+        pty.expect(&text::message_from(
+            &"bob".into(),
+            &SafeText::neutralise_str(&message),
+        ));
         assert!(sent.elapsed() < Duration::from_secs(2));
     }
 }
@@ -343,7 +360,7 @@ fn rt7_any_header_at_any_time(launch: Launch) {
         std::thread::sleep(Duration::from_secs(30));
     });
     let mut pty = Pty::login(launch, port, "alice");
-    pty.expect(&text::message_from("bob", "fine"));
+    pty.expect(&text::message_from(&"bob".into(), &"fine".into()));
     let shown = pty.shown();
     assert!(shown.contains(text::UNEXPECTED_REPLY));
     assert!(pty.session.get_process().is_alive().unwrap());
@@ -363,9 +380,9 @@ fn ri1_no_protocol_header_is_printed(launch: Launch) {
     pty.send_line("@echobot ");
     pty.expect(text::BAD_BODY);
     pty.send_line("!who");
-    pty.expect(&text::user_entry("alice"));
+    pty.expect(&text::user_entry(&"alice".into()));
     peer.send_line("SEND alice back");
-    pty.expect(&text::message_from("bob", "back"));
+    pty.expect(&text::message_from(&"bob".into(), &"back".into()));
     pty.send_line("!quit");
     pty.expect_exit();
     let shown = pty.shown();
@@ -414,7 +431,7 @@ fn ri5_disallowed(launch: Launch) {
     let server = start_server(&[]);
     let mut pty = Pty::spawn(launch, server.port);
     pty.send_line("ümlaut");
-    pty.expect(&text::name_rejected("ümlaut"));
+    pty.expect(&text::name_rejected(&"ümlaut".into()));
 }
 
 /// RI6: the server-full line.
@@ -445,7 +462,7 @@ fn ri8_sent(launch: Launch) {
     let mut pty = Pty::login(launch, server.port, "alice");
     pty.send_line("@alice note to self");
     pty.expect(text::SENT);
-    pty.expect(&text::message_from("alice", "note to self"));
+    pty.expect(&text::message_from(&"alice".into(), &"note to self".into()));
 }
 
 /// RI9: the no-such-user line.
@@ -464,7 +481,7 @@ fn ri10_from(launch: Launch) {
     peer.send_line("SEND alice hello there, Alice!");
     pty.expect(&format!(
         "{}\r\n",
-        text::message_from("bob", "hello there, Alice!")
+        text::message_from(&"bob".into(), &"hello there, Alice!".into())
     ));
 }
 
@@ -476,7 +493,7 @@ fn ri11_user_list(launch: Launch) {
     pty.expect(&format!(
         "{}\r\n{}\r\n",
         text::user_count(1),
-        text::user_entry("alice")
+        text::user_entry(&"alice".into())
     ));
 }
 

@@ -140,7 +140,7 @@ pub fn flood(args: &Args, figures: &mut Figures<'_>) -> io::Result<()> {
 /// Runs the client, the raw copy and the raw copy with the client's pipe
 /// `runs` times each on the `n` lines of `payload`.
 fn measure_flood(args: &Args, payload: &[u8], n: usize, runs: usize) -> io::Result<FloodTimes> {
-    let per_line = message_from(SENDER, "").len() + BODY64.len() + 1;
+    let per_line = message_from(&SENDER.into(), &"".into()).len() + BODY64.len() + 1;
     let expected = (per_line * n) as u64;
     let (mut client_ms, mut raw_ms, mut big_pipe_ms) = (Vec::new(), Vec::new(), Vec::new());
     let (mut client_cpu, mut raw_cpu) = (Vec::new(), Vec::new());
@@ -263,7 +263,7 @@ pub fn huge(args: &Args, figures: &mut Figures<'_>) -> io::Result<()> {
 /// `size` bytes.
 fn measure_huge(args: &Args, size: usize, runs: usize) -> io::Result<HugeRuns> {
     let payload = huge_payload(size);
-    let expected = (message_from(SENDER, "").len() + size + 1) as u64;
+    let expected = (message_from(&SENDER.into(), &"".into()).len() + size + 1) as u64;
     let (mut times, mut raws) = (Vec::new(), Vec::new());
     let (mut hwm, mut at_login) = (0, 0);
     for _ in 0..runs {

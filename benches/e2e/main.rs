@@ -46,7 +46,7 @@ use clap::{Parser, ValueEnum};
 
 use report::{Figures, Machine, Report, Value, Verdict};
 
-/// End-to-end benchmarks of chat and chat-server (issue 5).
+/// End-to-end benchmarks of chat and chat-server.
 #[derive(Debug, Parser)]
 #[command(name = "e2e", bin_name = "cargo bench --bench e2e --")]
 struct Args {

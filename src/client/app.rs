@@ -1,81 +1,30 @@
-//! The client's main loop, shared by the plain and the rich front ends.
+//! The client's main loop, shared by the plain and the rich front ends:
+//! hosting a server (`--local`), logging in, the logged-in session, and, in
+//! rich mode, reconnecting when the connection ends.
 //!
-//! A front end supplies two things: a channel of [`UserInput`] (typed lines, end of
-//! input, interrupts) and a [`Screen`] that shows lines. Everything else (login,
-//! the session, rendering) is the same in both modes.
+//! A front end supplies a channel of [`UserInput`] (typed lines, end of
+//! input, interrupts) and a [`Screen`]. Everything else is the same in both
+//! modes.
 
-use std::collections::VecDeque;
-use std::future::Future;
-use std::io;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
-
-use super::cli::Cli;
-use super::command::{Command, LoginInput};
+use super::command::{Command, Dialect, LoginInput};
 use super::connection::Connection;
-use super::render::{render, safe_text, Line};
-use super::session::{Action, Session};
+use super::inputs::{Inputs, UserInput};
+use super::local::{self, LocalServer};
+use super::login::{self, describe_error, LoginAnswer};
+use super::render::{render, Line};
+use super::safe::SafeText;
+use super::screen::Screen;
+use super::session::{Action, Event, Session};
+use super::settings::Settings;
 use super::text;
-use crate::protocol::{ClientMessage, ServerMessage};
-
-/// Something from the user's side.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum UserInput {
-    /// A typed line, without its line ending.
-    Line(String),
-    /// End of input (Ctrl-D, a closed pipe).
-    Eof,
-    /// Ctrl-C or a termination signal.
-    Interrupt,
-    /// Tab completion wants fresher names.
-    RefreshNames,
-}
-
-/// Where lines are shown.
-pub(super) trait Screen {
-    /// Adds a complete line to those shown at the next [`flush`](Self::flush).
-    /// (A screen may also write it at once, for example a huge one.)
-    fn add(&mut self, line: &Line<'_>);
-
-    /// Shows the lines added since the last flush, in order, at once.
-    fn flush(&mut self);
-
-    /// Shows complete lines, in order, at once.
-    fn show(&mut self, lines: &[Line<'_>]) {
-        for line in lines {
-            self.add(line);
-        }
-        self.flush();
-    }
-
-    /// Shows the last lines before the program ends (the terminal may need
-    /// to be given back first).
-    fn show_final(&mut self, lines: &[Line<'_>]) {
-        self.show(lines);
-    }
-
-    /// Called each time the client is ready to read a name.
-    fn ask_name(&mut self) {}
-
-    /// Called once the user is logged in as `name`.
-    fn logged_in(&mut self, _name: &str) {}
-
-    /// Whether this screen completes names (then the session keeps them fresh
-    /// with silent `LIST` requests).
-    fn completes_names(&self) -> bool {
-        false
-    }
-
-    /// The names of users seen online changed.
-    fn names_changed(&mut self, _names: &mut dyn Iterator<Item = &str>) {}
-}
 
 /// How the program ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The user quit (`!quit`, end of input, Ctrl-C).
+pub(super) enum Outcome {
+    /// The user quit (`!quit`, end of input, Ctrl-C, a signal).
     Quit,
     /// The server was full.
     ServerFull,
@@ -83,124 +32,119 @@ pub enum Outcome {
     Unreachable,
     /// The server closed the connection or it failed.
     ServerGone,
+    /// The server did not answer the login in time.
+    NoAnswer,
+    /// The server does not speak the chat protocol.
+    NotChatServer,
 }
 
 impl From<Outcome> for ExitCode {
     fn from(outcome: Outcome) -> ExitCode {
         match outcome {
             Outcome::Quit => ExitCode::SUCCESS,
-            Outcome::ServerFull | Outcome::Unreachable | Outcome::ServerGone => ExitCode::FAILURE,
-        }
-    }
-}
-
-/// Typed input, with room for lines typed while the client was busy (during a
-/// login attempt), which are kept and handled next, in order.
-pub(super) struct Inputs {
-    rx: mpsc::UnboundedReceiver<UserInput>,
-    ahead: VecDeque<UserInput>,
-    /// Set once the channel has closed (then it is not polled again).
-    closed: bool,
-}
-
-impl Inputs {
-    pub(super) fn new(rx: mpsc::UnboundedReceiver<UserInput>) -> Inputs {
-        Inputs {
-            rx,
-            ahead: VecDeque::new(),
-            closed: false,
-        }
-    }
-
-    /// The next input; a closed channel is end of input.
-    async fn next(&mut self) -> UserInput {
-        if let Some(input) = self.ahead.pop_front() {
-            return input;
-        }
-        if !self.closed {
-            if let Some(input) = self.rx.recv().await {
-                return input;
-            }
-            self.closed = true;
-        }
-        UserInput::Eof
-    }
-
-    /// Runs `work` to its end while still reading input, so that the user is
-    /// never ignored while the client waits for something. `!quit` (unless
-    /// lines typed before it wait their turn, as with piped input) and
-    /// interrupts end the wait at once, with `None`; anything else typed is
-    /// kept, in order, to be handled afterwards.
-    async fn during<T>(&mut self, work: impl Future<Output = T>) -> Option<T> {
-        tokio::pin!(work);
-        loop {
-            tokio::select! {
-                done = &mut work => return Some(done),
-                input = self.rx.recv(), if !self.closed => match input {
-                    Some(UserInput::Line(line))
-                        if self.ahead.is_empty() && LoginInput::parse(&line) == LoginInput::Quit =>
-                    {
-                        return None;
-                    }
-                    Some(UserInput::Interrupt) => return None,
-                    Some(UserInput::RefreshNames) => {}
-                    Some(input) => self.ahead.push_back(input),
-                    None => {
-                        self.closed = true;
-                        self.ahead.push_back(UserInput::Eof);
-                    }
-                },
-            }
+            _ => ExitCode::FAILURE,
         }
     }
 }
 
 /// Runs the client until it ends, and tells how it ended.
-pub(super) async fn run(cli: &Cli, mut inputs: Inputs, screen: &mut dyn Screen) -> Outcome {
-    // The server started by --local lives as long as this future.
-    let _local_server = if cli.local {
-        match super::local::host(&cli.address, cli.port).await {
-            Ok(Some(server)) => {
-                screen.show(&[Line::notice(text::hosting(&cli.server_address()))]);
-                Some(server)
-            }
-            Ok(None) => None,
-            Err(err) => {
-                screen.show(&[Line::error(text::cannot_host(&cli.server_address(), &err))]);
-                return Outcome::Unreachable;
-            }
+pub(super) async fn run(
+    settings: &Settings,
+    inputs: &mut Inputs,
+    screen: &mut dyn Screen,
+) -> Outcome {
+    // The server started by --local lives as long as this function.
+    let mut local = None;
+    if settings.local {
+        match host(settings, screen).await {
+            Ok(server) => local = server,
+            Err(outcome) => return outcome,
         }
-    } else {
-        None
-    };
+    }
     screen.show(&[Line::info(text::WELCOME)]);
-    let (connection, name) = match login(cli, &mut inputs, screen).await {
+    let (mut connection, name) = match login(settings, inputs, screen, settings.name.clone()).await
+    {
         Ok(logged_in) => logged_in,
         Err(outcome) => return outcome,
     };
-    chat(connection, &name, &mut inputs, screen).await
+    let mut session = Session::new(&name);
+    loop {
+        match chat(&mut connection, &mut session, inputs, screen).await {
+            End::Quit => {
+                connection.close().await;
+                return Outcome::Quit;
+            }
+            End::Lost(line) if !screen.reconnects() => {
+                screen.show_final(&[Line::error(line)]);
+                return Outcome::ServerGone;
+            }
+            End::Lost(line) => {
+                screen.show(&[Line::error(line)]);
+                let name = session.me().to_string();
+                match reconnect(settings, inputs, screen, &mut local, &name).await {
+                    Ok((fresh, name)) => {
+                        connection = fresh;
+                        session.restart(&name);
+                    }
+                    Err(outcome) => return outcome,
+                }
+            }
+        }
+    }
 }
 
-/// Asks for names until one is accepted.
+/// `--local`: starts a server unless one is listening already.
+async fn host(
+    settings: &Settings,
+    screen: &mut dyn Screen,
+) -> Result<Option<LocalServer>, Outcome> {
+    match local::host(&settings.address, settings.port).await {
+        Ok(Some(server)) => {
+            screen.show(&[Line::notice(text::hosting(&settings.shown_address()))]);
+            Ok(Some(server))
+        }
+        Ok(None) => Ok(None),
+        Err(err) => {
+            let reason = SafeText::neutralise_str(&describe_error(&err)).into_owned();
+            screen.show(&[Line::error(text::cannot_host(
+                &settings.shown_address(),
+                &reason,
+            ))]);
+            Err(Outcome::Unreachable)
+        }
+    }
+}
+
+/// Asks for names until one is accepted. `preset` is tried first, without
+/// asking (`--name`).
 async fn login(
-    cli: &Cli,
+    settings: &Settings,
     inputs: &mut Inputs,
     screen: &mut dyn Screen,
+    mut preset: Option<String>,
 ) -> Result<(Connection, String), Outcome> {
     loop {
-        let name = next_name(inputs, screen).await?;
+        let name = match preset.take() {
+            Some(name) => name,
+            None => next_name(inputs, screen).await?,
+        };
         // `!quit` must work at any moment, also while the server is asked.
-        let Some(answer) = inputs.during(attempt_login(cli, &name)).await else {
+        let attempt = login::attempt(&settings.address, settings.port, &name);
+        let Some(answer) = inputs.during(attempt).await else {
             return Err(Outcome::Quit);
         };
         let answer = answer.map_err(|err| {
+            let reason = SafeText::neutralise_str(&describe_error(&err)).into_owned();
             screen.show(&[Line::error(text::cannot_connect(
-                &cli.server_address(),
-                &describe_error(&err),
+                &settings.shown_address(),
+                &reason,
             ))]);
+            if settings.is_local_address() && !settings.local {
+                screen.show(&[Line::notice(text::TRY_LOCAL)]);
+            }
             Outcome::Unreachable
         })?;
-        if let Some(logged_in) = show_answer(answer, name, screen)? {
+        if let Some(logged_in) = show_answer(settings, answer, name, screen)? {
             return Ok(logged_in);
         }
     }
@@ -211,7 +155,7 @@ async fn next_name(inputs: &mut Inputs, screen: &mut dyn Screen) -> Result<Strin
     loop {
         screen.ask_name();
         let line = match inputs.next().await {
-            UserInput::Line(line) => line,
+            UserInput::Line(typed) => typed.text,
             UserInput::Eof | UserInput::Interrupt => return Err(Outcome::Quit),
             UserInput::RefreshNames => continue,
         };
@@ -219,9 +163,8 @@ async fn next_name(inputs: &mut Inputs, screen: &mut dyn Screen) -> Result<Strin
             LoginInput::Quit => return Err(Outcome::Quit),
             LoginInput::Empty => {}
             LoginInput::Unsendable(name) => {
-                screen.show(&[Line::error(text::name_rejected(&safe_text(
-                    name.as_bytes(),
-                )))]);
+                let shown = SafeText::neutralise_str(&name);
+                screen.show(&[Line::error(text::name_rejected(&shown))]);
             }
             LoginInput::Name(name) => return Ok(name),
         }
@@ -232,91 +175,75 @@ async fn next_name(inputs: &mut Inputs, screen: &mut dyn Screen) -> Result<Strin
 /// connection and the confirmed name when logged in, `None` to ask again, or
 /// how the program ends.
 fn show_answer(
+    settings: &Settings,
     answer: LoginAnswer,
     tried: String,
     screen: &mut dyn Screen,
 ) -> Result<Option<(Connection, String)>, Outcome> {
-    let shown = safe_text(tried.as_bytes()).into_owned();
-    let line = match answer {
+    let shown = SafeText::neutralise_str(&tried).into_owned();
+    let (line, outcome) = match answer {
         LoginAnswer::Accepted(connection, confirmed) => {
             let name = if confirmed.is_empty() {
                 tried
             } else {
                 confirmed
             };
-            screen.show(&[Line::info(text::logged_in(&safe_text(name.as_bytes())))]);
+            let shown = SafeText::neutralise_str(&name);
+            screen.show(&[Line::info(text::logged_in(&shown))]);
+            screen.logged_in(&shown);
             return Ok(Some((connection, name)));
         }
-        LoginAnswer::Busy => {
-            screen.show(&[Line::error(text::SERVER_FULL)]);
-            return Err(Outcome::ServerFull);
-        }
-        LoginAnswer::InUse => text::name_in_use(&shown),
-        LoginAnswer::Rejected => text::name_rejected(&shown),
-        LoginAnswer::NoAnswer => text::login_no_answer(&shown),
+        LoginAnswer::Busy => (Line::error(text::SERVER_FULL), Some(Outcome::ServerFull)),
+        LoginAnswer::TimedOut => (
+            Line::error(text::login_timed_out(
+                &settings.shown_address(),
+                login::LOGIN_TIMEOUT.as_secs(),
+            )),
+            Some(Outcome::NoAnswer),
+        ),
+        LoginAnswer::NotChatServer => (
+            Line::error(text::not_a_chat_server(&settings.shown_address())),
+            Some(Outcome::NotChatServer),
+        ),
+        LoginAnswer::InUse => (Line::error(text::name_in_use(&shown)), None),
+        LoginAnswer::Rejected => (Line::error(text::name_rejected(&shown)), None),
+        LoginAnswer::NoAnswer => (Line::error(text::login_no_answer(&shown)), None),
     };
-    screen.show(&[Line::error(line)]);
-    Ok(None)
-}
-
-/// The server's answer to one login attempt.
-enum LoginAnswer {
-    /// Logged in, under the name the server confirmed (empty if it gave none).
-    Accepted(Connection, String),
-    InUse,
-    Rejected,
-    Busy,
-    /// The connection closed (or broke) before an answer.
-    NoAnswer,
-}
-
-/// Opens a new connection and says `HELLO-FROM`. Only a failure to connect is
-/// an error: everything after that is an answer.
-async fn attempt_login(cli: &Cli, name: &str) -> io::Result<LoginAnswer> {
-    let mut connection = Connection::connect(&cli.address, cli.port).await?;
-    connection.send(&ClientMessage::HelloFrom(name.as_bytes()));
-    loop {
-        // Messages after the answer stay in the connection, for the session.
-        let answer = connection.messages().find_map(|message| match message {
-            ServerMessage::Hello(confirmed) => {
-                Some(Ok(String::from_utf8_lossy(confirmed).into_owned()))
-            }
-            ServerMessage::InUse => Some(Err(LoginAnswer::InUse)),
-            ServerMessage::Busy => Some(Err(LoginAnswer::Busy)),
-            ServerMessage::BadRequestBody | ServerMessage::BadRequestHeader => {
-                Some(Err(LoginAnswer::Rejected))
-            }
-            // Anything else is not an answer to HELLO-FROM; wait for one.
-            _ => None,
-        });
-        match answer {
-            Some(Ok(confirmed)) => return Ok(LoginAnswer::Accepted(connection, confirmed)),
-            Some(Err(refused)) => return Ok(refused),
-            None => {}
+    match outcome {
+        Some(outcome) => {
+            screen.show_final(&[line]);
+            Err(outcome)
         }
-        match connection.receive().await {
-            Ok(true) => {}
-            Ok(false) | Err(_) => return Ok(LoginAnswer::NoAnswer),
+        None => {
+            screen.show(&[line]);
+            Ok(None)
         }
     }
 }
 
-/// The logged-in session, until the user quits or the server goes away.
+/// How a logged-in session ended.
+enum End {
+    /// The user quit.
+    Quit,
+    /// The connection ended; the line says how.
+    Lost(SafeText<'static>),
+}
+
+/// The logged-in session, until the user quits or the connection ends.
 async fn chat(
-    mut connection: Connection,
-    name: &str,
+    connection: &mut Connection,
+    session: &mut Session,
     inputs: &mut Inputs,
     screen: &mut dyn Screen,
-) -> Outcome {
-    let mut session = Session::new(name);
-    let mut names_version = None;
-    screen.logged_in(name);
+) -> End {
+    let dialect = screen.dialect();
+    let mut names = NamesSync::default();
     if screen.completes_names() {
-        connection.send(&session.silent_list());
+        connection.send(session.silent_list().to_bytes());
     }
     // After the end of input: when to stop waiting for the replies still owed.
     let mut ending: Option<Instant> = None;
-    let outcome = loop {
+    loop {
         // Show everything that has arrived complete, in one go. Nothing is
         // copied on the way: the lines borrow the connection's buffer.
         let mut added = false;
@@ -328,55 +255,192 @@ async fn chat(
         }
         // Names first: once a sender's line is visible, completing that name
         // must work.
-        if names_version != Some(session.names_version()) {
-            names_version = Some(session.names_version());
-            screen.names_changed(&mut session.names());
-        }
+        names.update(session, screen);
         if added {
             screen.flush();
         }
 
         if let Some(deadline) = ending {
             if !session.awaits_replies() || Instant::now() >= deadline {
-                break Outcome::Quit;
+                return End::Quit;
             }
         }
 
         tokio::select! {
             received = connection.receive() => match received {
                 Ok(true) => {}
-                Ok(false) => {
-                    screen.show_final(&[Line::error(text::SERVER_CLOSED)]);
-                    break Outcome::ServerGone;
-                }
+                Ok(false) => return End::Lost(text::SERVER_CLOSED.into()),
                 Err(err) => {
-                    screen.show_final(&[Line::error(text::connection_lost(&describe_error(&err)))]);
-                    break Outcome::ServerGone;
+                    let reason = SafeText::neutralise_str(&describe_error(&err)).into_owned();
+                    return End::Lost(text::connection_lost(&reason));
                 }
             },
             _ = sleep_until_deadline(ending) => {}
             input = inputs.next(), if ending.is_none() => match input {
-                UserInput::Line(line) => match session.command(Command::parse(&line)) {
-                    Action::Send(request) => connection.send(&request),
-                    Action::Show(event) => {
-                        render(event, |line| screen.add(&line));
-                        screen.flush();
+                UserInput::Line(typed) => {
+                    match session.command(Command::parse(&typed.text, dialect)) {
+                        Action::Send(request) => connection.send_holding(request, typed.permit),
+                        Action::Show(Event::Hint) if dialect == Dialect::Rich => {
+                            screen.show(&[Line::notice(text::RICH_HINT)]);
+                        }
+                        Action::Show(event) => {
+                            let conversation = matches!(event, Event::Conversation(_));
+                            render(event, |line| screen.add(&line));
+                            screen.flush();
+                            if conversation {
+                                let with = session.conversation().map(SafeText::neutralise_str);
+                                screen.conversation(with.as_ref());
+                            }
+                        }
+                        Action::Quit => return End::Quit,
+                        Action::Nothing => {}
                     }
-                    Action::Quit => break Outcome::Quit,
-                    Action::Nothing => {}
-                },
-                UserInput::RefreshNames => connection.send(&session.silent_list()),
-                UserInput::Interrupt => break Outcome::Quit,
+                }
+                UserInput::RefreshNames => {
+                    connection.send(session.silent_list().to_bytes());
+                    names.refresh_asked = true;
+                }
+                UserInput::Interrupt => return End::Quit,
                 // Input ended (a closed pipe, Ctrl-D): show the replies to what
                 // was already sent, then quit.
                 UserInput::Eof => ending = Some(Instant::now() + REPLY_GRACE),
             },
         }
-    };
-    if outcome == Outcome::Quit {
-        connection.close().await;
     }
-    outcome
+}
+
+/// Keeps the screen's completion names in step with the session.
+#[derive(Default)]
+struct NamesSync {
+    /// The session's names version and `LIST-OK` count last given.
+    given: Option<(u64, u64)>,
+    /// The screen asked for fresh names and waits for the answer.
+    refresh_asked: bool,
+}
+
+impl NamesSync {
+    fn update(&mut self, session: &Session, screen: &mut dyn Screen) {
+        if !screen.completes_names() {
+            return;
+        }
+        let now = (session.names_version(), session.lists_answered());
+        let Some(given) = self.given.replace(now) else {
+            return self.give(session, screen);
+        };
+        let answered = self.refresh_asked && now.1 != given.1;
+        if now.0 != given.0 || answered {
+            self.give(session, screen);
+        }
+    }
+
+    fn give(&mut self, session: &Session, screen: &mut dyn Screen) {
+        self.refresh_asked = false;
+        let names = session
+            .names_by_recency()
+            .into_iter()
+            .map(|name| SafeText::neutralise_str(name).into_owned())
+            .collect();
+        screen.names_changed(names);
+    }
+}
+
+/// Rich mode: logs in again after the connection ended, with capped
+/// exponential backoff, until it works or the user quits. With `--local`, a
+/// client that finds nothing listening starts the server itself.
+async fn reconnect(
+    settings: &Settings,
+    inputs: &mut Inputs,
+    screen: &mut dyn Screen,
+    local: &mut Option<LocalServer>,
+    name: &str,
+) -> Result<(Connection, String), Outcome> {
+    screen.offline();
+    let mut backoff = Backoff::default();
+    loop {
+        let wait = backoff.next_wait();
+        screen.show(&[Line::notice(text::reconnecting(
+            wait.as_secs_f64().round().max(1.0) as u64,
+        ))]);
+        if !wait_offline(inputs, screen, wait).await {
+            return Err(Outcome::Quit);
+        }
+        if settings.local && local.is_none() {
+            if let Ok(Some(server)) = local::host(&settings.address, settings.port).await {
+                screen.show(&[Line::notice(text::hosting(&settings.shown_address()))]);
+                *local = Some(server);
+            }
+        }
+        let attempt = login::attempt(&settings.address, settings.port, name);
+        let Some(answer) = inputs.during(attempt).await else {
+            return Err(Outcome::Quit);
+        };
+        let reason = match answer {
+            Ok(refused @ (LoginAnswer::InUse | LoginAnswer::Rejected)) => {
+                show_answer(settings, refused, name.to_string(), screen)?;
+                screen.show(&[Line::info(text::ENTER_LOGIN)]);
+                return login(settings, inputs, screen, None).await;
+            }
+            Ok(accepted @ LoginAnswer::Accepted(..)) => {
+                match show_answer(settings, accepted, name.to_string(), screen)? {
+                    Some(logged_in) => return Ok(logged_in),
+                    None => continue,
+                }
+            }
+            Ok(LoginAnswer::Busy) => text::SERVER_FULL.to_string(),
+            Ok(LoginAnswer::NoAnswer | LoginAnswer::TimedOut) => "no answer".to_string(),
+            Ok(LoginAnswer::NotChatServer) => "not a chat server".to_string(),
+            Err(err) => describe_error(&err),
+        };
+        let reason = SafeText::neutralise_str(&reason);
+        screen.show(&[Line::notice(text::reconnect_failed(&reason))]);
+    }
+}
+
+/// Waits `wait` while disconnected. Returns false when the user quits.
+async fn wait_offline(inputs: &mut Inputs, screen: &mut dyn Screen, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => return true,
+            input = inputs.next() => match input {
+                UserInput::Line(typed) => match LoginInput::parse(&typed.text) {
+                    LoginInput::Quit => return false,
+                    LoginInput::Empty => {}
+                    _ => screen.show(&[Line::notice(text::NOT_CONNECTED)]),
+                },
+                UserInput::Eof | UserInput::Interrupt => return false,
+                UserInput::RefreshNames => {}
+            },
+        }
+    }
+}
+
+/// Capped exponential backoff with jitter: about 1, 2, 4, ... seconds, at
+/// most 30, each between 75% and 125% of its step, so that many clients cut
+/// off together do not all come back at the same moment.
+#[derive(Debug, Default)]
+struct Backoff {
+    attempts: u32,
+}
+
+/// The longest wait between two reconnection attempts (before jitter).
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+impl Backoff {
+    fn next_wait(&mut self) -> Duration {
+        let step = Duration::from_secs(1u64 << self.attempts.min(5)).min(MAX_BACKOFF);
+        self.attempts += 1;
+        step.mul_f64(0.75 + 0.5 * random_fraction())
+    }
+}
+
+/// A number in [0, 1), different in every call and every process (the
+/// standard library's randomly seeded hasher is enough for jitter).
+fn random_fraction() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(Instant::now().elapsed().as_nanos());
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// How long the client waits, after the end of input, for the replies to
@@ -390,11 +454,27 @@ async fn sleep_until_deadline(deadline: Option<Instant>) {
     }
 }
 
-/// A short reason for an I/O error, without the "(os error N)" suffix.
-fn describe_error(err: &io::Error) -> String {
-    let text = err.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter() {
+        let mut backoff = Backoff::default();
+        let waits: Vec<f64> = (0..9).map(|_| backoff.next_wait().as_secs_f64()).collect();
+        let steps = [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0];
+        for (wait, step) in waits.iter().zip(steps) {
+            assert!(
+                (0.75 * step..=1.25 * step).contains(wait),
+                "{wait} for a step of {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn jitter_differs_between_calls() {
+        let draws: Vec<f64> = (0..20).map(|_| random_fraction()).collect();
+        assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
+        assert!(draws.windows(2).any(|w| w[0] != w[1]));
     }
 }

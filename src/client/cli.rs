@@ -3,40 +3,68 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
+use serde::Deserialize;
 
 /// A terminal chat client for the VU Computer Networks chat protocol.
 ///
 /// Log in with a name, then type `@<username> <message>` to send a message,
-/// `!who` to list the users online, and `!quit` to exit.
-#[derive(Debug, Clone, Parser)]
+/// `!who` to list the users online, and `!quit` to exit. On a terminal, `!help`
+/// lists the rest. Settings can also come from a config file (see --config);
+/// the command line wins over it.
+#[derive(Debug, Clone, Default, Parser)]
 #[command(name = "chat", version)]
 pub struct Cli {
-    /// Host name or IP address of the chat server.
-    #[arg(long, value_name = "HOST", default_value = crate::net::DEFAULT_ADDRESS)]
-    pub address: String,
+    /// Host name or IP address of the chat server [default: 127.0.0.1].
+    #[arg(long, value_name = "HOST")]
+    pub address: Option<String>,
 
-    /// TCP port of the chat server (1-65535).
-    #[arg(long, value_name = "PORT", default_value_t = crate::net::DEFAULT_PORT,
-          value_parser = clap::value_parser!(u16).range(1..))]
-    pub port: u16,
+    /// TCP port of the chat server, 1-65535 [default: 5378].
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+
+    /// Log in as NAME without asking (if the server refuses it, the client
+    /// asks for another).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Read settings from this TOML file instead of chat/config.toml in the
+    /// platform's config directory (usually ~/.config/chat/config.toml).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
 
     /// Plain line-oriented output: exactly the assignment's lines, no prompt,
     /// no colour. Used automatically when standard input or output is not a
-    /// terminal, or TERM is "dumb".
+    /// terminal, or TERM is "dumb". Plain mode uses only --address, --port,
+    /// --name and --local.
     #[arg(long)]
     pub plain: bool,
 
     /// If no server is listening on the address and port, start one inside
-    /// this client (bots included). It stops when this client quits.
+    /// this client (bots included). It stops when this client quits, and the
+    /// others are told; a client started with --local then takes over.
     #[arg(long)]
     pub local: bool,
 
-    /// When to use colours in rich mode. NO_COLOR in the environment means never.
-    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    /// When to use colours in rich mode [default: auto]. NO_COLOR in the
+    /// environment means never.
+    #[arg(long, value_name = "WHEN", value_enum)]
+    pub color: Option<ColorChoice>,
 
-    /// Where to keep the history of typed lines [default: chat/history.txt in
-    /// the platform's data directory].
+    /// Rich mode: put the local time, [HH:MM], before each line.
+    #[arg(long)]
+    pub timestamps: bool,
+
+    /// Rich mode: ring the terminal bell when a message arrives.
+    #[arg(long)]
+    pub bell: bool,
+
+    /// Rich mode: append every line shown, with the date and time, to a log
+    /// file per server and name in the platform's data directory.
+    #[arg(long)]
+    pub log: bool,
+
+    /// Keep the history of typed lines in this one file [default: one file
+    /// per server and name in the platform's data directory].
     #[arg(long, value_name = "PATH", conflicts_with = "no_history")]
     pub history_file: Option<PathBuf>,
 
@@ -45,26 +73,17 @@ pub struct Cli {
     pub no_history: bool,
 }
 
-/// The `--color` choices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// The `--color` choices (and the config file's `color`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ColorChoice {
-    /// Colour when the output is a terminal and NO_COLOR is not set.
+    /// Colour unless NO_COLOR is set.
+    #[default]
     Auto,
     /// Always colour in rich mode.
     Always,
     /// Never colour.
     Never,
-}
-
-impl Cli {
-    /// `host:port`, as shown to the user.
-    pub fn server_address(&self) -> String {
-        if self.address.contains(':') {
-            format!("[{}]:{}", self.address, self.port)
-        } else {
-            format!("{}:{}", self.address, self.port)
-        }
-    }
 }
 
 #[cfg(test)]
@@ -78,13 +97,19 @@ mod tests {
     }
 
     #[test]
-    fn defaults_and_equals_form() {
+    fn flags_and_equals_form() {
         let cli = Cli::try_parse_from(["chat"]).unwrap();
-        assert_eq!((cli.address.as_str(), cli.port), ("127.0.0.1", 5378));
+        assert_eq!((cli.address, cli.port), (None, None));
         let cli = Cli::try_parse_from(["chat", "--address=10.0.0.1", "--port", "7"]).unwrap();
-        assert_eq!(cli.server_address(), "10.0.0.1:7");
-        let cli = Cli::try_parse_from(["chat", "--address", "::1", "--port=9"]).unwrap();
-        assert_eq!(cli.server_address(), "[::1]:9");
+        assert_eq!(
+            (cli.address.as_deref(), cli.port),
+            (Some("10.0.0.1"), Some(7))
+        );
+        let cli =
+            Cli::try_parse_from(["chat", "--name", "al", "--color", "never", "--bell"]).unwrap();
+        assert_eq!(cli.name.as_deref(), Some("al"));
+        assert_eq!(cli.color, Some(ColorChoice::Never));
+        assert!(cli.bell && !cli.log && !cli.timestamps);
     }
 
     #[test]

@@ -1,13 +1,57 @@
 //! What the user types, parsed into commands.
+//!
+//! Plain mode understands exactly the assignment's commands. Rich mode adds
+//! conversations and a few commands of its own ([`Dialect::Rich`]); every
+//! line that means something in plain mode means the same in rich mode,
+//! except `@name` with nothing after it, which starts a conversation.
 
 /// The command that quits, at the name prompt and after login.
 pub(crate) const QUIT: &str = "!quit";
 /// The command that lists the users online.
 pub(crate) const WHO: &str = "!who";
+/// Rich mode: starts (`!to bob`) or leaves (`!to`) a conversation.
+pub(crate) const TO: &str = "!to";
+/// Rich mode: answers the last person who wrote to you.
+pub(crate) const REPLY: &str = "!reply";
+/// Rich mode: short for [`REPLY`].
+pub(crate) const REPLY_SHORT: &str = "!r";
+/// Rich mode: lists the commands.
+pub(crate) const HELP: &str = "!help";
+
+/// Every command of rich mode with its one-line description, in the order
+/// `!help` lists them (and Tab offers them).
+pub(crate) const RICH_COMMANDS: &[(&str, &str)] = &[
+    ("@<name> <message>", "send <message> to <name>"),
+    (
+        "@<name>",
+        "talk to <name>: lines that start with neither @ nor ! go to them",
+    ),
+    ("@", "leave the conversation"),
+    (
+        TO,
+        "!to <name> is @<name>; !to alone leaves the conversation",
+    ),
+    (
+        REPLY,
+        "!reply <message> (or !r) answers the last person who wrote to you",
+    ),
+    (WHO, "list the users online"),
+    (HELP, "show this list"),
+    (QUIT, "leave (Ctrl-D on an empty line does too)"),
+];
+
+/// Which commands a front end understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// Exactly the assignment's commands.
+    Plain,
+    /// The assignment's commands, conversations and the commands of rich mode.
+    Rich,
+}
 
 /// One typed line, after login.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command<'a> {
+pub(crate) enum Command<'a> {
     /// `!quit`
     Quit,
     /// `!who`
@@ -15,6 +59,16 @@ pub enum Command<'a> {
     /// `@<to> <body>`: the body is exactly what follows the first space after
     /// the name, possibly empty (the server judges it).
     Send { to: &'a str, body: &'a str },
+    /// Rich mode: a line for the current conversation (one that starts with
+    /// neither `@` nor `!`).
+    Say(&'a str),
+    /// Rich mode: `@<name>` or `!to <name>` (start a conversation), `@` or
+    /// `!to` (leave it).
+    Converse(Option<&'a str>),
+    /// Rich mode: `!r <body>` or `!reply <body>`.
+    Reply(&'a str),
+    /// Rich mode: `!help`.
+    Help,
     /// An empty line: nothing to do.
     Empty,
     /// Anything else: the user gets a hint, and nothing is sent.
@@ -23,26 +77,64 @@ pub enum Command<'a> {
 
 impl<'a> Command<'a> {
     /// Parses one typed line (without its line ending).
-    pub fn parse(line: &'a str) -> Command<'a> {
+    pub(crate) fn parse(line: &'a str, dialect: Dialect) -> Command<'a> {
         let line = line.trim_end_matches(['\r', '\n']);
-        if line.trim() == QUIT {
+        let trimmed = line.trim();
+        if trimmed == QUIT {
             return Command::Quit;
         }
-        if line.trim() == WHO {
+        if trimmed == WHO {
             return Command::Who;
         }
-        if line.trim().is_empty() {
+        if trimmed.is_empty() {
             return Command::Empty;
+        }
+        if line.contains(['\n', '\r']) {
+            // A pasted line break would split the message into two requests.
+            return Command::Invalid;
+        }
+        if dialect == Dialect::Rich {
+            if let Some(command) = Command::parse_rich(line, trimmed) {
+                return command;
+            }
         }
         let Some(rest) = line.strip_prefix('@') else {
             return Command::Invalid;
         };
         let (to, body) = rest.split_once(' ').unwrap_or((rest, ""));
-        if to.is_empty() || to.contains(char::is_whitespace) || body.contains(['\n', '\r']) {
-            // A pasted line break would split the message into two requests.
+        if to.is_empty() || to.contains(char::is_whitespace) {
             return Command::Invalid;
         }
         Command::Send { to, body }
+    }
+
+    /// The lines that mean something only in rich mode.
+    fn parse_rich(line: &'a str, trimmed: &'a str) -> Option<Command<'a>> {
+        if trimmed == HELP {
+            return Some(Command::Help);
+        }
+        if let Some(rest) = line.strip_prefix('@') {
+            if rest.is_empty() {
+                return Some(Command::Converse(None));
+            }
+            if !rest.contains(char::is_whitespace) {
+                return Some(Command::Converse(Some(rest)));
+            }
+            return None;
+        }
+        if line.starts_with('!') {
+            let (head, arg) = line.split_once(' ').unwrap_or((line, ""));
+            return Some(match head {
+                TO => match arg.trim() {
+                    "" => Command::Converse(None),
+                    name if !name.contains(char::is_whitespace) => Command::Converse(Some(name)),
+                    _ => Command::Invalid,
+                },
+                REPLY | REPLY_SHORT => Command::Reply(arg),
+                _ => Command::Invalid,
+            });
+        }
+        Some(Command::Say(line))
     }
 }
 
@@ -84,40 +176,84 @@ mod tests {
         Command::Send { to, body }
     }
 
+    fn plain(line: &str) -> Command<'_> {
+        Command::parse(line, Dialect::Plain)
+    }
+
+    fn rich(line: &str) -> Command<'_> {
+        Command::parse(line, Dialect::Rich)
+    }
+
     #[test]
     fn quit_and_who() {
-        assert_eq!(Command::parse("!quit"), Command::Quit);
-        assert_eq!(Command::parse("!quit\r\n"), Command::Quit);
-        assert_eq!(Command::parse("  !quit "), Command::Quit);
-        assert_eq!(Command::parse("!who"), Command::Who);
-        assert_eq!(Command::parse("!whom"), Command::Invalid);
+        for parse in [plain, rich] {
+            assert_eq!(parse("!quit"), Command::Quit);
+            assert_eq!(parse("!quit\r\n"), Command::Quit);
+            assert_eq!(parse("  !quit "), Command::Quit);
+            assert_eq!(parse("!who"), Command::Who);
+            assert_eq!(parse("!whom"), Command::Invalid);
+        }
     }
 
     #[test]
     fn message_body_is_everything_after_the_first_space() {
-        assert_eq!(Command::parse("@bob hello"), send("bob", "hello"));
-        assert_eq!(
-            Command::parse("@bob  two  spaces "),
-            send("bob", " two  spaces ")
-        );
-        assert_eq!(Command::parse("@bob ü €"), send("bob", "ü €"));
+        for parse in [plain, rich] {
+            assert_eq!(parse("@bob hello"), send("bob", "hello"));
+            assert_eq!(parse("@bob  two  spaces "), send("bob", " two  spaces "));
+            assert_eq!(parse("@bob ü €"), send("bob", "ü €"));
+            assert_eq!(parse("@echobot "), send("echobot", ""));
+        }
     }
 
     #[test]
-    fn empty_body_is_sent_for_the_server_to_judge() {
-        assert_eq!(Command::parse("@echobot "), send("echobot", ""));
-        assert_eq!(Command::parse("@echobot"), send("echobot", ""));
+    fn plain_mode_sends_an_empty_body_for_the_server_to_judge() {
+        assert_eq!(plain("@echobot"), send("echobot", ""));
     }
 
     #[test]
-    fn other_lines_are_invalid_or_empty() {
-        assert_eq!(Command::parse(""), Command::Empty);
-        assert_eq!(Command::parse("   "), Command::Empty);
-        assert_eq!(Command::parse("hello"), Command::Invalid);
-        assert_eq!(Command::parse("@"), Command::Invalid);
-        assert_eq!(Command::parse("@ hi"), Command::Invalid);
-        assert_eq!(Command::parse("@bob\thi"), Command::Invalid);
-        assert_eq!(Command::parse("@bob a\nSEND eve x"), Command::Invalid);
+    fn plain_mode_has_only_the_assignments_commands() {
+        assert_eq!(plain(""), Command::Empty);
+        assert_eq!(plain("   "), Command::Empty);
+        assert_eq!(plain("hello"), Command::Invalid);
+        assert_eq!(plain("@"), Command::Invalid);
+        assert_eq!(plain("@ hi"), Command::Invalid);
+        assert_eq!(plain("@bob\thi"), Command::Invalid);
+        assert_eq!(plain("@bob a\nSEND eve x"), Command::Invalid);
+        assert_eq!(plain("!help"), Command::Invalid);
+        assert_eq!(plain("!r hi"), Command::Invalid);
+        assert_eq!(plain("!to bob"), Command::Invalid);
+    }
+
+    #[test]
+    fn rich_mode_conversations() {
+        assert_eq!(rich("@bob"), Command::Converse(Some("bob")));
+        assert_eq!(rich("@"), Command::Converse(None));
+        assert_eq!(rich("!to bob"), Command::Converse(Some("bob")));
+        assert_eq!(rich("!to  bob "), Command::Converse(Some("bob")));
+        assert_eq!(rich("!to"), Command::Converse(None));
+        assert_eq!(rich("!to a b"), Command::Invalid);
+        assert_eq!(rich("hello there"), Command::Say("hello there"));
+        assert_eq!(rich(" indented"), Command::Say(" indented"));
+        assert_eq!(rich("@bob\thi"), Command::Invalid);
+        assert_eq!(rich("a\nSEND eve x"), Command::Invalid);
+    }
+
+    #[test]
+    fn rich_mode_reply_and_help() {
+        assert_eq!(rich("!r thanks"), Command::Reply("thanks"));
+        assert_eq!(rich("!reply thanks a lot"), Command::Reply("thanks a lot"));
+        assert_eq!(rich("!r"), Command::Reply(""));
+        assert_eq!(rich("!help"), Command::Help);
+        assert_eq!(rich("!nonsense"), Command::Invalid);
+        assert_eq!(rich("!"), Command::Invalid);
+    }
+
+    #[test]
+    fn every_rich_command_is_listed() {
+        let listed: Vec<&str> = RICH_COMMANDS.iter().map(|(c, _)| *c).collect();
+        for command in [QUIT, WHO, TO, REPLY, HELP] {
+            assert!(listed.contains(&command), "{command}");
+        }
     }
 
     #[test]

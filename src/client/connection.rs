@@ -13,11 +13,16 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::inputs::Permit;
 use crate::net::{read_into, write_fully};
-use crate::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
+use crate::protocol::{Frame, LineFramer, ServerMessage};
 
 /// How long a quitting client waits for queued requests to leave.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One request waiting to be written, with the share of the input budget it
+/// holds until then.
+type Outgoing = (Vec<u8>, Permit);
 
 /// Size of one read from the socket.
 const READ_CHUNK: usize = 64 * 1024;
@@ -29,7 +34,7 @@ const MAX_READ_CHUNK: usize = 1 << 20;
 pub(super) struct Connection {
     reader: OwnedReadHalf,
     framer: LineFramer,
-    outgoing: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    outgoing: Option<mpsc::UnboundedSender<Outgoing>>,
     writer: JoinHandle<io::Result<()>>,
 }
 
@@ -54,12 +59,19 @@ impl Connection {
         }
     }
 
-    /// Queues a request. It is written in order, in the background.
-    pub(super) fn send(&self, message: &ClientMessage<'_>) {
+    /// Queues a request (one encoded line). It is written in order, in the
+    /// background.
+    pub(super) fn send(&self, request: Vec<u8>) {
+        self.send_holding(request, Permit::none());
+    }
+
+    /// Queues a request made from a typed line, which holds `permit` until
+    /// the request has been written.
+    pub(super) fn send_holding(&self, request: Vec<u8>, permit: Permit) {
         if let Some(tx) = &self.outgoing {
             // If the writer has stopped, the connection is broken, and the
             // reading side reports it.
-            let _ = tx.send(message.to_bytes());
+            let _ = tx.send((request, permit));
         }
     }
 
@@ -104,10 +116,11 @@ fn read_size(pending: usize) -> usize {
 /// Writes queued requests in order until the queue is closed.
 async fn write_queue(
     mut writer: OwnedWriteHalf,
-    mut queue: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut queue: mpsc::UnboundedReceiver<Outgoing>,
 ) -> io::Result<()> {
-    while let Some(bytes) = queue.recv().await {
+    while let Some((bytes, permit)) = queue.recv().await {
         write_fully(&mut writer, &bytes).await?;
+        drop(permit);
     }
     writer.shutdown().await
 }

@@ -1,26 +1,38 @@
 //! The chat client.
 //!
-//! - `cli`: the command line ([`Cli`]).
-//! - `command`: what the user types, parsed.
+//! - `cli`: the command line ([`Cli`]); `settings`: the command line over
+//!   the config file over the defaults.
+//! - `command`: what the user types, parsed (plain and rich dialects).
 //! - `session`: the logged-in session, sans-IO (requests out, events in).
-//! - `render`: events as lines of text, with remote text made safe.
-//! - `connection`: the TCP connection (framing in, a writer task out).
-//! - `app`: login and the main loop, shared by both front ends.
-//! - `local`: `--local`, a server hosted inside the client.
-//! - `plain`: the line-oriented front end (the assignment's interface).
-//! - `rich`: the readline front end (editing, history, completion, colour).
+//! - `safe`: [`SafeText`], text safe to show, and the one neutraliser.
+//! - `render`: events as lines of text.
 //! - [`text`]: every exact line of the interface (public: the tests match
 //!   these, never copies of them).
+//! - `connection`: the TCP connection (framing in, a writer task out).
+//! - `login`: one login attempt and its answer.
+//! - `inputs`: what the user does, and the budget that bounds reading it.
+//! - `app`: hosting, login, the main loop and reconnecting, shared by both
+//!   front ends through `screen`'s trait.
+//! - `local`: `--local`, a server hosted inside the client.
+//! - `plain`: the line-oriented front end (the assignment's interface);
+//!   `output`: writing whole lines to standard output.
+//! - `rich`: the terminal front end (editing, history, completion, colour).
 
 mod app;
 mod cli;
 pub(crate) mod command;
 mod connection;
+mod inputs;
 mod local;
+mod login;
+mod output;
 mod plain;
 pub(crate) mod render;
 mod rich;
+mod safe;
+mod screen;
 pub(crate) mod session;
+mod settings;
 pub mod text;
 
 use std::io::IsTerminal;
@@ -28,31 +40,39 @@ use std::process::ExitCode;
 
 use tokio::sync::mpsc;
 
-use app::{Inputs, UserInput};
 pub use cli::{Cli, ColorChoice};
+use inputs::{Budget, Inputs, UserInput, INPUT_BUDGET};
 pub use plain::{enlarge_pipe, PIPE_BUFFER};
 pub use render::{render, Line};
+pub use safe::SafeText;
 pub use session::{Event, Session};
+use settings::Settings;
 
 /// Runs the client with parsed arguments until it ends, and tells how it
 /// ended as the exit status.
 pub async fn run(cli: Cli) -> ExitCode {
+    let plain = use_plain_mode(cli.plain);
+    let settings = match Settings::load(cli, plain) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("chat: {}", err.shown());
+            return ExitCode::from(2);
+        }
+    };
     let (tx, rx) = mpsc::unbounded_channel();
     forward_signals(tx.clone());
-    let inputs = Inputs::new(rx);
-    if use_plain_mode(&cli) {
+    let budget = Budget::new(INPUT_BUDGET);
+    let mut inputs = Inputs::new(rx);
+    if plain {
         colored::control::set_override(false);
-        plain::spawn_stdin_reader(tx);
+        plain::spawn_stdin_reader(tx, budget);
         let mut screen = plain::PlainScreen::new();
-        return app::run(&cli, inputs, &mut screen).await.into();
+        return app::run(&settings, &mut inputs, &mut screen).await.into();
     }
-    colored::control::set_override(use_color(cli.color));
-    let options = rich::Options {
-        history: rich::history_path(cli.history_file.as_deref(), cli.no_history),
-        color: use_color(cli.color),
-    };
-    match rich::start(options, tx) {
-        Ok(mut screen) => app::run(&cli, inputs, &mut screen).await.into(),
+    let color = use_color(settings.color);
+    colored::control::set_override(color);
+    match rich::start(&settings, color, tx, budget) {
+        Ok(mut screen) => app::run(&settings, &mut inputs, &mut screen).await.into(),
         Err(err) => {
             eprintln!("chat: cannot use the terminal: {err}");
             ExitCode::FAILURE
@@ -72,15 +92,16 @@ fn use_color(choice: ColorChoice) -> bool {
 
 /// Plain mode is used with `--plain`, when standard input or output is not a
 /// terminal, and when TERM is `dumb`.
-fn use_plain_mode(cli: &Cli) -> bool {
-    cli.plain
+fn use_plain_mode(asked: bool) -> bool {
+    asked
         || !std::io::stdin().is_terminal()
         || !std::io::stdout().is_terminal()
         || std::env::var_os("TERM").is_some_and(|term| term == "dumb")
 }
 
-/// Turns Ctrl-C (SIGINT), SIGTERM and SIGHUP into [`UserInput::Interrupt`], so that
-/// they end the program like `!quit`, through the normal exit path.
+/// Turns Ctrl-C (SIGINT), SIGTERM and SIGHUP into [`UserInput::Interrupt`],
+/// so that they end the program like `!quit`, through the normal exit path,
+/// whatever the terminal is doing (the main loop never waits for it).
 fn forward_signals(tx: mpsc::UnboundedSender<UserInput>) {
     #[cfg(unix)]
     {

@@ -7,8 +7,12 @@ use std::os::fd::AsFd;
 
 use tokio::sync::mpsc;
 
-use super::app::{Screen, UserInput};
+use std::sync::Arc;
+
+use super::inputs::{Budget, Typed, UserInput};
+use super::output::{unbuffered_stdout, write_out};
 use super::render::Line;
+use super::screen::Screen;
 
 /// Lines of at least this size are written straight through instead of being
 /// gathered with their neighbours (so a huge message is never copied).
@@ -25,6 +29,7 @@ pub(super) struct PlainScreen {
 
 impl PlainScreen {
     pub(super) fn new() -> PlainScreen {
+        enlarge_pipe(io::stdout().as_fd());
         PlainScreen::writing_to(unbuffered_stdout())
     }
 
@@ -65,19 +70,6 @@ impl Default for PlainScreen {
     }
 }
 
-/// Standard output without the standard library's line buffering, which
-/// searches every write for its last newline (a pass over a huge message):
-/// a duplicate of its file descriptor, or, if none can be made, the usual
-/// `io::stdout()`. Every write is whole lines, so nothing waits in a buffer.
-fn unbuffered_stdout() -> Box<dyn Write + Send> {
-    let stdout = io::stdout();
-    enlarge_pipe(stdout.as_fd());
-    match stdout.as_fd().try_clone_to_owned() {
-        Ok(fd) => Box::new(std::fs::File::from(fd)),
-        Err(_) => Box::new(io::stdout()),
-    }
-}
-
 /// The pipe buffer asked for when standard output is a pipe: the most an
 /// unprivileged process may set by default (`/proc/sys/fs/pipe-max-size`).
 pub const PIPE_BUFFER: usize = 1 << 20;
@@ -101,24 +93,6 @@ pub fn enlarge_pipe(fd: std::os::fd::BorrowedFd<'_>) {
     let _ = fd;
 }
 
-/// Writes all of `parts`, in order, to standard output, one `writev` at a
-/// time (standard output, not a socket, so not `net::write_fully`). The lines
-/// are written from `str`s, so they are valid UTF-8 already and go out
-/// without a second pass over them.
-fn write_out(out: &mut impl Write, mut parts: &mut [IoSlice<'_>]) -> io::Result<()> {
-    // Skip empty parts first: with nothing left to write, nothing is called.
-    IoSlice::advance_slices(&mut parts, 0);
-    while !parts.is_empty() {
-        match out.write_vectored(parts) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut parts, n),
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(())
-}
-
 impl Screen for PlainScreen {
     fn add(&mut self, line: &Line<'_>) {
         if !self.broken && self.add_line(line).is_err() {
@@ -140,15 +114,19 @@ impl Screen for PlainScreen {
 
 /// Reads standard input on a thread of its own and sends each line.
 ///
+/// Before each line it waits for room in `budget`, so that while the server
+/// does not take what is sent, standard input is not read either.
+///
 /// A blocking read cannot be cancelled, so the thread is never joined: when
 /// the program returns from `main`, it ends with the process, and the client
 /// never waits for the user to press Enter.
-pub(super) fn spawn_stdin_reader(tx: mpsc::UnboundedSender<UserInput>) {
+pub(super) fn spawn_stdin_reader(tx: mpsc::UnboundedSender<UserInput>, budget: Arc<Budget>) {
     std::thread::spawn(move || {
         let stdin = io::stdin();
         let mut stdin = stdin.lock();
         let mut buf = Vec::new();
         loop {
+            budget.wait_for_room();
             buf.clear();
             match stdin.read_until(b'\n', &mut buf) {
                 Ok(0) => break,
@@ -159,8 +137,9 @@ pub(super) fn spawn_stdin_reader(tx: mpsc::UnboundedSender<UserInput>) {
                     if buf.last() == Some(&b'\r') {
                         buf.pop();
                     }
-                    let line = String::from_utf8_lossy(&buf).into_owned();
-                    if tx.send(UserInput::Line(line)).is_err() {
+                    let text = String::from_utf8_lossy(&buf).into_owned();
+                    let permit = budget.take(text.len());
+                    if tx.send(UserInput::Line(Typed { text, permit })).is_err() {
                         return;
                     }
                 }
@@ -175,7 +154,8 @@ pub(super) fn spawn_stdin_reader(tx: mpsc::UnboundedSender<UserInput>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
+    use crate::client::safe::SafeText;
+    use std::sync::Mutex;
 
     /// Keeps what is written, taking at most `step` bytes per call (as a
     /// pipe or a slow terminal may), and counts the calls.
@@ -211,8 +191,8 @@ mod tests {
 
     fn from(name: &str, message: String) -> Line<'static> {
         Line::From {
-            name: name.to_string().into(),
-            message: message.into(),
+            name: SafeText::neutralise_str(name).into_owned(),
+            message: SafeText::neutralise_str(&message).into_owned(),
         }
     }
 
@@ -232,7 +212,10 @@ mod tests {
                 from("bob", "four".into()),
             ];
             screen.show(&lines);
-            let expected: String = lines.iter().map(|line| line.plain() + "\n").collect();
+            let expected: String = lines
+                .iter()
+                .map(|line| format!("{}\n", line.plain()))
+                .collect();
             let (written, calls) = out.written.lock().unwrap().clone();
             assert_eq!(String::from_utf8(written).unwrap(), expected, "step {step}");
             if step > expected.len() {

@@ -4,6 +4,10 @@
 //! keeps a queue of the requests it has sent and matches each reply to the
 //! oldest one. That is how the reply to a silent `LIST` (sent to refresh tab
 //! completion) is never shown, while a `!who` typed by the user is shown once.
+//!
+//! It also keeps what rich mode's conversations need: the current
+//! conversation, the last person who wrote (for `!r`), and who was talked
+//! with most recently (the order Tab offers names in).
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -29,13 +33,19 @@ pub enum Event<'a> {
     Unexpected,
     /// A typed line that is not a command.
     Hint,
+    /// Rich mode: the conversation is now with this user, or with nobody.
+    Conversation(Option<&'a str>),
+    /// Rich mode: `!r`, but nobody has written yet.
+    NobodyToAnswer,
+    /// Rich mode: `!help`.
+    Help,
 }
 
 /// What the front end must do after a typed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action<'a> {
-    /// Send this request.
-    Send(ClientMessage<'a>),
+pub(crate) enum Action<'a> {
+    /// Send this request (one encoded line, `\n` included).
+    Send(Vec<u8>),
     /// Tell the user something (no request).
     Show(Event<'a>),
     /// Quit the program.
@@ -51,48 +61,98 @@ enum Awaited {
     List { shown: bool },
 }
 
+/// How many of the people talked with most recently are remembered, in order.
+const RECENT: usize = 32;
+
 /// State of a logged-in session.
 #[derive(Debug, Default)]
 pub struct Session {
+    me: String,
     pending: VecDeque<Awaited>,
     names: BTreeSet<String>,
     names_version: u64,
-    /// The last sender, known to be in `names` or not completable: a flood
-    /// from one sender costs one comparison per message.
+    /// The last sender, known to be in `names` (or not completable) and at
+    /// the front of `recent`: a flood from one sender costs one comparison
+    /// per message.
     last_sender: Vec<u8>,
+    /// Whoever wrote last, for `!r`.
+    last_writer: Option<String>,
+    /// People talked with, most recent first (either way).
+    recent: VecDeque<String>,
+    /// The current conversation (rich mode).
+    conversation: Option<String>,
+    /// How many `LIST-OK` replies have arrived (silent ones included).
+    lists: u64,
 }
 
 impl Session {
     /// A session for the user who logged in as `me`.
     pub fn new(me: &str) -> Session {
-        let mut session = Session::default();
+        let mut session = Session {
+            me: me.to_string(),
+            ..Session::default()
+        };
         session.learn_name(me.as_bytes());
         session
     }
 
+    /// The same person logged in again (after a reconnect): requests still
+    /// waiting for replies are forgotten, conversations and names are kept.
+    pub(crate) fn restart(&mut self, me: &str) {
+        self.pending.clear();
+        self.last_sender.clear();
+        if self.me != me {
+            self.me = me.to_string();
+            self.learn_name(me.as_bytes());
+            self.names_version += 1;
+        }
+    }
+
     /// Turns a typed command into what to do.
-    pub fn command<'a>(&mut self, command: Command<'a>) -> Action<'a> {
+    pub(crate) fn command<'a>(&mut self, command: Command<'a>) -> Action<'a> {
         match command {
             Command::Quit => Action::Quit,
             Command::Empty => Action::Nothing,
             Command::Invalid => Action::Show(Event::Hint),
+            Command::Help => Action::Show(Event::Help),
             Command::Who => {
                 self.pending.push_back(Awaited::List { shown: true });
-                Action::Send(ClientMessage::List)
+                Action::Send(ClientMessage::List.to_bytes())
             }
-            Command::Send { to, body } => {
-                self.learn_name(to.as_bytes());
-                self.pending.push_back(Awaited::Send);
-                Action::Send(ClientMessage::Send {
-                    to: to.as_bytes(),
-                    body: body.as_bytes(),
-                })
+            Command::Send { to, body } => self.send(to, body),
+            Command::Say(body) => match self.conversation.clone() {
+                Some(to) => self.send(&to, body),
+                None => Action::Show(Event::Hint),
+            },
+            Command::Reply(body) => match self.last_writer.clone() {
+                Some(to) => self.send(&to, body),
+                None => Action::Show(Event::NobodyToAnswer),
+            },
+            Command::Converse(with) => {
+                self.conversation = with.map(str::to_string);
+                if let Some(with) = with {
+                    self.talked_with(with);
+                }
+                Action::Show(Event::Conversation(with))
             }
         }
     }
 
+    fn send<'a>(&mut self, to: &str, body: &str) -> Action<'a> {
+        self.learn_name(to.as_bytes());
+        self.talked_with(to);
+        self.pending.push_back(Awaited::Send);
+        Action::Send(
+            ClientMessage::Send {
+                to: to.as_bytes(),
+                body: body.as_bytes(),
+            }
+            .to_bytes(),
+        )
+    }
+
     /// A `LIST` whose reply only refreshes the known names and is never shown.
-    pub fn silent_list(&mut self) -> ClientMessage<'static> {
+    pub(crate) fn silent_list(&mut self) -> ClientMessage<'static> {
         self.pending.push_back(Awaited::List { shown: false });
         ClientMessage::List
     }
@@ -103,9 +163,7 @@ impl Session {
         match message {
             ServerMessage::Delivery { from, body } => {
                 if from != self.last_sender.as_slice() {
-                    self.learn_name(from);
-                    self.last_sender.clear();
-                    self.last_sender.extend_from_slice(from);
+                    self.new_sender(from);
                 }
                 Some(Event::Message { from, body })
             }
@@ -114,6 +172,7 @@ impl Session {
             ServerMessage::BadRequestHeader => self.reply(Event::BadHeader),
             ServerMessage::BadRequestBody => self.reply(Event::BadBody),
             ServerMessage::ListOk(names) => {
+                self.lists += 1;
                 self.replace_names(&names);
                 self.reply(Event::Users(names))
             }
@@ -134,18 +193,83 @@ impl Session {
     }
 
     /// True while a request has not been answered.
-    pub fn awaits_replies(&self) -> bool {
+    pub(crate) fn awaits_replies(&self) -> bool {
         !self.pending.is_empty()
     }
 
+    /// The user's own name.
+    pub(crate) fn me(&self) -> &str {
+        &self.me
+    }
+
+    /// The current conversation, if any.
+    pub(crate) fn conversation(&self) -> Option<&str> {
+        self.conversation.as_deref()
+    }
+
     /// Names of users seen online, sorted.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.names.iter().map(String::as_str)
     }
 
-    /// Changes each time the set of names changes.
-    pub fn names_version(&self) -> u64 {
+    /// Names to offer for completion, in the order to offer them: whoever
+    /// wrote last, then the others talked with most recently, then everyone
+    /// else in alphabetical order, and the user's own name last.
+    pub(crate) fn names_by_recency(&self) -> Vec<&str> {
+        let mut ordered: Vec<&str> = Vec::with_capacity(self.names.len());
+        let known = |name: &&str| self.names.contains(*name) && *name != self.me;
+        ordered.extend(self.last_writer.as_deref().filter(known));
+        for name in &self.recent {
+            if known(&name.as_str()) && !ordered.contains(&name.as_str()) {
+                ordered.push(name);
+            }
+        }
+        for name in &self.names {
+            if *name != self.me && !ordered.contains(&name.as_str()) {
+                ordered.push(name);
+            }
+        }
+        if self.names.contains(&self.me) {
+            ordered.push(&self.me);
+        }
+        ordered
+    }
+
+    /// Changes each time the names or their order change.
+    pub(crate) fn names_version(&self) -> u64 {
         self.names_version
+    }
+
+    /// How many `LIST-OK` replies have arrived so far.
+    pub(crate) fn lists_answered(&self) -> u64 {
+        self.lists
+    }
+
+    /// A message from someone other than the last sender.
+    #[cold]
+    fn new_sender(&mut self, from: &[u8]) {
+        self.learn_name(from);
+        self.last_sender.clear();
+        self.last_sender.extend_from_slice(from);
+        if let Ok(name) = std::str::from_utf8(from) {
+            if self.last_writer.as_deref() != Some(name) {
+                self.last_writer = Some(name.to_string());
+                self.names_version += 1;
+            }
+            self.talked_with(name);
+        }
+    }
+
+    /// Moves `name` to the front of the people talked with.
+    fn talked_with(&mut self, name: &str) {
+        if self.recent.front().map(String::as_str) == Some(name) {
+            return;
+        }
+        self.recent.retain(|known| known != name);
+        self.recent.push_front(name.to_string());
+        self.recent.truncate(RECENT);
+        self.names_version += 1;
     }
 
     fn learn_name(&mut self, name: &[u8]) {
@@ -171,27 +295,46 @@ impl Session {
     }
 }
 
-/// A name worth offering for completion: printable, no spaces.
+/// A name worth offering for completion: shown exactly as it is (no control
+/// character, valid UTF-8) and without spaces.
 fn completable(name: &[u8]) -> Option<String> {
     let name = std::str::from_utf8(name).ok()?;
-    let ok = !name.is_empty() && name.chars().all(|c| !c.is_whitespace() && !c.is_control());
+    let ok = !name.is_empty()
+        && !name.contains(char::is_whitespace)
+        && super::safe::SafeText::is_verbatim(name.as_bytes());
     ok.then(|| name.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::command::Dialect;
+
+    fn typed<'a>(s: &mut Session, line: &'a str) -> Action<'a> {
+        s.command(Command::parse(line, Dialect::Rich))
+    }
+
+    fn sent(to: &str, body: &str) -> Action<'static> {
+        Action::Send(
+            ClientMessage::Send {
+                to: to.as_bytes(),
+                body: body.as_bytes(),
+            }
+            .to_bytes(),
+        )
+    }
+
+    fn from(name: &'static str) -> ServerMessage<'static> {
+        ServerMessage::Delivery {
+            from: name.as_bytes(),
+            body: b"x",
+        }
+    }
 
     #[test]
     fn send_becomes_a_request_and_its_reply_an_event() {
         let mut s = Session::new("me");
-        assert_eq!(
-            s.command(Command::parse("@bob hi")),
-            Action::Send(ClientMessage::Send {
-                to: b"bob",
-                body: b"hi"
-            })
-        );
+        assert_eq!(typed(&mut s, "@bob hi"), sent("bob", "hi"));
         assert!(s.awaits_replies());
         assert_eq!(s.receive(ServerMessage::SendOk), Some(Event::Sent));
         assert!(!s.awaits_replies());
@@ -205,7 +348,10 @@ mod tests {
     fn who_is_shown_and_silent_list_is_not() {
         let mut s = Session::new("me");
         assert_eq!(s.silent_list(), ClientMessage::List);
-        assert_eq!(s.command(Command::Who), Action::Send(ClientMessage::List));
+        assert_eq!(
+            s.command(Command::Who),
+            Action::Send(ClientMessage::List.to_bytes())
+        );
         let list = ServerMessage::ListOk(vec![&b"echobot"[..], &b"me"[..]]);
         assert_eq!(s.receive(list.clone()), None, "the silent reply is hidden");
         assert_eq!(
@@ -213,6 +359,7 @@ mod tests {
             Some(Event::Users(vec![&b"echobot"[..], &b"me"[..]])),
             "the reply to !who is shown once"
         );
+        assert_eq!(s.lists_answered(), 2);
     }
 
     #[test]
@@ -229,9 +376,9 @@ mod tests {
     #[test]
     fn replies_are_matched_in_order() {
         let mut s = Session::new("me");
-        s.command(Command::parse("@bob 1"));
+        typed(&mut s, "@bob 1");
         s.silent_list();
-        s.command(Command::parse("@bob 2"));
+        typed(&mut s, "@bob 2");
         assert_eq!(s.receive(ServerMessage::SendOk), Some(Event::Sent));
         assert_eq!(s.receive(ServerMessage::ListOk(vec![])), None);
         assert_eq!(
@@ -244,11 +391,10 @@ mod tests {
     fn deliveries_are_not_replies() {
         let mut s = Session::new("me");
         s.silent_list();
-        let delivery = ServerMessage::Delivery {
-            from: b"bob",
-            body: b"x",
-        };
-        assert!(matches!(s.receive(delivery), Some(Event::Message { .. })));
+        assert!(matches!(
+            s.receive(from("bob")),
+            Some(Event::Message { .. })
+        ));
         assert_eq!(s.receive(ServerMessage::ListOk(vec![])), None);
     }
 
@@ -269,11 +415,8 @@ mod tests {
     fn names_come_from_lists_senders_and_recipients() {
         let mut s = Session::new("me");
         let v0 = s.names_version();
-        s.receive(ServerMessage::Delivery {
-            from: b"carol",
-            body: b"x",
-        });
-        s.command(Command::parse("@dave hi"));
+        s.receive(from("carol"));
+        typed(&mut s, "@dave hi");
         assert_eq!(s.names().collect::<Vec<_>>(), ["carol", "dave", "me"]);
         assert!(s.names_version() > v0);
         s.silent_list();
@@ -288,17 +431,13 @@ mod tests {
     #[test]
     fn a_sender_dropped_by_a_list_is_learned_again_on_its_next_message() {
         let mut s = Session::new("me");
-        let from_bob = || ServerMessage::Delivery {
-            from: b"bob",
-            body: b"x",
-        };
-        s.receive(from_bob());
-        s.receive(from_bob());
+        s.receive(from("bob"));
+        s.receive(from("bob"));
         assert_eq!(s.names().collect::<Vec<_>>(), ["bob", "me"]);
         s.silent_list();
         s.receive(ServerMessage::ListOk(vec![&b"me"[..]]));
         assert_eq!(s.names().collect::<Vec<_>>(), ["me"]);
-        s.receive(from_bob());
+        s.receive(from("bob"));
         assert_eq!(s.names().collect::<Vec<_>>(), ["bob", "me"]);
     }
 
@@ -308,5 +447,82 @@ mod tests {
         assert_eq!(s.command(Command::Invalid), Action::Show(Event::Hint));
         assert_eq!(s.command(Command::Empty), Action::Nothing);
         assert_eq!(s.command(Command::Quit), Action::Quit);
+        assert_eq!(s.command(Command::Help), Action::Show(Event::Help));
+    }
+
+    #[test]
+    fn a_conversation_takes_plain_lines_until_it_is_left() {
+        let mut s = Session::new("me");
+        assert_eq!(typed(&mut s, "hello"), Action::Show(Event::Hint));
+        assert_eq!(
+            typed(&mut s, "@bob"),
+            Action::Show(Event::Conversation(Some("bob")))
+        );
+        assert_eq!(s.conversation(), Some("bob"));
+        assert_eq!(typed(&mut s, "hello"), sent("bob", "hello"));
+        // A message to someone else leaves the conversation where it was.
+        assert_eq!(typed(&mut s, "@carol hi"), sent("carol", "hi"));
+        assert_eq!(typed(&mut s, "again"), sent("bob", "again"));
+        assert_eq!(
+            typed(&mut s, "!to carol"),
+            Action::Show(Event::Conversation(Some("carol")))
+        );
+        assert_eq!(typed(&mut s, "x"), sent("carol", "x"));
+        assert_eq!(typed(&mut s, "@"), Action::Show(Event::Conversation(None)));
+        assert_eq!(typed(&mut s, "hello"), Action::Show(Event::Hint));
+        typed(&mut s, "!to bob");
+        assert_eq!(
+            typed(&mut s, "!to"),
+            Action::Show(Event::Conversation(None))
+        );
+        assert_eq!(s.conversation(), None);
+    }
+
+    #[test]
+    fn reply_answers_whoever_wrote_last() {
+        let mut s = Session::new("me");
+        assert_eq!(typed(&mut s, "!r hi"), Action::Show(Event::NobodyToAnswer));
+        s.receive(from("bob"));
+        s.receive(from("carol"));
+        assert_eq!(typed(&mut s, "!r thanks"), sent("carol", "thanks"));
+        s.receive(from("bob"));
+        assert_eq!(typed(&mut s, "!reply ok"), sent("bob", "ok"));
+    }
+
+    #[test]
+    fn completion_order_is_last_writer_then_recent_then_the_rest_and_me_last() {
+        let mut s = Session::new("me");
+        s.silent_list();
+        s.receive(ServerMessage::ListOk(vec![
+            &b"echobot"[..],
+            &b"zed"[..],
+            &b"me"[..],
+            &b"amy"[..],
+            &b"bob"[..],
+        ]));
+        assert_eq!(s.names_by_recency(), ["amy", "bob", "echobot", "zed", "me"]);
+        typed(&mut s, "@zed hi");
+        assert_eq!(s.names_by_recency(), ["zed", "amy", "bob", "echobot", "me"]);
+        let before = s.names_version();
+        s.receive(from("bob"));
+        assert!(s.names_version() > before, "the order changed");
+        assert_eq!(s.names_by_recency(), ["bob", "zed", "amy", "echobot", "me"]);
+        // Writing to someone else keeps the last writer first.
+        typed(&mut s, "@amy yo");
+        assert_eq!(s.names_by_recency(), ["bob", "amy", "zed", "echobot", "me"]);
+    }
+
+    #[test]
+    fn a_restart_forgets_replies_owed_but_keeps_the_conversation() {
+        let mut s = Session::new("me");
+        typed(&mut s, "@bob");
+        typed(&mut s, "hi");
+        assert!(s.awaits_replies());
+        s.restart("me");
+        assert!(!s.awaits_replies());
+        assert_eq!(s.conversation(), Some("bob"));
+        s.restart("me2");
+        assert_eq!(s.me(), "me2");
+        assert_eq!(s.names_by_recency().last(), Some(&"me2"));
     }
 }

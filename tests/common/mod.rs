@@ -5,6 +5,7 @@
 pub mod client;
 pub mod procfs;
 pub mod rng;
+pub mod screen;
 mod server_process;
 
 pub use server_process::ServerProcess;

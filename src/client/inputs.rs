@@ -1,0 +1,243 @@
+//! What the user does (typed lines, end of input, interrupts), as the main
+//! loop receives it, and the budget that stops reading standard input while
+//! too much of it waits to be sent.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::mpsc;
+
+use super::command::LoginInput;
+
+/// Something from the user's side.
+#[derive(Debug)]
+pub(super) enum UserInput {
+    /// A typed line, without its line ending.
+    Line(Typed),
+    /// End of input (Ctrl-D, a closed pipe).
+    Eof,
+    /// Ctrl-C or a termination signal.
+    Interrupt,
+    /// Tab completion wants fresher names.
+    RefreshNames,
+}
+
+/// A typed line, holding its share of the [`Budget`] until it has been sent
+/// (or dropped).
+#[derive(Debug)]
+pub(super) struct Typed {
+    pub(super) text: String,
+    pub(super) permit: Permit,
+}
+
+/// Most bytes of typed or piped lines that may wait to be written to the
+/// server before standard input is no longer read (plus one line, which may
+/// be longer).
+pub(super) const INPUT_BUDGET: usize = 4 << 20;
+
+/// Bytes read from standard input and not yet written to the server (or
+/// dropped). The threads that read standard input wait for room before each
+/// read, so a server that stops reading cannot make the client buffer the
+/// whole input: TCP's backpressure reaches the process that writes to our
+/// standard input.
+#[derive(Debug)]
+pub(super) struct Budget {
+    used: Mutex<usize>,
+    room: Condvar,
+    limit: usize,
+}
+
+impl Budget {
+    pub(super) fn new(limit: usize) -> Arc<Budget> {
+        Arc::new(Budget {
+            used: Mutex::new(0),
+            room: Condvar::new(),
+            limit,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, usize> {
+        self.used.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Blocks the calling thread while more than the limit is in use.
+    pub(super) fn wait_for_room(&self) {
+        let mut used = self.lock();
+        while *used > self.limit {
+            used = self.room.wait(used).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Counts `bytes` as in use until the permit is dropped. Never waits.
+    pub(super) fn take(self: &Arc<Self>, bytes: usize) -> Permit {
+        *self.lock() += bytes;
+        Permit {
+            budget: Some(Arc::clone(self)),
+            bytes,
+        }
+    }
+
+    /// Bytes in use now.
+    #[cfg(test)]
+    fn used(&self) -> usize {
+        *self.lock()
+    }
+}
+
+/// A share of a [`Budget`], given back when dropped.
+#[derive(Debug, Default)]
+pub(super) struct Permit {
+    budget: Option<Arc<Budget>>,
+    bytes: usize,
+}
+
+impl Permit {
+    /// A permit that counts nothing (for lines that did not come from
+    /// standard input).
+    pub(super) fn none() -> Permit {
+        Permit::default()
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if let Some(budget) = &self.budget {
+            let mut used = budget.lock();
+            *used = used.saturating_sub(self.bytes);
+            drop(used);
+            budget.room.notify_all();
+        }
+    }
+}
+
+/// Typed input, with room for lines typed while the client was busy (during a
+/// login attempt), which are kept and handled next, in order.
+pub(super) struct Inputs {
+    rx: mpsc::UnboundedReceiver<UserInput>,
+    ahead: VecDeque<UserInput>,
+    /// Set once the channel has closed (then it is not polled again).
+    closed: bool,
+}
+
+impl Inputs {
+    pub(super) fn new(rx: mpsc::UnboundedReceiver<UserInput>) -> Inputs {
+        Inputs {
+            rx,
+            ahead: VecDeque::new(),
+            closed: false,
+        }
+    }
+
+    /// The next input; a closed channel is end of input.
+    pub(super) async fn next(&mut self) -> UserInput {
+        if let Some(input) = self.ahead.pop_front() {
+            return input;
+        }
+        if !self.closed {
+            if let Some(input) = self.rx.recv().await {
+                return input;
+            }
+            self.closed = true;
+        }
+        UserInput::Eof
+    }
+
+    /// Runs `work` to its end while still reading input, so that the user is
+    /// never ignored while the client waits for something. `!quit` (unless
+    /// lines typed before it wait their turn, as with piped input) and
+    /// interrupts end the wait at once, with `None`; anything else typed is
+    /// kept, in order, to be handled afterwards.
+    pub(super) async fn during<T>(&mut self, work: impl Future<Output = T>) -> Option<T> {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                done = &mut work => return Some(done),
+                input = self.rx.recv(), if !self.closed => match input {
+                    Some(UserInput::Line(line))
+                        if self.ahead.is_empty()
+                            && LoginInput::parse(&line.text) == LoginInput::Quit =>
+                    {
+                        return None;
+                    }
+                    Some(UserInput::Interrupt) => return None,
+                    Some(UserInput::RefreshNames) => {}
+                    Some(input) => self.ahead.push_back(input),
+                    None => {
+                        self.closed = true;
+                        self.ahead.push_back(UserInput::Eof);
+                    }
+                },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn line(text: &str) -> UserInput {
+        UserInput::Line(Typed {
+            text: text.to_string(),
+            permit: Permit::none(),
+        })
+    }
+
+    fn text(input: UserInput) -> String {
+        match input {
+            UserInput::Line(typed) => typed.text,
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_reader_waits_while_the_budget_is_spent_and_goes_on_when_it_is_given_back() {
+        let budget = Budget::new(10);
+        let permit = budget.take(25);
+        assert_eq!(budget.used(), 25);
+        let reader = {
+            let budget = Arc::clone(&budget);
+            std::thread::spawn(move || budget.wait_for_room())
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!reader.is_finished(), "the reader waits while 25 > 10");
+        drop(permit);
+        reader.join().unwrap();
+        assert_eq!(budget.used(), 0);
+        // Up to the limit, nobody waits.
+        let _small = budget.take(10);
+        budget.wait_for_room();
+    }
+
+    #[tokio::test]
+    async fn lines_typed_during_work_are_kept_in_order() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut inputs = Inputs::new(rx);
+        tx.send(line("first")).unwrap();
+        tx.send(UserInput::RefreshNames).unwrap();
+        tx.send(line("!quit")).unwrap();
+        let done = inputs
+            .during(tokio::time::sleep(Duration::from_millis(50)))
+            .await;
+        assert!(done.is_some(), "a !quit behind another line waits its turn");
+        assert_eq!(text(inputs.next().await), "first");
+        assert_eq!(text(inputs.next().await), "!quit");
+    }
+
+    #[tokio::test]
+    async fn quit_ends_the_wait_and_a_closed_channel_is_the_end_of_input() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut inputs = Inputs::new(rx);
+        tx.send(line("!quit")).unwrap();
+        assert!(inputs.during(std::future::pending::<()>()).await.is_none());
+        drop(tx);
+        let done = inputs
+            .during(tokio::time::sleep(Duration::from_millis(20)))
+            .await;
+        assert!(done.is_some());
+        assert!(matches!(inputs.next().await, UserInput::Eof));
+        assert!(matches!(inputs.next().await, UserInput::Eof));
+    }
+}

@@ -1,0 +1,204 @@
+//! How rich mode shows lines: colour, each sender's own colour, your own
+//! name in a style of its own, and timestamps.
+
+use colored::{Color, ColoredString, Colorize};
+
+use crate::client::render::{Kind, Line};
+use crate::client::safe::SafeText;
+use crate::client::text;
+
+/// Colours for senders' names: middle tones that read on dark and on light
+/// backgrounds (no near-white, no near-black, no pale yellow), from the
+/// terminal's 256 colours.
+const PALETTE_256: [u8; 16] = [
+    31, 32, 35, 37, 61, 64, 91, 94, 97, 125, 128, 130, 133, 160, 166, 172,
+];
+
+/// The same idea with the basic colours, for terminals without 256.
+const PALETTE_8: [Color; 6] = [
+    Color::Red,
+    Color::Green,
+    Color::Blue,
+    Color::Magenta,
+    Color::Cyan,
+    Color::Yellow,
+];
+
+/// How many colours the terminal has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Palette {
+    /// No colour at all.
+    None,
+    /// The basic 8.
+    Basic,
+    /// 256 colours.
+    Full,
+}
+
+impl Palette {
+    /// What the environment says the terminal can do, when colour is on.
+    pub(crate) fn detect(color: bool) -> Palette {
+        if !color {
+            return Palette::None;
+        }
+        let term = std::env::var("TERM").unwrap_or_default();
+        let colorterm = std::env::var("COLORTERM").unwrap_or_default();
+        if term.contains("256color")
+            || matches!(colorterm.as_str(), "truecolor" | "24bit")
+            || matches!(
+                term.as_str(),
+                "xterm-kitty" | "alacritty" | "foot" | "xterm-ghostty"
+            )
+        {
+            Palette::Full
+        } else {
+            Palette::Basic
+        }
+    }
+}
+
+/// The colour of a sender's name: derived from the name alone (FNV-1a, so
+/// the same in every run and on every machine).
+pub(crate) fn name_color(name: &str, palette: Palette) -> Option<Color> {
+    let hash = name.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    match palette {
+        Palette::None => None,
+        Palette::Basic => Some(PALETTE_8[hash as usize % PALETTE_8.len()]),
+        Palette::Full => Some(Color::AnsiColor(
+            PALETTE_256[hash as usize % PALETTE_256.len()],
+        )),
+    }
+}
+
+/// Everything needed to turn lines into what the terminal shows.
+#[derive(Debug, Clone)]
+pub(crate) struct Style {
+    pub(crate) palette: Palette,
+    pub(crate) timestamps: bool,
+    /// The user's own name, once logged in.
+    pub(crate) me: Option<String>,
+}
+
+impl Style {
+    /// `name` styled: your own name bold and underlined, others in their
+    /// colour, bold.
+    pub(crate) fn name(&self, name: &SafeText<'_>) -> String {
+        if self.palette == Palette::None {
+            return name.to_string();
+        }
+        let styled: ColoredString = if self.me.as_deref() == Some(name.as_str()) {
+            name.as_str().bold().underline()
+        } else {
+            match name_color(name, self.palette) {
+                Some(color) => name.as_str().color(color).bold(),
+                None => name.as_str().bold(),
+            }
+        };
+        styled.to_string()
+    }
+
+    /// The line as shown, without its line ending; `time` is `HH:MM`.
+    pub(crate) fn line(&self, line: &Line<'_>, time: &str) -> String {
+        let mut shown = String::new();
+        if self.timestamps {
+            let stamp = format!("[{time}] ");
+            if self.palette == Palette::None {
+                shown.push_str(&stamp);
+            } else {
+                shown.push_str(&stamp.dimmed().to_string());
+            }
+        }
+        match line {
+            Line::From { name, message } => {
+                shown.push_str(text::FROM_PREFIX);
+                shown.push_str(&self.name(name));
+                shown.push_str(text::FROM_SEPARATOR);
+                shown.push_str(message);
+            }
+            Line::Text(kind, text) => {
+                let colored = match (self.palette, kind) {
+                    (Palette::None, _) | (_, Kind::Info) => text.to_string(),
+                    (_, Kind::Error) => text.red().to_string(),
+                    (_, Kind::Notice) => text.yellow().to_string(),
+                };
+                shown.push_str(&colored);
+            }
+        }
+        shown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn style(palette: Palette, timestamps: bool) -> Style {
+        colored::control::set_override(true);
+        Style {
+            palette,
+            timestamps,
+            me: Some("me".into()),
+        }
+    }
+
+    fn from(name: &'static str) -> Line<'static> {
+        Line::From {
+            name: name.into(),
+            message: "hi".into(),
+        }
+    }
+
+    #[test]
+    fn a_name_has_the_same_colour_in_every_run() {
+        // Fixed values: a change of the hash or the palette shows here.
+        assert_eq!(
+            name_color("alice", Palette::Full),
+            Some(Color::AnsiColor(94))
+        );
+        assert_eq!(name_color("bob", Palette::Full), Some(Color::AnsiColor(61)));
+        assert_eq!(name_color("alice", Palette::Basic), Some(Color::Yellow));
+        assert_eq!(name_color("bob", Palette::Basic), Some(Color::Blue));
+        assert_eq!(name_color("alice", Palette::None), None);
+        let mut spread: Vec<String> = ["alice", "bob", "carol", "dave", "eve", "zed"]
+            .iter()
+            .filter_map(|n| name_color(n, Palette::Full))
+            .map(|color| format!("{color:?}"))
+            .collect();
+        spread.sort();
+        spread.dedup();
+        assert!(spread.len() >= 4, "names spread over the palette");
+    }
+
+    #[test]
+    fn senders_in_colour_and_you_in_your_own_style() {
+        let s = style(Palette::Full, false);
+        let line = s.line(&from("alice"), "12:34");
+        assert_eq!(line, "From \u{1b}[1;38;5;94malice\u{1b}[0m: hi");
+        let mine = s.line(&from("me"), "12:34");
+        assert_eq!(mine, "From \u{1b}[1;4mme\u{1b}[0m: hi");
+    }
+
+    #[test]
+    fn timestamps_come_first() {
+        let s = style(Palette::None, true);
+        assert_eq!(s.line(&from("bob"), "09:05"), "[09:05] From bob: hi");
+        assert_eq!(
+            s.line(&Line::error(text::SERVER_FULL), "23:59"),
+            format!("[23:59] {}", text::SERVER_FULL)
+        );
+    }
+
+    #[test]
+    fn without_colour_the_text_is_the_plain_text() {
+        let s = style(Palette::None, false);
+        for line in [
+            from("bob"),
+            Line::notice(text::COMMAND_HINT),
+            Line::info(text::SENT),
+        ] {
+            assert_eq!(s.line(&line, "00:00"), line.plain().as_str());
+        }
+    }
+}

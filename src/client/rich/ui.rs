@@ -1,0 +1,737 @@
+//! The terminal thread of rich mode: it owns the terminal, reads keys, edits
+//! the line, and prints what arrives above it.
+//!
+//! Everything reaches it as a [`UiEvent`] on one channel: keys (from a
+//! thread that reads standard input), lines to show and prompt changes (from
+//! the main loop, which never waits for this thread), and resizes. So the
+//! network side never waits for the terminal, and the terminal is only ever
+//! written from here: nothing can interleave.
+//!
+//! The edit row is always exactly one row ([`super::draw`]), so printing a
+//! line above it is: clear the row, print, draw the row again. After a
+//! resize that made the terminal narrower than the row, a terminal that
+//! rewraps lines (tmux, VTE, kitty, ...) has moved part of the row onto
+//! the next rows; one that does not (xterm) has cut it. Which one, the
+//! cursor tells: the thread asks the terminal where the cursor is, and
+//! clears from the start of the row wherever it now is. Nothing above the
+//! row is ever cleared, so no received line can be lost.
+
+use std::io::Write;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Local};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::complete::{complete, Completion};
+use super::draw::{self, Prompt};
+use super::editor::{Editor, Outcome};
+use super::files::{self, HistoryFile, LogFile};
+use super::keys::{Decoder, Key, TermInput};
+use super::style::Style;
+use super::terminal::{self, Modes};
+use crate::client::command::QUIT;
+use crate::client::inputs::{Budget, Typed, UserInput};
+use crate::client::output::write_out;
+use crate::client::render::{Kind, Line};
+use crate::client::safe::SafeText;
+use crate::client::settings::HistoryChoice;
+use crate::client::text;
+
+/// What the terminal thread is told.
+pub(crate) enum UiEvent {
+    /// Bytes the user's terminal sent.
+    Keys(Vec<u8>),
+    /// Standard input ended.
+    InputClosed,
+    /// Lines to show, in order, with when they came.
+    Lines(Vec<(Line<'static>, DateTime<Local>)>),
+    /// Ask for a name.
+    AskName,
+    /// Logged in as `name` to the server at `address`:`port`.
+    LoggedIn {
+        name: SafeText<'static>,
+        address: String,
+        port: u16,
+    },
+    /// The connection is lost; the client tries to reconnect.
+    Offline,
+    /// The current conversation.
+    Conversation(Option<SafeText<'static>>),
+    /// Names to complete, in the order to offer them.
+    Names(Vec<SafeText<'static>>),
+    /// The terminal may have changed size.
+    Resize,
+    /// Show what is left, give the terminal back, then say so.
+    Finish(Sender<()>),
+}
+
+/// Settings of the terminal thread.
+pub(crate) struct UiOptions {
+    pub(crate) style: Style,
+    pub(crate) history: HistoryChoice,
+    pub(crate) log: bool,
+    pub(crate) bell: bool,
+}
+
+/// How long a lone ESC waits for the rest of a sequence.
+const ESCAPE_WAIT: Duration = Duration::from_millis(40);
+/// How long the terminal may take to say where the cursor is.
+const CURSOR_WAIT: Duration = Duration::from_millis(300);
+/// How long Tab waits for a fresh list of names.
+const NAMES_WAIT: Duration = Duration::from_millis(300);
+/// A list of names older than this is refreshed when Tab is pressed.
+const NAMES_MAX_AGE: Duration = Duration::from_secs(5);
+
+/// Where the conversation is at, which decides the prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    /// Nothing asked yet, or a login attempt under way: no prompt.
+    Waiting,
+    /// Asking for a name.
+    AskingName,
+    /// Logged in.
+    Chatting {
+        me: SafeText<'static>,
+        with: Option<SafeText<'static>>,
+    },
+    /// Logged in, but the connection is lost.
+    Offline { me: SafeText<'static> },
+}
+
+/// The edit row as last drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Drawn {
+    /// Columns the row took.
+    width: usize,
+    /// The column of the cursor.
+    cursor: usize,
+}
+
+/// The terminal thread's state.
+pub(crate) struct Ui {
+    out: Box<dyn Write + Send>,
+    /// What is to be written at the end of the current event, in one go.
+    frame: String,
+    modes: Modes,
+    inputs: UnboundedSender<UserInput>,
+    budget: Arc<Budget>,
+    options: UiOptions,
+    editor: Editor,
+    decoder: Decoder,
+    phase: Phase,
+    prompt: Prompt,
+    scroll: usize,
+    columns: usize,
+    drawn: Option<Drawn>,
+    /// A resize made the terminal narrower than the row: waiting for the
+    /// terminal to say where the cursor is.
+    resizing: Option<(Instant, Drawn)>,
+    /// Lines that came while resizing, shown after.
+    held: Vec<String>,
+    names: Vec<SafeText<'static>>,
+    names_at: Option<Instant>,
+    /// Tab waits for fresh names until then.
+    tab_wait: Option<Instant>,
+    /// Messages since the user last pressed a key.
+    unread: usize,
+    history_file: Option<HistoryFile>,
+    log: Option<LogFile>,
+    finished: bool,
+}
+
+impl Ui {
+    pub(crate) fn new(
+        out: Box<dyn Write + Send>,
+        modes: Modes,
+        inputs: UnboundedSender<UserInput>,
+        budget: Arc<Budget>,
+        options: UiOptions,
+    ) -> Ui {
+        Ui {
+            out,
+            frame: String::new(),
+            modes,
+            inputs,
+            budget,
+            options,
+            editor: Editor::default(),
+            decoder: Decoder::default(),
+            phase: Phase::Waiting,
+            prompt: Prompt::none(),
+            scroll: 0,
+            columns: terminal::columns(),
+            drawn: None,
+            resizing: None,
+            held: Vec::new(),
+            names: Vec::new(),
+            names_at: None,
+            tab_wait: None,
+            unread: 0,
+            history_file: None,
+            log: None,
+            finished: false,
+        }
+    }
+
+    /// Runs until told to finish (or until nobody can tell it anything).
+    pub(crate) fn run(mut self, events: Receiver<UiEvent>) {
+        self.frame.push_str(terminal::PASTE_ON);
+        self.frame.push_str(terminal::TITLE_SAVE);
+        self.set_title();
+        self.write_frame();
+        while !self.finished {
+            let event = match self.deadline() {
+                Some(deadline) => {
+                    match events.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                        Ok(event) => Some(event),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+                None => match events.recv() {
+                    Ok(event) => Some(event),
+                    Err(_) => break,
+                },
+            };
+            match event {
+                Some(event) => self.on_event(event),
+                None => self.on_timeout(),
+            }
+            self.write_frame();
+        }
+        if !self.finished {
+            self.finish();
+            self.write_frame();
+        }
+    }
+
+    /// The earliest moment something must happen without an event.
+    fn deadline(&self) -> Option<Instant> {
+        let escape = self
+            .decoder
+            .pending_escape()
+            .then(|| Instant::now() + ESCAPE_WAIT);
+        [escape, self.resizing.map(|(at, _)| at), self.tab_wait]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn on_timeout(&mut self) {
+        let now = Instant::now();
+        if self.decoder.pending_escape() {
+            let mut inputs = Vec::new();
+            self.decoder.flush_escape(&mut inputs);
+            self.on_inputs(inputs);
+        }
+        if self.resizing.is_some_and(|(at, _)| at <= now) {
+            // No answer: assume the row was not rewrapped.
+            self.resized(0);
+        }
+        if self.tab_wait.is_some_and(|at| at <= now) {
+            self.tab_wait = None;
+            self.complete_now();
+        }
+    }
+
+    fn on_event(&mut self, event: UiEvent) {
+        match event {
+            UiEvent::Keys(bytes) => {
+                let mut inputs = Vec::new();
+                self.decoder.feed(&bytes, &mut inputs);
+                self.on_inputs(inputs);
+            }
+            UiEvent::InputClosed => {
+                let _ = self.inputs.send(UserInput::Eof);
+            }
+            UiEvent::Lines(lines) => self.show(lines),
+            UiEvent::AskName => self.set_phase(Phase::AskingName),
+            UiEvent::LoggedIn {
+                name,
+                address,
+                port,
+            } => self.logged_in(name, &address, port),
+            UiEvent::Offline => {
+                if let Phase::Chatting { me, .. } = &self.phase {
+                    let me = me.clone();
+                    self.set_phase(Phase::Offline { me });
+                }
+            }
+            UiEvent::Conversation(with) => {
+                if let Phase::Chatting { me, .. } = &self.phase {
+                    let me = me.clone();
+                    self.set_phase(Phase::Chatting { me, with });
+                }
+            }
+            UiEvent::Names(names) => {
+                self.names = names;
+                self.names_at = Some(Instant::now());
+                if self.tab_wait.take().is_some() {
+                    self.complete_now();
+                }
+            }
+            UiEvent::Resize => self.check_size(),
+            UiEvent::Finish(done) => {
+                self.finish();
+                self.write_frame();
+                let _ = done.send(());
+            }
+        }
+    }
+
+    fn on_inputs(&mut self, inputs: Vec<TermInput>) {
+        for input in inputs {
+            match input {
+                TermInput::Key(key) => self.on_key(key),
+                TermInput::Paste(text) => self.on_paste(&text),
+                TermInput::CursorAt { col, .. } => self.on_cursor_report(usize::from(col)),
+            }
+        }
+    }
+
+    fn on_key(&mut self, key: Key) {
+        if self.unread > 0 {
+            self.unread = 0;
+            self.set_title();
+        }
+        match self.editor.handle(key) {
+            Outcome::Edited => self.draw_row(),
+            Outcome::Nothing => {}
+            Outcome::Submit(line) => self.submit(line),
+            Outcome::Interrupt => {
+                let _ = self.inputs.send(UserInput::Interrupt);
+            }
+            Outcome::Eof => {
+                let _ = self.inputs.send(UserInput::Eof);
+            }
+            Outcome::Complete => self.start_completion(),
+            Outcome::ClearScreen => {
+                self.frame.push_str(terminal::CLEAR_SCREEN);
+                self.drawn = None;
+                self.draw_row();
+            }
+            Outcome::Suspend => self.suspend(),
+        }
+    }
+
+    /// A paste is typed as it is: each line break is Enter, so N pasted
+    /// lines are N lines sent, in order, each in the history; what follows
+    /// the last line break stays on the edit row.
+    fn on_paste(&mut self, text: &str) {
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        let mut pieces = text.split('\n').peekable();
+        while let Some(piece) = pieces.next() {
+            let clean: String = piece
+                .chars()
+                .map(|c| if c == '\t' { ' ' } else { c })
+                .filter(|c| !c.is_control() && !crate::client::safe::needs_escape(*c))
+                .collect();
+            self.editor.insert(&clean);
+            if pieces.peek().is_some() {
+                let line = self.editor.take();
+                self.submit(line);
+            }
+        }
+        self.draw_row();
+    }
+
+    /// Enter: the line stays on the screen after its prompt, and goes to the
+    /// main loop.
+    fn submit(&mut self, line: String) {
+        self.clear_row();
+        self.frame.push_str(&self.prompt.styled);
+        // The user's own text, typed or pasted: the editor holds no control
+        // characters.
+        self.frame.push_str(&line);
+        self.frame.push_str("\r\n");
+        let logged_in = matches!(self.phase, Phase::Chatting { .. } | Phase::Offline { .. });
+        if logged_in && line.trim() != QUIT {
+            self.remember(&line);
+        }
+        if self.phase == Phase::AskingName {
+            // The prompt comes back when the client asks again.
+            self.set_phase(Phase::Waiting);
+        }
+        let permit = self.budget.take(line.len());
+        let _ = self
+            .inputs
+            .send(UserInput::Line(Typed { text: line, permit }));
+        self.draw_row();
+    }
+
+    fn remember(&mut self, line: &str) {
+        if self.editor.remember(line) {
+            if let Some(file) = &mut self.history_file {
+                if let Err(err) = file.append(line) {
+                    let path = file.path().display().to_string();
+                    self.history_file = None;
+                    self.warn(text::no_history(
+                        &SafeText::neutralise_str(&path),
+                        &SafeText::neutralise_str(&err.to_string()),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn logged_in(&mut self, name: SafeText<'static>, address: &str, port: u16) {
+        self.options.style.me = Some(name.to_string());
+        let with = match &self.phase {
+            Phase::Chatting { with, .. } => with.clone(),
+            _ => None,
+        };
+        self.open_files(&name, address, port);
+        self.set_phase(Phase::Chatting { me: name, with });
+        self.set_title();
+    }
+
+    /// The history and the log of this server and name.
+    fn open_files(&mut self, name: &SafeText<'_>, address: &str, port: u16) {
+        let history = match &self.options.history {
+            HistoryChoice::Off => None,
+            HistoryChoice::File(path) => Some(path.clone()),
+            HistoryChoice::PerServer => files::per_server("history", address, port, name, "txt"),
+        };
+        if let Some(path) = history {
+            if self.history_file.as_ref().map(HistoryFile::path) != Some(path.as_path()) {
+                match HistoryFile::open(&path) {
+                    Ok((file, entries)) => {
+                        self.editor.set_history(entries);
+                        self.history_file = Some(file);
+                    }
+                    Err(err) => {
+                        self.history_file = None;
+                        self.warn(text::no_history(
+                            &SafeText::neutralise_str(&path.display().to_string()),
+                            &SafeText::neutralise_str(&err.to_string()),
+                        ));
+                    }
+                }
+            }
+        }
+        if self.options.log {
+            if let Some(path) = files::per_server("logs", address, port, name, "log") {
+                match LogFile::open(&path) {
+                    Ok(log) => self.log = Some(log),
+                    Err(err) => self.warn(text::no_log(
+                        &SafeText::neutralise_str(&path.display().to_string()),
+                        &SafeText::neutralise_str(&err.to_string()),
+                    )),
+                }
+            }
+        }
+    }
+
+    fn warn(&mut self, line: SafeText<'static>) {
+        self.show(vec![(Line::notice(line), Local::now())]);
+    }
+
+    /// Shows lines above the edit row.
+    fn show(&mut self, lines: Vec<(Line<'static>, DateTime<Local>)>) {
+        let messages = lines
+            .iter()
+            .filter(|(line, _)| matches!(line, Line::From { .. }))
+            .count();
+        if let Some(log) = &mut self.log {
+            if let Some((_, at)) = lines.first() {
+                let stamp = at.format("%Y-%m-%d %H:%M:%S").to_string();
+                let plain: Vec<SafeText<'static>> =
+                    lines.iter().map(|(line, _)| line.plain()).collect();
+                if log
+                    .append(&stamp, plain.iter().map(|line| line.as_str()))
+                    .is_err()
+                {
+                    self.log = None;
+                }
+            }
+        }
+        for (line, at) in &lines {
+            let shown = self
+                .options
+                .style
+                .line(line, &at.format("%H:%M").to_string());
+            self.held.push(shown);
+        }
+        if messages > 0 && matches!(self.phase, Phase::Chatting { .. }) {
+            if self.options.bell {
+                self.frame.push_str(terminal::BELL);
+            }
+            self.unread += messages;
+            self.set_title();
+        }
+        self.check_size();
+        self.print_held();
+    }
+
+    /// Prints the lines held, unless a resize is being sorted out.
+    fn print_held(&mut self) {
+        if self.resizing.is_some() || self.held.is_empty() {
+            return;
+        }
+        self.clear_row();
+        for line in std::mem::take(&mut self.held) {
+            self.frame.push_str(&line);
+            self.frame.push_str("\r\n");
+        }
+        self.draw_row();
+    }
+
+    fn set_phase(&mut self, phase: Phase) {
+        self.phase = phase;
+        let (text, styled) = match &self.phase {
+            Phase::Waiting => (SafeText::default(), String::new()),
+            Phase::AskingName => ("> ".into(), "> ".to_string()),
+            Phase::Chatting { me, with } => {
+                let name = self.options.style.name(me);
+                match with {
+                    None => (SafeText::concat(&[me, &"> ".into()]), format!("{name}> ")),
+                    Some(with) => (
+                        SafeText::concat(&[me, &" -> ".into(), with, &"> ".into()]),
+                        format!("{name} -> {}> ", self.options.style.name(with)),
+                    ),
+                }
+            }
+            Phase::Offline { me } => (
+                SafeText::concat(&[me, &" (offline)> ".into()]),
+                format!("{} (offline)> ", self.options.style.name(me)),
+            ),
+        };
+        self.prompt = Prompt::new(&text, styled);
+        self.draw_row();
+    }
+
+    fn set_title(&mut self) {
+        let title = match &self.phase {
+            Phase::Chatting { me, .. } | Phase::Offline { me } if self.unread > 0 => {
+                format!("chat: {me} ({})", self.unread)
+            }
+            Phase::Chatting { me, .. } | Phase::Offline { me } => format!("chat: {me}"),
+            _ => "chat".to_string(),
+        };
+        self.frame.push_str(&terminal::set_title(&title));
+    }
+
+    fn clear_row(&mut self) {
+        if self.drawn.take().is_some() {
+            self.frame.push_str(terminal::CLEAR_ROW);
+        }
+    }
+
+    /// Draws the edit row again (unless a resize is being sorted out).
+    fn draw_row(&mut self) {
+        if self.resizing.is_some() {
+            return;
+        }
+        let (prompt, line, cursor) = match self.editor.search() {
+            Some(search) => {
+                let found = search.found.map_or("", |i| self.editor.entry(i));
+                let prompt =
+                    SafeText::neutralise_str(&format!("(search: {})> ", search.query)).into_owned();
+                let at = found.find(search.query.as_str()).unwrap_or(0);
+                (Prompt::new(&prompt, prompt.to_string()), found, at)
+            }
+            None => (
+                self.prompt.clone(),
+                self.editor.line(),
+                self.editor.cursor(),
+            ),
+        };
+        let row = draw::row(&prompt, line, cursor, self.columns, &mut self.scroll);
+        self.frame.push_str(terminal::HIDE_CURSOR);
+        self.frame.push_str(terminal::CLEAR_ROW);
+        self.frame.push_str(&row.text);
+        self.frame.push('\r');
+        if row.cursor > 0 {
+            self.frame.push_str(&format!("\x1b[{}C", row.cursor));
+        }
+        self.frame.push_str(terminal::SHOW_CURSOR);
+        self.drawn = Some(Drawn {
+            width: row.width,
+            cursor: row.cursor,
+        });
+    }
+
+    /// Notices a change of the terminal's width (a resize signal may come
+    /// after the first line drawn at the new size).
+    fn check_size(&mut self) {
+        let columns = terminal::columns();
+        if columns == self.columns || self.resizing.is_some() {
+            return;
+        }
+        self.columns = columns;
+        match self.drawn {
+            // The row is wider than the terminal now: it was rewrapped onto
+            // the rows below, or cut. Ask where the cursor went.
+            Some(drawn) if drawn.width >= columns => {
+                self.frame.push_str(terminal::ASK_CURSOR);
+                self.resizing = Some((Instant::now() + CURSOR_WAIT, drawn));
+            }
+            // It still fits: it was neither rewrapped nor cut.
+            Some(_) => self.draw_row(),
+            None => {}
+        }
+    }
+
+    /// The terminal said where the cursor is (its column, from 1).
+    fn on_cursor_report(&mut self, column: usize) {
+        let Some((_, drawn)) = self.resizing else {
+            return;
+        };
+        let rows_up = rows_above_cursor(drawn.cursor, column.saturating_sub(1), self.columns);
+        self.resized(rows_up);
+    }
+
+    /// The row started `rows_up` rows above the cursor: clear from there
+    /// down, and draw it again.
+    fn resized(&mut self, rows_up: usize) {
+        self.resizing = None;
+        if rows_up > 0 {
+            self.frame.push_str(&format!("\x1b[{rows_up}A"));
+        }
+        self.frame.push_str(terminal::CLEAR_BELOW);
+        self.drawn = None;
+        self.columns = terminal::columns();
+        self.print_held();
+        self.draw_row();
+        // It may have changed again meanwhile.
+        self.check_size();
+    }
+
+    fn start_completion(&mut self) {
+        if !matches!(self.phase, Phase::Chatting { .. }) {
+            return;
+        }
+        let line = self.editor.line();
+        let stale = self.names_at.is_none_or(|at| at.elapsed() >= NAMES_MAX_AGE);
+        let found = complete(line, self.editor.cursor(), &self.names);
+        if line.starts_with('@') && (stale || found.is_none()) {
+            // Ask for the list, and answer when it comes (or soon anyway).
+            let _ = self.inputs.send(UserInput::RefreshNames);
+            self.tab_wait = Some(Instant::now() + NAMES_WAIT);
+            return;
+        }
+        self.apply(found);
+    }
+
+    fn complete_now(&mut self) {
+        let found = complete(self.editor.line(), self.editor.cursor(), &self.names);
+        self.apply(found);
+    }
+
+    fn apply(&mut self, completion: Option<Completion>) {
+        let Some(completion) = completion else {
+            return;
+        };
+        self.editor.replace(completion.range, &completion.with);
+        if completion.choices.is_empty() {
+            self.draw_row();
+        } else {
+            let list = completion
+                .choices
+                .iter()
+                .map(|choice| choice.as_str())
+                .collect::<Vec<_>>()
+                .join("  ");
+            let list = SafeText::neutralise_str(&list).into_owned();
+            self.show(vec![(Line::Text(Kind::Info, list), Local::now())]);
+        }
+    }
+
+    /// Ctrl-Z: gives the terminal back and stops, as a shell expects; on
+    /// `fg`, takes it again.
+    fn suspend(&mut self) {
+        self.clear_row();
+        self.frame.push_str(terminal::PASTE_OFF);
+        self.write_frame();
+        self.modes.restore();
+        #[cfg(unix)]
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP);
+        self.modes.raw_again();
+        self.frame.push_str(terminal::PASTE_ON);
+        self.columns = terminal::columns();
+        self.draw_row();
+    }
+
+    /// Shows what is held, keeps and prints a half-typed line, and gives the
+    /// terminal back.
+    fn finish(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        self.resizing = None;
+        self.print_held();
+        self.clear_row();
+        let unsent = self.editor.take();
+        if !unsent.trim().is_empty() {
+            if matches!(self.phase, Phase::Chatting { .. } | Phase::Offline { .. }) {
+                self.remember(&unsent);
+                self.print_held();
+                self.clear_row();
+            }
+            let line = text::not_sent(&SafeText::neutralise_str(&unsent));
+            self.frame
+                .push_str(&self.options.style.line(&Line::notice(line), ""));
+            self.frame.push_str("\r\n");
+        }
+        self.frame.push_str(terminal::PASTE_OFF);
+        self.frame.push_str(terminal::TITLE_RESTORE);
+        self.frame.push_str(terminal::SHOW_CURSOR);
+        self.write_frame();
+        self.modes.restore();
+    }
+
+    fn write_frame(&mut self) {
+        if self.frame.is_empty() {
+            return;
+        }
+        let frame = std::mem::take(&mut self.frame);
+        // If the terminal is gone there is nobody to tell.
+        let _ = write_out(
+            &mut self.out,
+            &mut [std::io::IoSlice::new(frame.as_bytes())],
+        );
+        let _ = self.out.flush();
+    }
+}
+
+/// How many rows above the cursor the edit row now starts, after the
+/// terminal became `columns` wide, given that the cursor was at column
+/// `cursor` of the row and the terminal now says it is at column `now`
+/// (both from 0). A terminal that rewraps lines put the cursor on row
+/// `cursor / columns`, column `cursor % columns`, of the rewrapped row; one
+/// that does not left it on the row, at the last column. When the two
+/// cannot be told apart, 0: a stale piece of the row may stay above, but no
+/// line above it is ever cleared.
+fn rows_above_cursor(cursor: usize, now: usize, columns: usize) -> usize {
+    if columns == 0 || cursor < columns {
+        return 0;
+    }
+    let rewrapped = now == cursor % columns;
+    let cut = now == columns - 1;
+    if rewrapped && !cut {
+        cursor / columns
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_above_the_cursor_after_a_resize() {
+        // The row fit: nothing moved.
+        assert_eq!(rows_above_cursor(30, 30, 40), 0);
+        // Rewrapped from 100 to 40 columns: the cursor at 93 went to row 2.
+        assert_eq!(rows_above_cursor(93, 13, 40), 2);
+        assert_eq!(rows_above_cursor(45, 5, 40), 1);
+        // Cut (no rewrapping): the cursor stays on the row, at the edge.
+        assert_eq!(rows_above_cursor(93, 39, 40), 0);
+        // Both would put it at the edge: no guess.
+        assert_eq!(rows_above_cursor(79, 39, 40), 0);
+    }
+}

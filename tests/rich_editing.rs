@@ -1,0 +1,350 @@
+//! Rich mode as the user sees it: typing while messages arrive, history,
+//! paste, completion, and the terminal given back on every way out.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use chat::client::{text, SafeText};
+use common::client::CHAT;
+use common::screen::{temp_home, Terminal};
+use common::{start_server, Client};
+
+fn from(name: &str, message: &str) -> String {
+    text::message_from(
+        &SafeText::neutralise_str(name),
+        &SafeText::neutralise_str(message),
+    )
+    .to_string()
+}
+
+#[test]
+fn a_half_typed_line_and_the_cursor_stay_while_messages_arrive() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let home = temp_home("half");
+    let mut t = Terminal::rich(server.port, &home, &[]);
+    t.login("alice");
+    t.send("@bob hel");
+    t.wait_until("the typed text", |t| t.cursor_row() == "alice> @bob hel");
+    bob.send_line("SEND alice incoming while typing");
+    bob.send_line("SEND alice and another");
+    assert_eq!(
+        (bob.line(), bob.line()),
+        ("SEND-OK".into(), "SEND-OK".into())
+    );
+    t.wait_for(&from("bob", "and another"));
+    // The messages are above; the prompt, the text and the cursor below.
+    let rows = t.rows();
+    let at = |needle: &str| rows.iter().position(|r| r.contains(needle)).unwrap();
+    assert!(at("incoming while typing") < at("and another"));
+    assert!(at("and another") < at("alice> @bob hel"));
+    assert_eq!(t.cursor_row(), "alice> @bob hel");
+    assert_eq!(t.cursor().1, 15, "the cursor is after the text");
+    assert_eq!(t.count("alice> @bob hel"), 1, "{}", t.dump());
+    t.send("lo world\r");
+    assert_eq!(bob.line(), "DELIVERY alice hello world");
+    t.wait_for(text::SENT);
+    t.quit();
+}
+
+#[test]
+fn history_is_kept_per_server_and_name_and_never_holds_names_or_quit() {
+    let server = start_server(&[]);
+    let home = temp_home("history");
+    let mut t = Terminal::rich(server.port, &home, &[]);
+    t.login("alice");
+    t.send_line("@echobot first entry");
+    t.wait_for(&from("echobot", "first entry"));
+    t.quit();
+
+    let file = home.join(format!(
+        "data/chat/history/127.0.0.1_{}/alice.txt",
+        server.port
+    ));
+    let history = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(history, "@echobot first entry\n");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // The same name on the same server: Up recalls it.
+    let mut t = Terminal::rich(server.port, &home, &[]);
+    t.login("alice");
+    t.send("\x1b[A");
+    t.wait_until("the entry", |t| {
+        t.cursor_row() == "alice> @echobot first entry"
+    });
+    t.send("\r");
+    t.wait_until("the echo", |t| {
+        t.count(&from("echobot", "first entry")) == 1
+    });
+    t.quit();
+
+    // Another name: its own, empty history.
+    let mut t = Terminal::rich(server.port, &home, &[]);
+    t.login("bob");
+    t.send("\x1b[A");
+    t.settle(Duration::from_millis(200));
+    assert_eq!(t.cursor_row(), "bob>");
+    t.quit();
+}
+
+#[test]
+fn no_history_writes_nothing_and_history_file_chooses_the_place() {
+    let server = start_server(&[]);
+    let home = temp_home("nohistory");
+    let mut t = Terminal::rich(server.port, &home, &["--no-history"]);
+    t.login("alice");
+    t.send_line("@echobot secret");
+    t.wait_for(&from("echobot", "secret"));
+    t.quit();
+    assert!(
+        !home.join("data/chat").exists(),
+        "--no-history wrote a file"
+    );
+
+    let file = home.join("elsewhere/h.txt");
+    let mut t = Terminal::rich(
+        server.port,
+        &home,
+        &["--history-file", file.to_str().unwrap()],
+    );
+    t.login("alice");
+    t.send_line("@echobot kept");
+    t.wait_for(&from("echobot", "kept"));
+    t.quit();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "@echobot kept\n");
+    assert!(!home.join("data/chat").exists());
+}
+
+#[test]
+fn a_history_file_that_cannot_be_made_gives_one_warning_and_the_client_goes_on() {
+    let server = start_server(&[]);
+    let home = temp_home("badhistory");
+    // A file where a folder should be.
+    std::fs::write(home.join("blocker"), "").unwrap();
+    let path = home.join("blocker/h.txt");
+    let mut t = Terminal::rich(
+        server.port,
+        &home,
+        &["--history-file", path.to_str().unwrap()],
+    );
+    t.login("alice");
+    t.wait_for("going on without it");
+    t.send_line("@echobot still works");
+    t.wait_for(&from("echobot", "still works"));
+    t.send_line("@echobot and again");
+    t.wait_for(&from("echobot", "and again"));
+    assert_eq!(t.count("going on without it"), 1, "{}", t.dump());
+    t.quit();
+}
+
+#[test]
+fn a_pasted_block_of_lines_is_sent_as_that_many_lines_each_in_the_history() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let home = temp_home("paste");
+    let mut t = Terminal::rich(server.port, &home, &[]);
+    t.login("alice");
+    t.send("\x1b[200~@bob one\r\n@bob two\n@bob three\r@bob fou\x1b[201~");
+    for body in ["one", "two", "three"] {
+        assert_eq!(bob.line(), format!("DELIVERY alice {body}"));
+    }
+    // What follows the last line break stays on the edit row.
+    t.wait_until("the rest", |t| t.cursor_row() == "alice> @bob fou");
+    t.send("r\r");
+    assert_eq!(bob.line(), "DELIVERY alice four");
+    t.wait_until("four confirmations", |t| t.count(text::SENT) == 4);
+    t.quit();
+    let file = home.join(format!(
+        "data/chat/history/127.0.0.1_{}/alice.txt",
+        server.port
+    ));
+    assert_eq!(
+        std::fs::read_to_string(file).unwrap(),
+        "@bob one\n@bob two\n@bob three\n@bob four\n"
+    );
+}
+
+#[test]
+fn tab_completes_names_most_recent_first_waits_for_a_fresh_list_and_never_prints_it() {
+    let server = start_server(&[]);
+    let mut bobby = Client::login(&server, "bobby");
+    let home = temp_home("complete");
+    let mut t = Terminal::rich(server.port, &home, &["--no-history"]);
+    t.login("alice");
+    // The names fetched silently at login serve the first Tab.
+    t.settle(Duration::from_millis(300));
+    t.send("@bob\t");
+    t.wait_until("the name", |t| t.cursor_row() == "alice> @bobby");
+    t.send("hi there\r");
+    assert_eq!(bobby.line(), "DELIVERY alice hi there");
+
+    // Someone who logs in after the last list: the first Tab waits for a
+    // fresh one and finds them.
+    let mut dave = Client::login(&server, "dave");
+    t.send("@da\t");
+    t.wait_until("the new name", |t| t.cursor_row() == "alice> @dave");
+    t.send("found you\r");
+    assert_eq!(dave.line(), "DELIVERY alice found you");
+
+    // Several matches: the list, the last person who wrote first and
+    // yourself last.
+    let mut amy = Client::login(&server, "amy");
+    amy.send_line("SEND alice hello");
+    t.wait_for(&from("amy", "hello"));
+    t.send("@\t");
+    t.wait_for("@amy  @dave  @bobby");
+    let list = t
+        .rows()
+        .into_iter()
+        .find(|row| row.starts_with("@amy"))
+        .unwrap();
+    assert!(list.ends_with("@alice"), "{list}");
+    t.send("\x15");
+
+    // The silent lists printed nothing; !who prints once.
+    t.send_line("!who");
+    t.wait_for(&text::user_entry(&"amy".into()));
+    t.settle(Duration::from_millis(200));
+    assert_eq!(t.count("online users"), 1, "{}", t.dump());
+    t.quit();
+}
+
+#[test]
+fn colour_in_rich_mode_and_none_with_no_color_or_never() {
+    let server = start_server(&[]);
+    let home = temp_home("colour");
+    let mut bob = Client::login(&server, "bob");
+
+    let mut cmd = Terminal::rich_command(server.port, &home, &["--no-history"]);
+    cmd.env_remove("NO_COLOR");
+    let mut t = Terminal::start(cmd, 24, 80);
+    t.login("alice");
+    bob.send_line("SEND alice coloured");
+    t.wait_for(&from("bob", "coloured"));
+    t.send_line("@nobody x");
+    t.wait_for(text::NO_SUCH_USER);
+    assert!(
+        t.colour_of("bob: coloured").is_some(),
+        "the sender's name has a colour"
+    );
+    assert!(
+        t.colour_of(text::NO_SUCH_USER).is_some(),
+        "errors are coloured"
+    );
+    t.quit();
+
+    for (no_color, args) in [(true, &[][..]), (false, &["--color", "never"][..])] {
+        let mut cmd = Terminal::rich_command(server.port, &home, &["--no-history"]);
+        cmd.args(args);
+        if !no_color {
+            cmd.env_remove("NO_COLOR");
+        }
+        let mut t = Terminal::start(cmd, 24, 80);
+        t.login("carol");
+        bob.send_line("SEND carol plain");
+        assert_eq!(bob.line(), "SEND-OK");
+        t.wait_for(&from("bob", "plain"));
+        t.send_line("@nobody x");
+        t.wait_for(text::NO_SUCH_USER);
+        assert_eq!(t.colour_of("bob: plain"), None, "coloured with {args:?}");
+        assert_eq!(t.colour_of(text::NO_SUCH_USER), None);
+        t.quit();
+    }
+}
+
+/// Runs the client in a shell that records `stty -g` before and after, lets
+/// `drive` use it, and checks that the terminal settings are the same.
+fn terminal_restored_after(name: &str, port: u16, drive: impl FnOnce(&mut Terminal)) {
+    let home = temp_home(name);
+    let script = format!(
+        "stty -g > '{d}/before'; TERM=xterm-256color HOME='{d}' XDG_DATA_HOME='{d}' '{chat}' --port {port} --no-history; stty -g > '{d}/after'; echo ALL-DONE",
+        d = home.display(),
+        chat = CHAT,
+    );
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", &script]).env("NO_COLOR", "1");
+    let mut t = Terminal::start(cmd, 24, 80);
+    t.wait_for(text::WELCOME);
+    drive(&mut t);
+    t.wait_for("ALL-DONE");
+    let before = std::fs::read_to_string(home.join("before")).unwrap();
+    let after = std::fs::read_to_string(home.join("after")).unwrap();
+    assert!(!before.trim().is_empty());
+    assert_eq!(before, after, "terminal settings changed ({name})");
+}
+
+#[test]
+fn terminal_restored_after_quit_ctrl_d_and_ctrl_c() {
+    let server = start_server(&[]);
+    terminal_restored_after("quit", server.port, |t| {
+        t.login("alice");
+        t.send_line("!quit");
+    });
+    terminal_restored_after("ctrld", server.port, |t| {
+        t.login("bob");
+        t.send("\x04");
+    });
+    terminal_restored_after("ctrlc", server.port, |t| {
+        t.login("carol");
+        // Ctrl-C first clears a line that has text...
+        t.send("@bob half");
+        t.wait_until("the text", |t| t.cursor_row() == "carol> @bob half");
+        t.send("\x03");
+        t.wait_until("a cleared line", |t| t.cursor_row() == "carol>");
+        // ...and quits on an empty one.
+        t.send("\x03");
+    });
+}
+
+#[test]
+fn terminal_restored_when_the_server_is_full_or_unreachable() {
+    let full = start_server(&["--max-clients", "0"]);
+    terminal_restored_after("full", full.port, |t| {
+        t.send_line("alice");
+        t.wait_for(text::SERVER_FULL);
+    });
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    terminal_restored_after("unreachable", port, |t| {
+        t.send_line("alice");
+        t.wait_for(text::TRY_LOCAL);
+    });
+}
+
+#[test]
+fn lines_typed_ahead_in_one_burst_are_all_handled_in_order() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let home = temp_home("burst");
+    let mut t = Terminal::rich(server.port, &home, &["--no-history"]);
+    t.wait_for(text::WELCOME);
+    t.send("alice\r@bob one\r@bob two\r@bob three\r");
+    for body in ["one", "two", "three"] {
+        assert_eq!(bob.line(), format!("DELIVERY alice {body}"));
+    }
+    t.wait_until("three confirmations", |t| t.count(text::SENT) == 3);
+    t.quit();
+}
+
+#[test]
+fn a_dumb_terminal_gets_plain_mode() {
+    let server = start_server(&[]);
+    let home = temp_home("dumb");
+    let mut cmd = Terminal::rich_command(server.port, &home, &[]);
+    cmd.env("TERM", "dumb");
+    let mut t = Terminal::start(cmd, 24, 80);
+    t.wait_for(text::WELCOME);
+    t.send("alice\r");
+    t.wait_for(&text::logged_in(&"alice".into()));
+    t.settle(Duration::from_millis(200));
+    assert!(!t.screen().contains("alice>"), "no prompt in plain mode");
+    assert!(t.seen().titles.is_empty(), "no title in plain mode");
+    t.quit();
+}
