@@ -323,7 +323,9 @@ fn a_server_that_never_answers_the_login_is_given_up_after_ten_seconds() {
     );
     let address = SafeText::neutralise_str(&format!("127.0.0.1:{port}")).into_owned();
     assert!(
-        client.text().ends_with(&format!("{}\n", text::login_timed_out(&address, 10))),
+        client
+            .text()
+            .ends_with(&format!("{}\n", text::login_timed_out(&address, 10))),
         "{}",
         client.text()
     );

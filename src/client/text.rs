@@ -193,7 +193,9 @@ pub fn talking_to(name: &SafeText) -> SafeText<'static> {
     line!(
         "Talking to ",
         name.clone(),
-        ": lines that start with neither @ nor ! go to them. @ alone ends the conversation."
+        ": lines without @ or ! go to ",
+        name.clone(),
+        "; a lone @ ends this."
     )
 }
 

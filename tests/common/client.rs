@@ -97,6 +97,16 @@ impl Piped {
         self.stdin = None;
     }
 
+    /// Takes standard input, to write to it from elsewhere.
+    pub fn take_stdin(&mut self) -> ChildStdin {
+        self.stdin.take().expect("stdin is open")
+    }
+
+    /// The client's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The output as text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.output).into_owned()

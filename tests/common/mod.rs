@@ -26,6 +26,13 @@ pub fn start_server(args: &[&str]) -> ServerProcess {
     start_server_with(args, stderr)
 }
 
+/// Like [`start_server`], on a given port (to start a server again where
+/// one was).
+pub fn start_server_on(port: u16, args: &[&str]) -> ServerProcess {
+    ServerProcess::start_on(port, args, Stdio::null())
+        .unwrap_or_else(|e| panic!("cannot start chat-server: {e}"))
+}
+
 /// Like [`start_server`], with the server's log going to `stderr`.
 pub fn start_server_with(args: &[&str], stderr: Stdio) -> ServerProcess {
     ServerProcess::start(args, stderr).unwrap_or_else(|e| panic!("cannot start chat-server: {e}"))
@@ -42,7 +49,12 @@ pub struct Client {
 
 impl Client {
     pub fn connect(server: &ServerProcess) -> Client {
-        let stream = TcpStream::connect(server.addr()).expect("connect");
+        Client::connect_port(server.port)
+    }
+
+    /// Connects to a server on this machine's `port`.
+    pub fn connect_port(port: u16) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         stream.set_read_timeout(Some(TIMEOUT)).unwrap();
         stream
             .set_write_timeout(Some(Duration::from_secs(60)))
@@ -55,7 +67,12 @@ impl Client {
 
     /// Connects and logs in as `name`, asserting `HELLO <name>`.
     pub fn login(server: &ServerProcess, name: &str) -> Client {
-        let mut c = Client::connect(server);
+        Client::login_port(server.port, name)
+    }
+
+    /// Like [`login`](Self::login), to a server on this machine's `port`.
+    pub fn login_port(port: u16, name: &str) -> Client {
+        let mut c = Client::connect_port(port);
         c.send(&format!("HELLO-FROM {name}\n"));
         assert_eq!(c.line(), format!("HELLO {name}"));
         c

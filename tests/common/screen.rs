@@ -269,7 +269,8 @@ impl Terminal {
     pub fn resize(&mut self, rows: u16, cols: u16) {
         self.pump();
         let size = |n: u16| std::num::NonZeroU16::new(n).expect("a size");
-        self.parser.screen_mut().set_size(size(rows), size(cols));
+        // Through the parser, so that rows pushed off the top are kept.
+        self.parser.set_size(size(rows), size(cols));
         self.session
             .get_process_mut()
             .set_window_size(cols, rows)

@@ -22,8 +22,14 @@ impl ServerProcess {
     /// to `stderr`, and waits for its `Server is on. Now listening on port
     /// <port>` line.
     pub fn start(args: &[&str], stderr: Stdio) -> io::Result<ServerProcess> {
+        ServerProcess::start_on(0, args, stderr)
+    }
+
+    /// Like [`start`](Self::start), on `port` (0 picks a free one).
+    pub fn start_on(port: u16, args: &[&str], stderr: Stdio) -> io::Result<ServerProcess> {
+        let port = port.to_string();
         let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
-            .args(["--address", "127.0.0.1", "--port", "0"])
+            .args(["--address", "127.0.0.1", "--port", &port])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -92,10 +92,7 @@ enum Phase {
     /// Asking for a name.
     AskingName,
     /// Logged in.
-    Chatting {
-        me: SafeText<'static>,
-        with: Option<SafeText<'static>>,
-    },
+    Chatting { me: SafeText<'static> },
     /// Logged in, but the connection is lost.
     Offline { me: SafeText<'static> },
 }
@@ -121,6 +118,8 @@ pub(crate) struct Ui {
     editor: Editor,
     decoder: Decoder,
     phase: Phase,
+    /// The current conversation, kept across reconnects.
+    with: Option<SafeText<'static>>,
     prompt: Prompt,
     scroll: usize,
     columns: usize,
@@ -159,6 +158,7 @@ impl Ui {
             editor: Editor::default(),
             decoder: Decoder::default(),
             phase: Phase::Waiting,
+            with: None,
             prompt: Prompt::none(),
             scroll: 0,
             columns: terminal::columns(),
@@ -254,16 +254,14 @@ impl Ui {
                 port,
             } => self.logged_in(name, &address, port),
             UiEvent::Offline => {
-                if let Phase::Chatting { me, .. } = &self.phase {
+                if let Phase::Chatting { me } = &self.phase {
                     let me = me.clone();
                     self.set_phase(Phase::Offline { me });
                 }
             }
             UiEvent::Conversation(with) => {
-                if let Phase::Chatting { me, .. } = &self.phase {
-                    let me = me.clone();
-                    self.set_phase(Phase::Chatting { me, with });
-                }
+                self.with = with;
+                self.set_phase(self.phase.clone());
             }
             UiEvent::Names(names) => {
                 self.names = names;
@@ -378,12 +376,8 @@ impl Ui {
 
     fn logged_in(&mut self, name: SafeText<'static>, address: &str, port: u16) {
         self.options.style.me = Some(name.to_string());
-        let with = match &self.phase {
-            Phase::Chatting { with, .. } => with.clone(),
-            _ => None,
-        };
         self.open_files(&name, address, port);
-        self.set_phase(Phase::Chatting { me: name, with });
+        self.set_phase(Phase::Chatting { me: name });
         self.set_title();
     }
 
@@ -483,9 +477,9 @@ impl Ui {
         let (text, styled) = match &self.phase {
             Phase::Waiting => (SafeText::default(), String::new()),
             Phase::AskingName => ("> ".into(), "> ".to_string()),
-            Phase::Chatting { me, with } => {
+            Phase::Chatting { me } => {
                 let name = self.options.style.name(me);
-                match with {
+                match &self.with {
                     None => (SafeText::concat(&[me, &"> ".into()]), format!("{name}> ")),
                     Some(with) => (
                         SafeText::concat(&[me, &" -> ".into(), with, &"> ".into()]),
@@ -504,10 +498,10 @@ impl Ui {
 
     fn set_title(&mut self) {
         let title = match &self.phase {
-            Phase::Chatting { me, .. } | Phase::Offline { me } if self.unread > 0 => {
+            Phase::Chatting { me } | Phase::Offline { me } if self.unread > 0 => {
                 format!("chat: {me} ({})", self.unread)
             }
-            Phase::Chatting { me, .. } | Phase::Offline { me } => format!("chat: {me}"),
+            Phase::Chatting { me } | Phase::Offline { me } => format!("chat: {me}"),
             _ => "chat".to_string(),
         };
         self.frame.push_str(&terminal::set_title(&title));

@@ -1,0 +1,237 @@
+//! Rich mode never stalls, never loses a line, and never lets a server paint
+//! the terminal: what the user sees while the editor is busy, after resizes,
+//! against a hostile server, and when the connection ends.
+
+mod common;
+
+use std::io::{BufRead, Write};
+use std::net::TcpListener;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chat::client::{text, SafeText};
+use common::client::{fake_server, Launch, Piped};
+use common::screen::{temp_home, Terminal};
+use common::{rss_kib, start_server, Client};
+use expectrl::process::unix::Signal;
+
+fn from(name: &str, message: &str) -> String {
+    text::message_from(
+        &SafeText::neutralise_str(name),
+        &SafeText::neutralise_str(message),
+    )
+    .to_string()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn messages_show_and_the_hosted_server_answers_while_the_editor_searches() {
+    let port = free_port();
+    let home = temp_home("submode");
+    let mut t = Terminal::rich(port, &home, &["--local"]);
+    t.login("alice");
+    t.send_line("@echobot remember me");
+    t.wait_for(&from("echobot", "remember me"));
+    // Ctrl-R, and a search under way.
+    t.send("\x12rem");
+    t.wait_until("the search", |t| {
+        t.cursor_row().starts_with("(search: rem)")
+    });
+    // The server inside this client still answers a new user at once...
+    let started = Instant::now();
+    let mut bob = Client::login_port(port, "bob");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // ...and what bob sends shows while the search goes on.
+    bob.send_line("SEND alice while you search");
+    assert_eq!(bob.line(), "SEND-OK");
+    t.wait_for(&from("bob", "while you search"));
+    assert!(t.cursor_row().starts_with("(search: rem)"), "{}", t.dump());
+    // Esc ends the search; a termination signal ends the program in any
+    // state (here, with a lone Esc just pressed and an edit under way).
+    t.send("\x1b");
+    t.wait_until("the prompt", |t| t.cursor_row() == "alice>");
+    t.send("\x12x\x1b");
+    t.signal(Signal::SIGTERM);
+    assert_eq!(t.wait_exit(), 0);
+}
+
+/// A server that logs in whoever comes under a hostile name, answers LIST
+/// with hostile names, and sends hostile messages.
+fn hostile_server() -> (u16, thread::JoinHandle<()>) {
+    fake_server(|mut conn| {
+        let _ = conn.line();
+        conn.write(b"HELLO \x1b]52;c;SGVsbG8=\x07\x1b[2J\x1b]0;owned\x07me\n");
+        conn.write(b"DELIVERY ev\x1b[31mil \x1b]0;owned\x07\x1b[2J\x1b[H\xe2\x80\xaeevil\r\n");
+        while let Ok(line) = {
+            let mut line = String::new();
+            conn.reader.read_line(&mut line).map(|n| (n, line))
+        } {
+            if line.0 == 0 {
+                break;
+            }
+            if line.1.trim() == "LIST" {
+                conn.write("LIST-OK \u{202e}tnemyap,bad\u{1b}[2Jname,ok1,ok2\n".as_bytes());
+            }
+        }
+    })
+}
+
+#[test]
+fn a_hostile_server_reaches_the_terminal_through_neither_the_prompt_nor_completion_nor_lines() {
+    let (port, _server) = hostile_server();
+    let home = temp_home("hostile");
+    let mut t = Terminal::rich(port, &home, &["--no-history"]);
+    t.wait_for(text::WELCOME);
+    t.send_line("alice");
+    // The confirmed name, shown neutralised in the login line and the prompt.
+    let shown = r"\x1b]52;c;SGVsbG8=\x07\x1b[2J\x1b]0;owned\x07me";
+    t.wait_for(&format!("Successfully logged in as {shown}!"));
+    t.wait_until("the prompt", |t| {
+        t.cursor_row().starts_with(&format!("{shown}>"))
+    });
+    t.wait_for(r"From ev\x1b[31mil: \x1b]0;owned\x07\x1b[2J\x1b[H\u{202e}evil");
+    // Tab offers only the names that show as they are.
+    t.send("@\t");
+    t.wait_for("@ok1  @ok2");
+    t.settle(Duration::from_millis(200));
+    let screen = t.screen();
+    assert!(!screen.contains('\u{202e}'), "{screen}");
+    assert!(!screen.contains("tnemyap"), "{screen}");
+    // Nothing reached the terminal: no clipboard write, no title from the
+    // server, the screen never cleared.
+    assert_eq!(t.seen().clipboard_writes, 0);
+    assert!(t.seen().titles.iter().all(|title| !title.contains("owned")));
+    assert!(t.screen().contains(text::WELCOME), "the screen was cleared");
+    t.send("\x15");
+    t.quit();
+}
+
+/// Logs in, types a line longer than the terminal, and receives two lines.
+fn long_line_and_two_messages(t: &mut Terminal, bob: &mut Client) {
+    t.login("alice");
+    let long = "@bob this half typed line is longer than the sixty columns of this terminal";
+    t.send(long);
+    t.wait_until("the edit row", |t| t.cursor_row().ends_with("terminal"));
+    for body in ["first message", "second message"] {
+        bob.send_line(&format!("SEND alice {body}"));
+        assert_eq!(bob.line(), "SEND-OK");
+        t.wait_for(&from("bob", body));
+    }
+}
+
+fn assert_each_once(t: &Terminal, lines: &[String]) {
+    for line in lines {
+        assert_eq!(t.count(line), 1, "{line:?}:\n{}", t.dump());
+    }
+    let prompts = t.rows().iter().filter(|r| r.starts_with("alice>")).count();
+    assert_eq!(prompts, 1, "one prompt row:\n{}", t.dump());
+    assert!(t.cursor_row().starts_with("alice>"), "{}", t.dump());
+}
+
+#[test]
+fn every_line_appears_exactly_once_whatever_the_resizes() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let home = temp_home("resize");
+    let mut t = Terminal::start(Terminal::rich_command(server.port, &home, &[]), 20, 60);
+    long_line_and_two_messages(&mut t, &mut bob);
+    let mut expected = vec![from("bob", "first message"), from("bob", "second message")];
+    for (rows, cols) in [(30, 100), (20, 40), (24, 80)] {
+        t.resize(rows, cols);
+        t.settle(Duration::from_millis(300));
+        assert_each_once(&t, &expected);
+    }
+    // A burst of 200 messages with three resizes in the middle of it.
+    let burst: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
+    let sizes = [(20, 50), (30, 120), (24, 70)];
+    for (i, body) in burst.iter().enumerate() {
+        bob.send_line(&format!("SEND alice {body}"));
+        if i % 60 == 59 {
+            let (rows, cols) = sizes[i / 60];
+            t.resize(rows, cols);
+        }
+    }
+    for _ in &burst {
+        assert_eq!(bob.line(), "SEND-OK");
+    }
+    expected.extend(burst.iter().map(|body| from("bob", body)));
+    t.wait_until("the last message", |t| t.count(&from("bob", "m199")) == 1);
+    t.settle(Duration::from_millis(300));
+    for line in &expected {
+        let exact = t.rows().iter().filter(|row| *row == line).count();
+        assert_eq!(exact, 1, "{line:?}:\n{}", t.dump());
+    }
+    assert_each_once(&t, &[]);
+    t.send("\x15");
+    t.quit();
+}
+
+#[test]
+fn what_was_typed_is_kept_when_the_connection_ends_and_printed_on_the_way_out() {
+    let server = start_server(&[]);
+    let port = server.port;
+    let home = temp_home("keep");
+    let mut t = Terminal::rich(port, &home, &[]);
+    t.login("alice");
+    t.send("@bob not finished");
+    t.wait_until("the text", |t| t.cursor_row() == "alice> @bob not finished");
+    drop(server);
+    t.wait_for(text::SERVER_CLOSED);
+    // Offline: what was typed is still being edited.
+    t.wait_until("the offline prompt", |t| {
+        t.cursor_row() == "alice (offline)> @bob not finished"
+    });
+    // Quitting now: the line is printed, and kept in the history.
+    t.signal(Signal::SIGHUP);
+    assert_eq!(t.wait_exit(), 0);
+    let line = text::not_sent(&"@bob not finished".into()).to_string();
+    assert_eq!(t.count(&line), 1, "{}", t.dump());
+    let history = home.join(format!("data/chat/history/127.0.0.1_{port}/alice.txt"));
+    assert_eq!(
+        std::fs::read_to_string(history).unwrap(),
+        "@bob not finished\n"
+    );
+}
+
+#[test]
+fn piped_input_is_not_read_faster_than_the_server_takes_it() {
+    // A server that logs the client in and then never reads again.
+    let (port, _server) = fake_server(|mut conn| {
+        let _ = conn.line();
+        conn.write(b"HELLO alice\n");
+        thread::sleep(Duration::from_secs(30));
+    });
+    let mut client = Piped::spawn(Launch::Binary.command(port, &[]));
+    client.send_line("alice");
+    client.expect(&text::logged_in(&"alice".into()));
+    // 400 lines of 1 MB, written from a thread that blocks when the client
+    // stops reading.
+    let mut stdin = client.take_stdin();
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&written);
+    thread::spawn(move || {
+        let line = format!("@bob {}\n", "x".repeat(1 << 20));
+        for _ in 0..400 {
+            if stdin.write_all(line.as_bytes()).is_err() {
+                break;
+            }
+            counter.fetch_add(line.len(), std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    thread::sleep(Duration::from_secs(3));
+    let written = written.load(std::sync::atomic::Ordering::Relaxed);
+    let rss = rss_kib(client.pid()) / 1024;
+    assert!(
+        written < 64 << 20,
+        "{} MB read from a server that does not read",
+        written >> 20
+    );
+    assert!(rss < 80, "the client grew to {rss} MiB");
+}

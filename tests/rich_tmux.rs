@@ -1,0 +1,187 @@
+//! Rich mode in tmux, a terminal that rewraps lines when it is resized (as
+//! do VTE, kitty and most others; the emulator of the other tests does not).
+//! tmux keeps the scrollback, and `capture-pane -J` joins the rows of a
+//! wrapped line, so the tests check what a user scrolling back would read.
+//!
+//! These tests need tmux. Without it they say so and pass, unless
+//! `CHAT_TEST_REQUIRE_TMUX` is set (`.ci/run` installs tmux and sets it).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chat::client::{text, SafeText};
+use common::client::{CHAT, TIMEOUT};
+use common::screen::temp_home;
+use common::{start_server, Client};
+
+/// A tmux server of its own (its own socket), with one window running a
+/// command; killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Starts `command` in a `cols` x `rows` window, or `None` without tmux.
+    fn start(name: &str, command: &str, cols: u16, rows: u16) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            assert!(
+                std::env::var_os("CHAT_TEST_REQUIRE_TMUX").is_none(),
+                "tmux is required (CHAT_TEST_REQUIRE_TMUX is set) but not installed"
+            );
+            eprintln!("tmux is not installed: skipping");
+            return None;
+        }
+        let tmux = Tmux {
+            socket: format!("chat-test-{}-{name}", std::process::id()),
+        };
+        let (cols, rows) = (cols.to_string(), rows.to_string());
+        let started = tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            &cols,
+            "-y",
+            &rows,
+            command,
+        ]);
+        assert!(started.status.success(), "{started:?}");
+        Some(tmux)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend(keys);
+        self.run(&args);
+    }
+
+    fn resize(&self, cols: u16, rows: u16) {
+        let (cols, rows) = (cols.to_string(), rows.to_string());
+        self.run(&["resize-window", "-t", "t", "-x", &cols, "-y", &rows]);
+    }
+
+    /// Every line of the scrollback and the screen, wrapped rows joined.
+    fn lines(&self) -> Vec<String> {
+        let out = self.run(&["capture-pane", "-p", "-J", "-S", "-", "-t", "t"]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|line| line.trim_end().to_string())
+            .collect()
+    }
+
+    fn count(&self, line: &str) -> usize {
+        self.lines().iter().filter(|l| *l == line).count()
+    }
+
+    fn wait_until(&self, what: &str, done: impl Fn(&Tmux) -> bool) {
+        let deadline = Instant::now() + TIMEOUT;
+        while !done(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}:\n{}",
+                self.lines().join("\n")
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+fn client_command(port: u16, home: &Path) -> String {
+    format!(
+        "env TERM=xterm-256color NO_COLOR=1 HOME='{h}' XDG_DATA_HOME='{h}/data' XDG_CONFIG_HOME='{h}/config' '{CHAT}' --port {port}; sleep 60",
+        h = home.display()
+    )
+}
+
+fn from(name: &str, message: &str) -> String {
+    text::message_from(
+        &SafeText::neutralise_str(name),
+        &SafeText::neutralise_str(message),
+    )
+    .to_string()
+}
+
+#[test]
+fn after_resizes_every_line_is_there_once_and_the_prompt_once() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let home = temp_home("tmux-resize");
+    let Some(tmux) = Tmux::start("resize", &client_command(server.port, &home), 60, 20) else {
+        return;
+    };
+    tmux.wait_until("the welcome", |t| t.count(text::WELCOME) == 1);
+    tmux.keys(&["alice", "Enter"]);
+    tmux.wait_until("the prompt", |t| t.lines().iter().any(|l| l == "alice>"));
+    let typed = "@bob a half typed line that is far longer than the sixty columns of the window";
+    tmux.keys(&["-l", typed]);
+    tmux.wait_until("the typed line", |t| {
+        t.lines()
+            .iter()
+            .any(|l| l.starts_with("alice> ") && l.ends_with("window"))
+    });
+    let mut expected = Vec::new();
+    for body in ["first message", "second message"] {
+        bob.send_line(&format!("SEND alice {body}"));
+        assert_eq!(bob.line(), "SEND-OK");
+        expected.push(from("bob", body));
+    }
+    tmux.wait_until("both lines", |t| expected.iter().all(|l| t.count(l) == 1));
+    let check = |tmux: &Tmux, expected: &[String]| {
+        for line in expected {
+            assert_eq!(
+                tmux.count(line),
+                1,
+                "{line:?}:\n{}",
+                tmux.lines().join("\n")
+            );
+        }
+        let prompts = tmux
+            .lines()
+            .iter()
+            .filter(|l| l.starts_with("alice>"))
+            .count();
+        assert_eq!(prompts, 1, "one prompt:\n{}", tmux.lines().join("\n"));
+    };
+    for (cols, rows) in [(100, 30), (40, 20), (70, 24)] {
+        tmux.resize(cols, rows);
+        thread::sleep(Duration::from_millis(400));
+        check(&tmux, &expected);
+    }
+
+    // A burst of 200 messages with three resizes in it.
+    let sizes = [(50, 20), (120, 30), (45, 24)];
+    for i in 0..200 {
+        let body = format!("m{i}");
+        bob.send_line(&format!("SEND alice {body}"));
+        expected.push(from("bob", &body));
+        if i % 60 == 59 {
+            let (cols, rows) = sizes[i / 60];
+            tmux.resize(cols, rows);
+        }
+    }
+    for _ in 0..200 {
+        assert_eq!(bob.line(), "SEND-OK");
+    }
+    tmux.wait_until("the last message", |t| t.count(&from("bob", "m199")) == 1);
+    thread::sleep(Duration::from_millis(400));
+    check(&tmux, &expected);
+}
