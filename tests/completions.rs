@@ -23,12 +23,77 @@ fn generated() -> Vec<(String, Vec<u8>)> {
         clap_complete::generate(shell, &mut Cli::command(), "chat", &mut out);
         files.push((shell.file_name("chat"), out));
     }
-    let mut man = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut man)
-        .expect("render the man page");
-    files.push(("chat.1".to_string(), man));
+    files.push(("chat.1".to_string(), man_page(Cli::command(), CHAT_SECTIONS)));
     files
+}
+
+/// A man page section: its title and its entries (a term, and what it says).
+type Section = (&'static str, &'static [(&'static str, &'static str)]);
+
+/// The sections of `chat.1` that the command line does not describe.
+const CHAT_SECTIONS: &[Section] = &[
+    (
+        "FILES",
+        &[
+            (
+                "$XDG_CONFIG_HOME/chat/config.toml",
+                "Settings (usually ~/.config/chat/config.toml): address, port, name, color, timestamps, bell, log, all optional; the command line wins. --config names another file.",
+            ),
+            (
+                "$XDG_DATA_HOME/chat/history/HOST_PORT/NAME.txt",
+                "The lines typed in rich mode, one file per server and login name (usually under ~/.local/share), readable by you only; at most 1,000 lines. --history-file names one file instead, --no-history keeps none.",
+            ),
+            (
+                "$XDG_DATA_HOME/chat/logs/HOST_PORT/NAME.log",
+                "With --log: every line shown in rich mode, after the date and time, with text from others made safe (control characters as visible escapes). Readable by you only.",
+            ),
+        ],
+    ),
+    (
+        "ENVIRONMENT",
+        &[
+            ("NO_COLOR", "When set and not empty, rich mode uses no colour (as --color never)."),
+            ("TERM", "dumb means plain mode. A name with 256color (or COLORTERM=truecolor) gives senders' names 256 colours, otherwise the basic 8."),
+            ("XDG_CONFIG_HOME, XDG_DATA_HOME", "Where the config file, the history and the log are (by default ~/.config and ~/.local/share)."),
+        ],
+    ),
+    (
+        "EXIT STATUS",
+        &[
+            ("0", "You quit: !quit, Ctrl-D on an empty line, Ctrl-C on an empty line, end of input, SIGINT, SIGTERM or SIGHUP."),
+            ("1", "The server was full, could not be reached, did not answer the login within 10 seconds, is not a chat server, or (in plain mode) closed the connection."),
+            ("2", "A mistake on the command line or in the config file."),
+        ],
+    ),
+];
+
+/// The man page of `cmd` (from clap), with `sections` after its options.
+fn man_page(cmd: clap::Command, sections: &[Section]) -> Vec<u8> {
+    let man = clap_mangen::Man::new(cmd);
+    let mut out = Vec::new();
+    man.render_title(&mut out).unwrap();
+    man.render_name_section(&mut out).unwrap();
+    man.render_synopsis_section(&mut out).unwrap();
+    man.render_description_section(&mut out).unwrap();
+    man.render_options_section(&mut out).unwrap();
+    for (title, entries) in sections {
+        out.extend_from_slice(format!(".SH \"{title}\"\n").as_bytes());
+        for (term, text) in *entries {
+            out.extend_from_slice(format!(".TP\n\\fB{}\\fR\n{}\n", roff(term), roff(text)).as_bytes());
+        }
+    }
+    man.render_version_section(&mut out).unwrap();
+    out
+}
+
+/// Text for roff: hyphens and backslashes escaped, no line starting with a
+/// dot.
+fn roff(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e").replace('-', "\\-");
+    match escaped.strip_prefix('.') {
+        Some(rest) => format!("\\&.{rest}"),
+        None => escaped,
+    }
 }
 
 #[test]
@@ -52,6 +117,17 @@ fn checked_in_completions_and_man_page_are_current() {
 }
 
 #[test]
+fn the_man_page_has_files_environment_and_exit_status() {
+    let (_, man) = generated().pop().unwrap();
+    let man = String::from_utf8(man).unwrap();
+    for section in ["FILES", "ENVIRONMENT", "EXIT STATUS"] {
+        assert!(man.contains(&format!(".SH \"{section}\"")), "{section}");
+    }
+    assert!(man.contains("config.toml"));
+    assert!(man.contains("NO_COLOR"));
+}
+
+#[test]
 fn completions_offer_every_flag() {
     for (name, content) in generated() {
         // roff escapes the hyphens of the man page.
@@ -59,9 +135,14 @@ fn completions_offer_every_flag() {
         for flag in [
             "address",
             "port",
+            "name",
+            "config",
             "plain",
             "local",
             "color",
+            "timestamps",
+            "bell",
+            "log",
             "history-file",
             "no-history",
         ] {

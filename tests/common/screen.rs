@@ -30,6 +30,9 @@ pub struct Seen {
     pub titles: Vec<String>,
     /// Attempts to write the clipboard (OSC 52).
     pub clipboard_writes: usize,
+    /// Window titles saved on the terminal's title stack, and put back.
+    pub titles_saved: usize,
+    pub titles_restored: usize,
     /// Cursor position requests not yet answered.
     cursor_requests: usize,
     /// Rows that scrolled off the top, oldest first.
@@ -60,6 +63,12 @@ impl vt100::Callbacks for Seen {
     ) {
         if c == 'n' && i1.is_none() && params == [&[6][..]] {
             self.cursor_requests += 1;
+        }
+        if c == 't' && params.first() == Some(&&[22][..]) {
+            self.titles_saved += 1;
+        }
+        if c == 't' && params.first() == Some(&&[23][..]) {
+            self.titles_restored += 1;
         }
     }
 

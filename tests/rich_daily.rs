@@ -1,0 +1,376 @@
+//! Rich mode as a daily chat client: conversations, `!r`, reconnecting,
+//! `--name` and the config file, timestamps, sender colours, the bell, the
+//! window title and the log.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use chat::client::{text, SafeText};
+use common::client::{Launch, CHAT};
+use common::screen::{temp_home, Terminal};
+use common::{start_server, start_server_on, Client};
+
+fn from(name: &str, message: &str) -> String {
+    text::message_from(
+        &SafeText::neutralise_str(name),
+        &SafeText::neutralise_str(message),
+    )
+    .to_string()
+}
+
+#[test]
+fn at_a_name_alone_starts_a_conversation_that_takes_plain_lines() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let mut carol = Client::login(&server, "carol");
+    let home = temp_home("converse");
+    let mut t = Terminal::rich(server.port, &home, &[]);
+    t.login("alice");
+    t.send_line("hello");
+    t.wait_for(text::RICH_HINT);
+    t.send_line("@bob");
+    t.wait_prompt("alice -> bob> ");
+    t.send_line("hello");
+    assert_eq!(bob.line(), "DELIVERY alice hello");
+    // A message to someone else does not change the conversation.
+    t.send_line("@carol hi carol");
+    assert_eq!(carol.line(), "DELIVERY alice hi carol");
+    t.wait_prompt("alice -> bob> ");
+    t.send_line("again");
+    assert_eq!(bob.line(), "DELIVERY alice again");
+    // `!to` changes it, `@` alone ends it.
+    t.send_line("!to carol");
+    t.wait_prompt("alice -> carol> ");
+    t.send_line("now you");
+    assert_eq!(carol.line(), "DELIVERY alice now you");
+    t.send_line("@");
+    t.wait_prompt("alice> ");
+    t.wait_for(text::NO_CONVERSATION);
+    t.wait_until("four confirmations", |t| t.count(text::SENT) == 4);
+    t.quit();
+}
+
+#[test]
+fn reply_answers_whoever_wrote_last_and_help_lists_every_command() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let mut carol = Client::login(&server, "carol");
+    let home = temp_home("reply");
+    let mut t = Terminal::rich(server.port, &home, &[]);
+    t.login("alice");
+    t.send_line("!r anyone?");
+    t.wait_for(text::NOBODY_TO_ANSWER);
+    carol.send_line("SEND alice from carol");
+    t.wait_for(&from("carol", "from carol"));
+    bob.send_line("SEND alice from bob");
+    t.wait_for(&from("bob", "from bob"));
+    t.send_line("!r thanks");
+    assert_eq!(bob.line(), "SEND-OK");
+    assert_eq!(bob.line(), "DELIVERY alice thanks");
+    t.send_line("!help");
+    t.wait_for(text::HELP_HEADING);
+    for command in ["@<name> <message>", "!to", "!reply", "!who", "!help", "!quit"] {
+        t.wait_for(&format!("  {command}  "));
+    }
+    drop(carol);
+    t.quit();
+}
+
+#[test]
+fn after_the_server_restarts_the_client_is_logged_in_again_and_messages_flow_both_ways() {
+    let server = start_server(&[]);
+    let port = server.port;
+    let home = temp_home("reconnect");
+    let mut t = Terminal::rich(port, &home, &[]);
+    t.login("alice");
+    t.send_line("@bob");
+    t.wait_prompt("alice -> bob> ");
+    drop(server);
+    t.wait_for(text::SERVER_CLOSED);
+    t.wait_prompt("alice (offline)> ");
+    t.send("typed while away");
+    let server = start_server_on(port, &[]);
+    // The first retries come after about 1, 2 and 4 seconds.
+    t.wait_until("the login again", |t| t.count(&text::logged_in(&"alice".into())) == 2);
+    t.wait_prompt("alice -> bob> typed while away");
+    let mut bob = Client::login(&server, "bob");
+    t.send(" then sent\r");
+    assert_eq!(bob.line(), "DELIVERY alice typed while away then sent");
+    bob.send_line("SEND alice welcome back");
+    t.wait_for(&from("bob", "welcome back"));
+    t.quit();
+}
+
+#[test]
+fn a_name_taken_after_a_reconnect_is_asked_again() {
+    let server = start_server(&[]);
+    let port = server.port;
+    let home = temp_home("retaken");
+    let mut t = Terminal::rich(port, &home, &[]);
+    t.login("alice");
+    drop(server);
+    t.wait_for(text::SERVER_CLOSED);
+    let server = start_server_on(port, &[]);
+    let _thief = Client::login(&server, "alice");
+    t.wait_for(&text::name_in_use(&"alice".into()));
+    t.wait_until("the name prompt", |t| t.cursor_row() == ">");
+    t.send_line("alice2");
+    t.wait_prompt("alice2> ");
+    t.quit();
+}
+
+#[test]
+fn quitting_stops_the_reconnecting() {
+    let server = start_server(&[]);
+    let home = temp_home("giveup");
+    let mut t = Terminal::rich(server.port, &home, &[]);
+    t.login("alice");
+    drop(server);
+    t.wait_for(&text::reconnecting(1));
+    t.send("\x03");
+    assert_eq!(t.wait_exit(), 0);
+}
+
+#[test]
+fn when_the_hosting_user_quits_the_others_are_told_and_one_takes_over() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let home = temp_home("takeover");
+    let mut host = Terminal::rich(port, &home.join("host"), &["--local"]);
+    host.wait_for(&text::hosting(&SafeText::neutralise_str(&format!("127.0.0.1:{port}"))));
+    host.login("alice");
+    let mut bob = Terminal::rich(port, &home.join("bob"), &["--local"]);
+    bob.login("bob");
+    host.quit();
+    bob.wait_for(&from("alice", text::HOST_LEFT));
+    // bob's client finds nothing listening, starts the server itself, and
+    // logs in to it.
+    bob.wait_for(&text::hosting(&SafeText::neutralise_str(&format!("127.0.0.1:{port}"))));
+    bob.wait_until("the login again", |t| t.count(&text::logged_in(&"bob".into())) == 2);
+    let mut carol = Client::login_port(port, "carol");
+    carol.send_line("SEND bob the new host");
+    bob.wait_for(&from("carol", "the new host"));
+    bob.quit();
+}
+
+#[test]
+fn name_and_the_config_file_log_in_without_asking() {
+    let server = start_server(&[]);
+    let home = temp_home("autologin");
+    let mut t = Terminal::rich(server.port, &home, &["--name", "alice"]);
+    t.wait_for(&text::logged_in(&"alice".into()));
+    t.wait_prompt("alice> ");
+    assert!(!t.rows().iter().any(|r| r == ">"), "no name prompt: {}", t.dump());
+    t.quit();
+
+    // The default file, in the config directory: the name, and timestamps.
+    let config = home.join("config/chat");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.toml"), "name = \"bob\"\ntimestamps = true\n").unwrap();
+    let mut t = Terminal::rich(server.port, &home, &[]);
+    t.wait_prompt("bob> ");
+    t.quit();
+
+    // --config chooses another file; the command line wins over it.
+    let other = home.join("other.toml");
+    std::fs::write(&other, format!("name = \"carol\"\nport = {}\n", server.port)).unwrap();
+    let mut cmd = Command::new(CHAT);
+    cmd.args(["--config", other.to_str().unwrap()])
+        .env("TERM", "xterm-256color")
+        .env("NO_COLOR", "1")
+        .env("XDG_DATA_HOME", home.join("data"));
+    let mut t = Terminal::start(cmd, 24, 80);
+    t.wait_prompt("carol> ");
+    t.quit();
+    let mut cmd = Terminal::rich_command(server.port, &home, &["--name", "dave"]);
+    cmd.args(["--config", other.to_str().unwrap()]);
+    let mut t = Terminal::start(cmd, 24, 80);
+    t.wait_prompt("dave> ");
+    t.quit();
+}
+
+#[test]
+fn a_refused_name_from_the_command_line_is_asked_again() {
+    let server = start_server(&[]);
+    let home = temp_home("refusedname");
+    let mut t = Terminal::rich(server.port, &home, &["--name", "bad!"]);
+    t.wait_for(&text::name_rejected(&"bad!".into()));
+    t.wait_until("the name prompt", |t| t.cursor_row() == ">");
+    t.send_line("good");
+    t.wait_prompt("good> ");
+    t.quit();
+}
+
+#[test]
+fn a_bad_config_file_is_named_with_its_line_and_key_and_exit_status_2() {
+    let home = temp_home("badconfig");
+    let file = home.join("bad.toml");
+    std::fs::write(&file, "port = 7000\ncolr = \"never\"\n").unwrap();
+    let out = Launch::Binary
+        .command(1, &["--config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&file.display().to_string()), "{err}");
+    assert!(err.contains("line 2"), "{err}");
+    assert!(err.contains("key `colr`"), "{err}");
+    assert!(out.stdout.is_empty(), "nothing else happens");
+
+    std::fs::write(&file, "timestamps = \"yes\"\n").unwrap();
+    let out = Launch::Binary
+        .command(1, &["--config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 1, key `timestamps`"), "{err}");
+
+    let missing = home.join("missing.toml");
+    let out = Launch::Binary
+        .command(1, &["--config", missing.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn timestamps_put_the_local_time_before_each_line() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let home = temp_home("timestamps");
+    let mut t = Terminal::rich(server.port, &home, &["--timestamps"]);
+    t.login("alice");
+    bob.send_line("SEND alice stamped");
+    t.wait_for(&from("bob", "stamped"));
+    let row = t.rows().into_iter().find(|r| r.ends_with("From bob: stamped")).unwrap();
+    let stamp = &row[..row.len() - "From bob: stamped".len()];
+    let bytes = stamp.as_bytes();
+    assert_eq!(stamp.len(), 8, "{row:?}");
+    assert!(
+        bytes[0] == b'['
+            && bytes[3] == b':'
+            && bytes[6] == b']'
+            && bytes[7] == b' '
+            && [1, 2, 4, 5].iter().all(|&i| bytes[i].is_ascii_digit()),
+        "{row:?}"
+    );
+    // Without the flag: no stamp.
+    t.quit();
+    let mut t = Terminal::rich(server.port, &home, &[]);
+    t.login("carol");
+    bob.send_line("SEND carol plain");
+    t.wait_for(&from("bob", "plain"));
+    assert!(t.rows().iter().any(|r| r == &from("bob", "plain")));
+    t.quit();
+}
+
+#[test]
+fn each_sender_has_a_colour_of_their_own_and_the_same_in_every_run() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let mut amy = Client::login(&server, "amy");
+    let home = temp_home("nickcolours");
+    let mut colours = Vec::new();
+    for run in 0..2 {
+        let mut cmd = Terminal::rich_command(server.port, &home, &[]);
+        cmd.env_remove("NO_COLOR");
+        let mut t = Terminal::start(cmd, 24, 80);
+        let me = format!("me{run}");
+        t.login(&me);
+        bob.send_line(&format!("SEND {me} hi from bob"));
+        amy.send_line(&format!("SEND {me} hi from amy"));
+        t.wait_for(&from("amy", "hi from amy"));
+        let bob_colour = t.colour_of("bob: hi from bob");
+        let amy_colour = t.colour_of("amy: hi from amy");
+        assert!(bob_colour.is_some() && amy_colour.is_some());
+        assert_ne!(bob_colour, amy_colour, "two senders, two colours");
+        colours.push((bob_colour, amy_colour));
+        t.quit();
+    }
+    assert_eq!(colours[0], colours[1], "the same colours in every run");
+}
+
+#[test]
+fn the_bell_rings_for_messages_with_bell_only() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let home = temp_home("bell");
+    for (flag, bells) in [(&["--bell"][..], 2), (&[][..], 0)] {
+        let mut t = Terminal::rich(server.port, &home, flag);
+        t.login("alice");
+        t.send_line("!who");
+        t.wait_for(&text::user_entry(&"alice".into()));
+        bob.send_line("SEND alice one");
+        t.wait_for(&from("bob", "one"));
+        bob.send_line("SEND alice two");
+        t.wait_for(&from("bob", "two"));
+        t.settle(Duration::from_millis(100));
+        assert_eq!(t.seen().bells, bells, "{flag:?}");
+        t.quit();
+        bob.line();
+        bob.line();
+    }
+}
+
+#[test]
+fn the_title_shows_who_you_are_and_the_messages_since_you_last_typed() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let home = temp_home("title");
+    let mut t = Terminal::rich(server.port, &home, &[]);
+    t.login("alice");
+    t.wait_until("the title", |t| t.seen().titles.last().map(String::as_str) == Some("chat: alice"));
+    assert_eq!(t.seen().titles_saved, 1, "the old title is saved");
+    bob.send_line("SEND alice one");
+    bob.send_line("SEND alice two");
+    bob.send_line("SEND alice three");
+    t.wait_for(&from("bob", "three"));
+    t.wait_until("the count", |t| {
+        t.seen().titles.last().map(String::as_str) == Some("chat: alice (3)")
+    });
+    // A key pressed: read.
+    t.send("x");
+    t.wait_until("no count", |t| t.seen().titles.last().map(String::as_str) == Some("chat: alice"));
+    t.send("\x15");
+    t.quit();
+    assert_eq!(t.seen().titles_restored, 1, "the old title is put back");
+}
+
+#[test]
+fn the_log_holds_every_line_shown_with_the_date_and_time_and_is_private() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let home = temp_home("log");
+    let mut t = Terminal::rich(server.port, &home, &["--log"]);
+    t.login("alice");
+    bob.send_line("SEND alice plain words");
+    bob.send_line("SEND alice \x1b[2Jnot a clear");
+    t.wait_for(&from("bob", "\x1b[2Jnot a clear"));
+    t.send_line("@bob back");
+    t.wait_for(text::SENT);
+    t.quit();
+    let file = home.join(format!("data/chat/logs/127.0.0.1_{}/alice.log", server.port));
+    let log = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    let stamped = |line: &str| {
+        // YYYY-MM-DD HH:MM:SS, then the line.
+        let b = line.as_bytes();
+        b.len() > 20 && b[4] == b'-' && b[7] == b'-' && b[10] == b' ' && b[13] == b':' && b[19] == b' '
+    };
+    assert!(lines.iter().all(|l| stamped(l)), "{log}");
+    let text_of = |l: &&str| l[20..].to_string();
+    let shown: Vec<String> = lines.iter().map(text_of).collect();
+    assert!(shown.contains(&from("bob", "plain words")), "{log}");
+    assert!(shown.contains(&r"From bob: \x1b[2Jnot a clear".to_string()), "{log}");
+    assert!(shown.contains(&text::SENT.to_string()), "{log}");
+    assert!(!log.contains('\x1b'), "remote text is stored neutralised");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
