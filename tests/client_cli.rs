@@ -8,18 +8,9 @@ use std::time::{Duration, Instant};
 
 use chat::client::{text, SafeText};
 use common::client::{fake_server, Launch, Piped, CHAT, CLIENT_PY, TIMEOUT};
-use common::{start_server, Client};
+use common::{free_port, start_server, Client};
 use expectrl::process::unix::WaitStatus;
 use expectrl::{ControlCode, Eof, Expect, Session};
-
-/// A port on which nothing listens.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[test]
 fn an_unreachable_server_gives_a_clear_line_a_suggestion_and_a_failure_status() {

@@ -23,7 +23,10 @@ fn generated() -> Vec<(String, Vec<u8>)> {
         clap_complete::generate(shell, &mut Cli::command(), "chat", &mut out);
         files.push((shell.file_name("chat"), out));
     }
-    files.push(("chat.1".to_string(), man_page(Cli::command(), CHAT_SECTIONS)));
+    files.push((
+        "chat.1".to_string(),
+        man_page(Cli::command(), CHAT_SECTIONS),
+    ));
     files
 }
 
@@ -79,7 +82,9 @@ fn man_page(cmd: clap::Command, sections: &[Section]) -> Vec<u8> {
     for (title, entries) in sections {
         out.extend_from_slice(format!(".SH \"{title}\"\n").as_bytes());
         for (term, text) in *entries {
-            out.extend_from_slice(format!(".TP\n\\fB{}\\fR\n{}\n", roff(term), roff(text)).as_bytes());
+            out.extend_from_slice(
+                format!(".TP\n\\fB{}\\fR\n{}\n", roff(term), roff(text)).as_bytes(),
+            );
         }
     }
     man.render_version_section(&mut out).unwrap();

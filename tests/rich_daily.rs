@@ -10,15 +10,7 @@ use std::time::Duration;
 use chat::client::{text, SafeText};
 use common::client::{Launch, CHAT};
 use common::screen::{temp_home, Terminal};
-use common::{start_server, start_server_on, Client};
-
-fn from(name: &str, message: &str) -> String {
-    text::message_from(
-        &SafeText::neutralise_str(name),
-        &SafeText::neutralise_str(message),
-    )
-    .to_string()
-}
+use common::{from, start_server, start_server_on, Client};
 
 #[test]
 fn at_a_name_alone_starts_a_conversation_that_takes_plain_lines() {
@@ -71,7 +63,14 @@ fn reply_answers_whoever_wrote_last_and_help_lists_every_command() {
     assert_eq!(bob.line(), "DELIVERY alice thanks");
     t.send_line("!help");
     t.wait_for(text::HELP_HEADING);
-    for command in ["@<name> <message>", "!to", "!reply", "!who", "!help", "!quit"] {
+    for command in [
+        "@<name> <message>",
+        "!to",
+        "!reply",
+        "!who",
+        "!help",
+        "!quit",
+    ] {
         t.wait_for(&format!("  {command}  "));
     }
     drop(carol);
@@ -93,7 +92,9 @@ fn after_the_server_restarts_the_client_is_logged_in_again_and_messages_flow_bot
     t.send("typed while away");
     let server = start_server_on(port, &[]);
     // The first retries come after about 1, 2 and 4 seconds.
-    t.wait_until("the login again", |t| t.count(&text::logged_in(&"alice".into())) == 2);
+    t.wait_until("the login again", |t| {
+        t.count(&text::logged_in(&"alice".into())) == 2
+    });
     t.wait_prompt("alice -> bob> typed while away");
     let mut bob = Client::login(&server, "bob");
     t.send(" then sent\r");
@@ -142,7 +143,9 @@ fn when_the_hosting_user_quits_the_others_are_told_and_one_takes_over() {
         .port();
     let home = temp_home("takeover");
     let mut host = Terminal::rich(port, &home.join("host"), &["--local"]);
-    host.wait_for(&text::hosting(&SafeText::neutralise_str(&format!("127.0.0.1:{port}"))));
+    host.wait_for(&text::hosting(&SafeText::neutralise_str(&format!(
+        "127.0.0.1:{port}"
+    ))));
     host.login("alice");
     let mut bob = Terminal::rich(port, &home.join("bob"), &["--local"]);
     bob.login("bob");
@@ -150,8 +153,12 @@ fn when_the_hosting_user_quits_the_others_are_told_and_one_takes_over() {
     bob.wait_for(&from("alice", text::HOST_LEFT));
     // bob's client finds nothing listening, starts the server itself, and
     // logs in to it.
-    bob.wait_for(&text::hosting(&SafeText::neutralise_str(&format!("127.0.0.1:{port}"))));
-    bob.wait_until("the login again", |t| t.count(&text::logged_in(&"bob".into())) == 2);
+    bob.wait_for(&text::hosting(&SafeText::neutralise_str(&format!(
+        "127.0.0.1:{port}"
+    ))));
+    bob.wait_until("the login again", |t| {
+        t.count(&text::logged_in(&"bob".into())) == 2
+    });
     let mut carol = Client::login_port(port, "carol");
     carol.send_line("SEND bob the new host");
     bob.wait_for(&from("carol", "the new host"));
@@ -165,20 +172,32 @@ fn name_and_the_config_file_log_in_without_asking() {
     let mut t = Terminal::rich(server.port, &home, &["--name", "alice"]);
     t.wait_for(&text::logged_in(&"alice".into()));
     t.wait_prompt("alice> ");
-    assert!(!t.rows().iter().any(|r| r == ">"), "no name prompt: {}", t.dump());
+    assert!(
+        !t.rows().iter().any(|r| r == ">"),
+        "no name prompt: {}",
+        t.dump()
+    );
     t.quit();
 
     // The default file, in the config directory: the name, and timestamps.
     let config = home.join("config/chat");
     std::fs::create_dir_all(&config).unwrap();
-    std::fs::write(config.join("config.toml"), "name = \"bob\"\ntimestamps = true\n").unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        "name = \"bob\"\ntimestamps = true\n",
+    )
+    .unwrap();
     let mut t = Terminal::rich(server.port, &home, &[]);
     t.wait_prompt("bob> ");
     t.quit();
 
     // --config chooses another file; the command line wins over it.
     let other = home.join("other.toml");
-    std::fs::write(&other, format!("name = \"carol\"\nport = {}\n", server.port)).unwrap();
+    std::fs::write(
+        &other,
+        format!("name = \"carol\"\nport = {}\n", server.port),
+    )
+    .unwrap();
     let mut cmd = Command::new(CHAT);
     cmd.args(["--config", other.to_str().unwrap()])
         .env("TERM", "xterm-256color")
@@ -248,7 +267,11 @@ fn timestamps_put_the_local_time_before_each_line() {
     t.login("alice");
     bob.send_line("SEND alice stamped");
     t.wait_for(&from("bob", "stamped"));
-    let row = t.rows().into_iter().find(|r| r.ends_with("From bob: stamped")).unwrap();
+    let row = t
+        .rows()
+        .into_iter()
+        .find(|r| r.ends_with("From bob: stamped"))
+        .unwrap();
     let stamp = &row[..row.len() - "From bob: stamped".len()];
     let bytes = stamp.as_bytes();
     assert_eq!(stamp.len(), 8, "{row:?}");
@@ -325,7 +348,9 @@ fn the_title_shows_who_you_are_and_the_messages_since_you_last_typed() {
     let home = temp_home("title");
     let mut t = Terminal::rich(server.port, &home, &[]);
     t.login("alice");
-    t.wait_until("the title", |t| t.seen().titles.last().map(String::as_str) == Some("chat: alice"));
+    t.wait_until("the title", |t| {
+        t.seen().titles.last().map(String::as_str) == Some("chat: alice")
+    });
     assert_eq!(t.seen().titles_saved, 1, "the old title is saved");
     bob.send_line("SEND alice one");
     bob.send_line("SEND alice two");
@@ -336,7 +361,9 @@ fn the_title_shows_who_you_are_and_the_messages_since_you_last_typed() {
     });
     // A key pressed: read.
     t.send("x");
-    t.wait_until("no count", |t| t.seen().titles.last().map(String::as_str) == Some("chat: alice"));
+    t.wait_until("no count", |t| {
+        t.seen().titles.last().map(String::as_str) == Some("chat: alice")
+    });
     t.send("\x15");
     t.quit();
     assert_eq!(t.seen().titles_restored, 1, "the old title is put back");
@@ -355,19 +382,30 @@ fn the_log_holds_every_line_shown_with_the_date_and_time_and_is_private() {
     t.send_line("@bob back");
     t.wait_for(text::SENT);
     t.quit();
-    let file = home.join(format!("data/chat/logs/127.0.0.1_{}/alice.log", server.port));
+    let file = home.join(format!(
+        "data/chat/logs/127.0.0.1_{}/alice.log",
+        server.port
+    ));
     let log = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = log.lines().collect();
     let stamped = |line: &str| {
         // YYYY-MM-DD HH:MM:SS, then the line.
         let b = line.as_bytes();
-        b.len() > 20 && b[4] == b'-' && b[7] == b'-' && b[10] == b' ' && b[13] == b':' && b[19] == b' '
+        b.len() > 20
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b[10] == b' '
+            && b[13] == b':'
+            && b[19] == b' '
     };
     assert!(lines.iter().all(|l| stamped(l)), "{log}");
     let text_of = |l: &&str| l[20..].to_string();
     let shown: Vec<String> = lines.iter().map(text_of).collect();
     assert!(shown.contains(&from("bob", "plain words")), "{log}");
-    assert!(shown.contains(&r"From bob: \x1b[2Jnot a clear".to_string()), "{log}");
+    assert!(
+        shown.contains(&r"From bob: \x1b[2Jnot a clear".to_string()),
+        "{log}"
+    );
     assert!(shown.contains(&text::SENT.to_string()), "{log}");
     assert!(!log.contains('\x1b'), "remote text is stored neutralised");
     use std::os::unix::fs::PermissionsExt;

@@ -6,18 +6,10 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use chat::client::{text, SafeText};
+use chat::client::text;
 use common::client::CHAT;
 use common::screen::{temp_home, Terminal};
-use common::{start_server, Client};
-
-fn from(name: &str, message: &str) -> String {
-    text::message_from(
-        &SafeText::neutralise_str(name),
-        &SafeText::neutralise_str(message),
-    )
-    .to_string()
-}
+use common::{from, start_server, Client};
 
 #[test]
 fn a_half_typed_line_and_the_cursor_stay_while_messages_arrive() {

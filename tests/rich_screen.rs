@@ -5,31 +5,14 @@
 mod common;
 
 use std::io::{BufRead, Write};
-use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chat::client::{text, SafeText};
+use chat::client::text;
 use common::client::{fake_server, Launch, Piped};
 use common::screen::{temp_home, Terminal};
-use common::{rss_kib, start_server, Client};
+use common::{free_port, from, rss_kib, start_server, Client};
 use expectrl::process::unix::Signal;
-
-fn from(name: &str, message: &str) -> String {
-    text::message_from(
-        &SafeText::neutralise_str(name),
-        &SafeText::neutralise_str(message),
-    )
-    .to_string()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[test]
 fn messages_show_and_the_hosted_server_answers_while_the_editor_searches() {

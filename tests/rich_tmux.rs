@@ -13,10 +13,10 @@ use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chat::client::{text, SafeText};
+use chat::client::text;
 use common::client::{CHAT, TIMEOUT};
 use common::screen::temp_home;
-use common::{start_server, Client};
+use common::{from, start_server, Client};
 
 /// A tmux server of its own (its own socket), with one window running a
 /// command; killed when dropped.
@@ -110,14 +110,6 @@ fn client_command(port: u16, home: &Path) -> String {
         "env TERM=xterm-256color NO_COLOR=1 HOME='{h}' XDG_DATA_HOME='{h}/data' XDG_CONFIG_HOME='{h}/config' '{CHAT}' --port {port}; sleep 60",
         h = home.display()
     )
-}
-
-fn from(name: &str, message: &str) -> String {
-    text::message_from(
-        &SafeText::neutralise_str(name),
-        &SafeText::neutralise_str(message),
-    )
-    .to_string()
 }
 
 #[test]

@@ -38,6 +38,26 @@ pub fn start_server_with(args: &[&str], stderr: Stdio) -> ServerProcess {
     ServerProcess::start(args, stderr).unwrap_or_else(|e| panic!("cannot start chat-server: {e}"))
 }
 
+/// The line the client shows for a message from `name`: `From name: message`.
+pub fn from(name: &str, message: &str) -> String {
+    use chat::client::{text, SafeText};
+    text::message_from(
+        &SafeText::neutralise_str(name),
+        &SafeText::neutralise_str(message),
+    )
+    .to_string()
+}
+
+/// A port on this machine on which nothing listens (it was free a moment
+/// ago).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// How long a test waits for an expected line before it fails.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
