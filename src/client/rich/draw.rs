@@ -191,6 +191,27 @@ impl View {
     }
 }
 
+/// How many rows above the cursor the edit row now starts, after the
+/// terminal became `columns` wide, given that the cursor was at column
+/// `cursor` of the row and the terminal now says it is at column `now`
+/// (both from 0). A terminal that rewraps lines put the cursor on row
+/// `cursor / columns`, column `cursor % columns`, of the rewrapped row; one
+/// that does not left it on the row, at the last column. When the two
+/// cannot be told apart, 0: a stale piece of the row may stay above, but no
+/// line above it is ever cleared.
+pub(crate) fn rows_above_cursor(cursor: usize, now: usize, columns: usize) -> usize {
+    if columns == 0 || cursor < columns {
+        return 0;
+    }
+    let rewrapped = now == cursor % columns;
+    let cut = now == columns - 1;
+    if rewrapped && !cut {
+        cursor / columns
+    } else {
+        0
+    }
+}
+
 /// The width on the screen of text.
 pub(crate) trait Width {
     fn width(&self) -> usize;
@@ -282,5 +303,18 @@ mod tests {
             prop_assert!(r.cursor <= usable, "{:?} in {}", r, columns);
             prop_assert_eq!(UnicodeWidthStr::width(r.text.as_str()), r.width);
         }
+    }
+
+    #[test]
+    fn rows_above_the_cursor_after_a_resize() {
+        // The row fit: nothing moved.
+        assert_eq!(rows_above_cursor(30, 30, 40), 0);
+        // Rewrapped from 100 to 40 columns: the cursor at 93 went to row 2.
+        assert_eq!(rows_above_cursor(93, 13, 40), 2);
+        assert_eq!(rows_above_cursor(45, 5, 40), 1);
+        // Cut (no rewrapping): the cursor stays on the row, at the edge.
+        assert_eq!(rows_above_cursor(93, 39, 40), 0);
+        // Both would put it at the edge: no guess.
+        assert_eq!(rows_above_cursor(79, 39, 40), 0);
     }
 }

@@ -7,7 +7,117 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Local};
+
 use super::editor::HISTORY_SIZE;
+use crate::client::render::Line;
+use crate::client::safe::SafeText;
+use crate::client::settings::HistoryChoice;
+use crate::client::text;
+
+/// The history and the log of the server and name logged in as; each is
+/// dropped (after one warning) if it cannot be used.
+#[derive(Debug, Default)]
+pub(crate) struct Files {
+    history: Option<HistoryFile>,
+    log: Option<LogFile>,
+}
+
+/// What opening the files found.
+#[derive(Debug, Default)]
+pub(crate) struct Opened {
+    /// The history read, if a history file was (newly) opened.
+    pub(crate) history: Option<Vec<String>>,
+    /// Lines to show about files that cannot be used.
+    pub(crate) warnings: Vec<SafeText<'static>>,
+}
+
+impl Files {
+    /// Opens the files of `name` on the server at `address`:`port`, as the
+    /// settings say. Logging in again with the same name and server keeps
+    /// the history file that is open.
+    pub(crate) fn open(
+        &mut self,
+        history: &HistoryChoice,
+        log: bool,
+        address: &str,
+        port: u16,
+        name: &str,
+    ) -> Opened {
+        let mut opened = Opened::default();
+        let history = match history {
+            HistoryChoice::Off => None,
+            HistoryChoice::File(path) => Some(path.clone()),
+            HistoryChoice::PerServer => per_server("history", address, port, name, "txt"),
+        };
+        match history {
+            Some(path) if self.history.as_ref().map(HistoryFile::path) == Some(path.as_path()) => {}
+            Some(path) => match HistoryFile::open(&path) {
+                Ok((file, entries)) => {
+                    self.history = Some(file);
+                    opened.history = Some(entries);
+                }
+                Err(err) => {
+                    self.history = None;
+                    opened.warnings.push(warning(text::no_history, &path, &err));
+                }
+            },
+            None => self.history = None,
+        }
+        if let Some(path) = log
+            .then(|| per_server("logs", address, port, name, "log"))
+            .flatten()
+        {
+            match LogFile::open(&path) {
+                Ok(file) => self.log = Some(file),
+                Err(err) => opened.warnings.push(warning(text::no_log, &path, &err)),
+            }
+        }
+        opened
+    }
+
+    /// Appends a typed line to the history. A warning if it cannot (then
+    /// there is no history file any more).
+    pub(crate) fn remember(&mut self, line: &str) -> Option<SafeText<'static>> {
+        let file = self.history.as_mut()?;
+        let err = file.append(line).err()?;
+        let path = file.path().to_path_buf();
+        self.history = None;
+        Some(warning(text::no_history, &path, &err))
+    }
+
+    /// Appends lines shown at `at` to the log, if there is one.
+    pub(crate) fn log<'a>(
+        &mut self,
+        at: DateTime<Local>,
+        lines: impl Iterator<Item = &'a Line<'a>>,
+    ) {
+        let Some(log) = &mut self.log else {
+            return;
+        };
+        let stamp = at.format("%Y-%m-%d %H:%M:%S").to_string();
+        let plain: Vec<SafeText<'static>> = lines.map(Line::plain).collect();
+        if log
+            .append(&stamp, plain.iter().map(|line| line.as_str()))
+            .is_err()
+        {
+            // A log that cannot be written is not worth stopping the chat.
+            self.log = None;
+        }
+    }
+}
+
+/// A warning about the file at `path`.
+fn warning(
+    line: fn(&SafeText<'_>, &SafeText<'_>) -> SafeText<'static>,
+    path: &Path,
+    err: &io::Error,
+) -> SafeText<'static> {
+    line(
+        &SafeText::neutralise_str(&path.display().to_string()),
+        &SafeText::neutralise_str(&err.to_string()),
+    )
+}
 
 /// `chat` in the platform's data directory.
 pub(crate) fn data_dir() -> Option<PathBuf> {

@@ -7,8 +7,9 @@
 //! - `complete`: Tab.
 //! - `style`: colours, sender colours, timestamps.
 //! - `files`: the history and the log, per server and name.
+//! - `phase`: asking for a name, chatting, offline: the prompt and the title.
 //! - `terminal`: modes, size and control sequences.
-//! - `ui`: the thread that owns the terminal.
+//! - `ui`: the thread that owns the terminal (`ui/screen.rs`: what it draws).
 //!
 //! The terminal belongs to a thread of its own ([`ui`]); the main loop sends
 //! it lines and prompt changes and never waits for it, so the network and
@@ -24,6 +25,7 @@ mod draw;
 mod editor;
 mod files;
 mod keys;
+mod phase;
 mod style;
 mod terminal;
 mod ui;

@@ -16,6 +16,8 @@
 //! clears from the start of the row wherever it now is. Nothing above the
 //! row is ever cleared, so no received line can be lost.
 
+mod screen;
+
 use std::io::Write;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -25,10 +27,11 @@ use chrono::{DateTime, Local};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::complete::{complete, Completion};
-use super::draw::{self, Prompt};
+use super::draw::Prompt;
 use super::editor::{Editor, Outcome};
-use super::files::{self, HistoryFile, LogFile};
+use super::files::Files;
 use super::keys::{Decoder, Key, TermInput};
+use super::phase::Phase;
 use super::style::Style;
 use super::terminal::{self, Modes};
 use crate::client::command::QUIT;
@@ -84,28 +87,6 @@ const NAMES_WAIT: Duration = Duration::from_millis(300);
 /// A list of names older than this is refreshed when Tab is pressed.
 const NAMES_MAX_AGE: Duration = Duration::from_secs(5);
 
-/// Where the conversation is at, which decides the prompt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Phase {
-    /// Nothing asked yet, or a login attempt under way: no prompt.
-    Waiting,
-    /// Asking for a name.
-    AskingName,
-    /// Logged in.
-    Chatting { me: SafeText<'static> },
-    /// Logged in, but the connection is lost.
-    Offline { me: SafeText<'static> },
-}
-
-/// The edit row as last drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Drawn {
-    /// Columns the row took.
-    width: usize,
-    /// The column of the cursor.
-    cursor: usize,
-}
-
 /// The terminal thread's state.
 pub(crate) struct Ui {
     out: Box<dyn Write + Send>,
@@ -123,10 +104,10 @@ pub(crate) struct Ui {
     prompt: Prompt,
     scroll: usize,
     columns: usize,
-    drawn: Option<Drawn>,
+    drawn: Option<screen::Drawn>,
     /// A resize made the terminal narrower than the row: waiting for the
     /// terminal to say where the cursor is.
-    resizing: Option<(Instant, Drawn)>,
+    resizing: Option<(Instant, screen::Drawn)>,
     /// Lines that came while resizing, shown after.
     held: Vec<String>,
     names: Vec<SafeText<'static>>,
@@ -135,8 +116,7 @@ pub(crate) struct Ui {
     tab_wait: Option<Instant>,
     /// Messages since the user last pressed a key.
     unread: usize,
-    history_file: Option<HistoryFile>,
-    log: Option<LogFile>,
+    files: Files,
     finished: bool,
 }
 
@@ -169,8 +149,7 @@ impl Ui {
             names_at: None,
             tab_wait: None,
             unread: 0,
-            history_file: None,
-            log: None,
+            files: Files::default(),
             finished: false,
         }
     }
@@ -361,236 +340,33 @@ impl Ui {
 
     fn remember(&mut self, line: &str) {
         if self.editor.remember(line) {
-            if let Some(file) = &mut self.history_file {
-                if let Err(err) = file.append(line) {
-                    let path = file.path().display().to_string();
-                    self.history_file = None;
-                    self.warn(text::no_history(
-                        &SafeText::neutralise_str(&path),
-                        &SafeText::neutralise_str(&err.to_string()),
-                    ));
-                }
+            if let Some(warning) = self.files.remember(line) {
+                self.warn(warning);
             }
         }
     }
 
     fn logged_in(&mut self, name: SafeText<'static>, address: &str, port: u16) {
         self.options.style.me = Some(name.to_string());
-        self.open_files(&name, address, port);
+        let opened = self.files.open(
+            &self.options.history,
+            self.options.log,
+            address,
+            port,
+            &name,
+        );
+        if let Some(entries) = opened.history {
+            self.editor.set_history(entries);
+        }
+        for warning in opened.warnings {
+            self.warn(warning);
+        }
         self.set_phase(Phase::Chatting { me: name });
         self.set_title();
     }
 
-    /// The history and the log of this server and name.
-    fn open_files(&mut self, name: &SafeText<'_>, address: &str, port: u16) {
-        let history = match &self.options.history {
-            HistoryChoice::Off => None,
-            HistoryChoice::File(path) => Some(path.clone()),
-            HistoryChoice::PerServer => files::per_server("history", address, port, name, "txt"),
-        };
-        if let Some(path) = history {
-            if self.history_file.as_ref().map(HistoryFile::path) != Some(path.as_path()) {
-                match HistoryFile::open(&path) {
-                    Ok((file, entries)) => {
-                        self.editor.set_history(entries);
-                        self.history_file = Some(file);
-                    }
-                    Err(err) => {
-                        self.history_file = None;
-                        self.warn(text::no_history(
-                            &SafeText::neutralise_str(&path.display().to_string()),
-                            &SafeText::neutralise_str(&err.to_string()),
-                        ));
-                    }
-                }
-            }
-        }
-        if self.options.log {
-            if let Some(path) = files::per_server("logs", address, port, name, "log") {
-                match LogFile::open(&path) {
-                    Ok(log) => self.log = Some(log),
-                    Err(err) => self.warn(text::no_log(
-                        &SafeText::neutralise_str(&path.display().to_string()),
-                        &SafeText::neutralise_str(&err.to_string()),
-                    )),
-                }
-            }
-        }
-    }
-
     fn warn(&mut self, line: SafeText<'static>) {
         self.show(vec![(Line::notice(line), Local::now())]);
-    }
-
-    /// Shows lines above the edit row.
-    fn show(&mut self, lines: Vec<(Line<'static>, DateTime<Local>)>) {
-        let messages = lines
-            .iter()
-            .filter(|(line, _)| matches!(line, Line::From { .. }))
-            .count();
-        if let Some(log) = &mut self.log {
-            if let Some((_, at)) = lines.first() {
-                let stamp = at.format("%Y-%m-%d %H:%M:%S").to_string();
-                let plain: Vec<SafeText<'static>> =
-                    lines.iter().map(|(line, _)| line.plain()).collect();
-                if log
-                    .append(&stamp, plain.iter().map(|line| line.as_str()))
-                    .is_err()
-                {
-                    self.log = None;
-                }
-            }
-        }
-        for (line, at) in &lines {
-            let shown = self
-                .options
-                .style
-                .line(line, &at.format("%H:%M").to_string());
-            self.held.push(shown);
-        }
-        if messages > 0 && matches!(self.phase, Phase::Chatting { .. }) {
-            if self.options.bell {
-                self.frame.push_str(terminal::BELL);
-            }
-            self.unread += messages;
-            self.set_title();
-        }
-        self.check_size();
-        self.print_held();
-    }
-
-    /// Prints the lines held, unless a resize is being sorted out.
-    fn print_held(&mut self) {
-        if self.resizing.is_some() || self.held.is_empty() {
-            return;
-        }
-        self.clear_row();
-        for line in std::mem::take(&mut self.held) {
-            self.frame.push_str(&line);
-            self.frame.push_str("\r\n");
-        }
-        self.draw_row();
-    }
-
-    fn set_phase(&mut self, phase: Phase) {
-        self.phase = phase;
-        let (text, styled) = match &self.phase {
-            Phase::Waiting => (SafeText::default(), String::new()),
-            Phase::AskingName => ("> ".into(), "> ".to_string()),
-            Phase::Chatting { me } => {
-                let name = self.options.style.name(me);
-                match &self.with {
-                    None => (SafeText::concat(&[me, &"> ".into()]), format!("{name}> ")),
-                    Some(with) => (
-                        SafeText::concat(&[me, &" -> ".into(), with, &"> ".into()]),
-                        format!("{name} -> {}> ", self.options.style.name(with)),
-                    ),
-                }
-            }
-            Phase::Offline { me } => (
-                SafeText::concat(&[me, &" (offline)> ".into()]),
-                format!("{} (offline)> ", self.options.style.name(me)),
-            ),
-        };
-        self.prompt = Prompt::new(&text, styled);
-        self.draw_row();
-    }
-
-    fn set_title(&mut self) {
-        let title = match &self.phase {
-            Phase::Chatting { me } | Phase::Offline { me } if self.unread > 0 => {
-                format!("chat: {me} ({})", self.unread)
-            }
-            Phase::Chatting { me } | Phase::Offline { me } => format!("chat: {me}"),
-            _ => "chat".to_string(),
-        };
-        self.frame.push_str(&terminal::set_title(&title));
-    }
-
-    fn clear_row(&mut self) {
-        if self.drawn.take().is_some() {
-            self.frame.push_str(terminal::CLEAR_ROW);
-        }
-    }
-
-    /// Draws the edit row again (unless a resize is being sorted out).
-    fn draw_row(&mut self) {
-        if self.resizing.is_some() {
-            return;
-        }
-        let (prompt, line, cursor) = match self.editor.search() {
-            Some(search) => {
-                let found = search.found.map_or("", |i| self.editor.entry(i));
-                let prompt =
-                    SafeText::neutralise_str(&format!("(search: {})> ", search.query)).into_owned();
-                let at = found.find(search.query.as_str()).unwrap_or(0);
-                (Prompt::new(&prompt, prompt.to_string()), found, at)
-            }
-            None => (
-                self.prompt.clone(),
-                self.editor.line(),
-                self.editor.cursor(),
-            ),
-        };
-        let row = draw::row(&prompt, line, cursor, self.columns, &mut self.scroll);
-        self.frame.push_str(terminal::HIDE_CURSOR);
-        self.frame.push_str(terminal::CLEAR_ROW);
-        self.frame.push_str(&row.text);
-        self.frame.push('\r');
-        if row.cursor > 0 {
-            self.frame.push_str(&format!("\x1b[{}C", row.cursor));
-        }
-        self.frame.push_str(terminal::SHOW_CURSOR);
-        self.drawn = Some(Drawn {
-            width: row.width,
-            cursor: row.cursor,
-        });
-    }
-
-    /// Notices a change of the terminal's width (a resize signal may come
-    /// after the first line drawn at the new size).
-    fn check_size(&mut self) {
-        let columns = terminal::columns();
-        if columns == self.columns || self.resizing.is_some() {
-            return;
-        }
-        self.columns = columns;
-        match self.drawn {
-            // The row is wider than the terminal now: it was rewrapped onto
-            // the rows below, or cut. Ask where the cursor went.
-            Some(drawn) if drawn.width >= columns => {
-                self.frame.push_str(terminal::ASK_CURSOR);
-                self.resizing = Some((Instant::now() + CURSOR_WAIT, drawn));
-            }
-            // It still fits: it was neither rewrapped nor cut.
-            Some(_) => self.draw_row(),
-            None => {}
-        }
-    }
-
-    /// The terminal said where the cursor is (its column, from 1).
-    fn on_cursor_report(&mut self, column: usize) {
-        let Some((_, drawn)) = self.resizing else {
-            return;
-        };
-        let rows_up = rows_above_cursor(drawn.cursor, column.saturating_sub(1), self.columns);
-        self.resized(rows_up);
-    }
-
-    /// The row started `rows_up` rows above the cursor: clear from there
-    /// down, and draw it again.
-    fn resized(&mut self, rows_up: usize) {
-        self.resizing = None;
-        if rows_up > 0 {
-            self.frame.push_str(&format!("\x1b[{rows_up}A"));
-        }
-        self.frame.push_str(terminal::CLEAR_BELOW);
-        self.drawn = None;
-        self.columns = terminal::columns();
-        self.print_held();
-        self.draw_row();
-        // It may have changed again meanwhile.
-        self.check_size();
     }
 
     fn start_completion(&mut self) {
@@ -688,44 +464,5 @@ impl Ui {
             &mut [std::io::IoSlice::new(frame.as_bytes())],
         );
         let _ = self.out.flush();
-    }
-}
-
-/// How many rows above the cursor the edit row now starts, after the
-/// terminal became `columns` wide, given that the cursor was at column
-/// `cursor` of the row and the terminal now says it is at column `now`
-/// (both from 0). A terminal that rewraps lines put the cursor on row
-/// `cursor / columns`, column `cursor % columns`, of the rewrapped row; one
-/// that does not left it on the row, at the last column. When the two
-/// cannot be told apart, 0: a stale piece of the row may stay above, but no
-/// line above it is ever cleared.
-fn rows_above_cursor(cursor: usize, now: usize, columns: usize) -> usize {
-    if columns == 0 || cursor < columns {
-        return 0;
-    }
-    let rewrapped = now == cursor % columns;
-    let cut = now == columns - 1;
-    if rewrapped && !cut {
-        cursor / columns
-    } else {
-        0
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rows_above_the_cursor_after_a_resize() {
-        // The row fit: nothing moved.
-        assert_eq!(rows_above_cursor(30, 30, 40), 0);
-        // Rewrapped from 100 to 40 columns: the cursor at 93 went to row 2.
-        assert_eq!(rows_above_cursor(93, 13, 40), 2);
-        assert_eq!(rows_above_cursor(45, 5, 40), 1);
-        // Cut (no rewrapping): the cursor stays on the row, at the edge.
-        assert_eq!(rows_above_cursor(93, 39, 40), 0);
-        // Both would put it at the edge: no guess.
-        assert_eq!(rows_above_cursor(79, 39, 40), 0);
     }
 }
