@@ -30,7 +30,7 @@ fn messages_show_and_the_hosted_server_answers_while_the_editor_searches() {
     // The server inside this client still answers a new user at once...
     let started = Instant::now();
     let mut bob = Client::login_port(port, "bob");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(5));
     // ...and what bob sends shows while the search goes on.
     bob.send_line("SEND alice while you search");
     assert_eq!(bob.line(), "SEND-OK");
@@ -109,13 +109,15 @@ fn long_line_and_two_messages(t: &mut Terminal, bob: &mut Client) {
     }
 }
 
-fn assert_each_once(t: &Terminal, lines: &[String]) {
-    for line in lines {
-        assert_eq!(t.count(line), 1, "{line:?}:\n{}", t.dump());
-    }
-    let prompts = t.rows().iter().filter(|r| r.starts_with("alice>")).count();
-    assert_eq!(prompts, 1, "one prompt row:\n{}", t.dump());
-    assert!(t.cursor_row().starts_with("alice>"), "{}", t.dump());
+/// Each of `lines` shown exactly once (screen and scrollback), and one
+/// prompt row, with the cursor on it.
+fn each_once(t: &Terminal, lines: &[String]) -> bool {
+    let rows = t.rows();
+    lines
+        .iter()
+        .all(|line| rows.iter().filter(|row| *row == line).count() == 1)
+        && rows.iter().filter(|r| r.starts_with("alice>")).count() == 1
+        && t.cursor_row().starts_with("alice>")
 }
 
 #[test]
@@ -128,8 +130,9 @@ fn every_line_appears_exactly_once_whatever_the_resizes() {
     let mut expected = vec![from("bob", "first message"), from("bob", "second message")];
     for (rows, cols) in [(30, 100), (20, 40), (24, 80)] {
         t.resize(rows, cols);
-        t.settle(Duration::from_millis(300));
-        assert_each_once(&t, &expected);
+        // A lost or doubled line never comes right: waiting only lets a slow
+        // machine finish redrawing.
+        t.wait_until("each line once", |t| each_once(t, &expected));
     }
     // A burst of 200 messages with three resizes in the middle of it.
     let burst: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
@@ -145,13 +148,7 @@ fn every_line_appears_exactly_once_whatever_the_resizes() {
         assert_eq!(bob.line(), "SEND-OK");
     }
     expected.extend(burst.iter().map(|body| from("bob", body)));
-    t.wait_until("the last message", |t| t.count(&from("bob", "m199")) == 1);
-    t.settle(Duration::from_millis(300));
-    for line in &expected {
-        let exact = t.rows().iter().filter(|row| *row == line).count();
-        assert_eq!(exact, 1, "{line:?}:\n{}", t.dump());
-    }
-    assert_each_once(&t, &[]);
+    t.wait_until("each line once", |t| each_once(t, &expected));
     t.send("\x15");
     t.quit();
 }

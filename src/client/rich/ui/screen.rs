@@ -139,6 +139,9 @@ impl Ui {
         let Some((_, drawn)) = self.resizing else {
             return;
         };
+        // The terminal answers as it is now, which may be a size or two
+        // after the one that made the thread ask (a window being dragged).
+        self.columns = terminal::columns();
         let rows_up = rows_above_cursor(drawn.cursor, column.saturating_sub(1), self.columns);
         self.resized(rows_up);
     }
