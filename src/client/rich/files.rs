@@ -199,7 +199,12 @@ impl HistoryFile {
         let mut entries = Vec::new();
         for line in io::BufReader::new(&file).split(b'\n') {
             let line = line?;
-            let line = String::from_utf8_lossy(&line).into_owned();
+            // What is recalled is drawn on the edit row: a file edited by
+            // hand may not put control characters there.
+            let line: String = String::from_utf8_lossy(&line)
+                .chars()
+                .filter(|&c| !crate::client::safe::needs_escape(c))
+                .collect();
             // The first line of an older format's file.
             if entries.is_empty() && line == "#V2" {
                 continue;
@@ -318,9 +323,10 @@ mod tests {
         assert!(entries.is_empty());
         history.append("@bob hi").unwrap();
         history.append("two\nlines").unwrap();
+        history.append("an \x1b[2Jescape").unwrap();
         drop(history);
         let (_, entries) = HistoryFile::open(&path).unwrap();
-        assert_eq!(entries, ["@bob hi", "two lines"]);
+        assert_eq!(entries, ["@bob hi", "two lines", "an [2Jescape"]);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
