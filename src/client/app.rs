@@ -16,7 +16,7 @@ use super::local::{self, LocalServer};
 use super::login::{self, describe_error, LoginAnswer};
 use super::render::{render, Line};
 use super::safe::SafeText;
-use super::screen::Screen;
+use super::screen::{Backlog, Screen};
 use super::session::{Action, Event, Session};
 use super::settings::Settings;
 use super::text;
@@ -237,6 +237,7 @@ async fn chat(
     screen: &mut dyn Screen,
 ) -> End {
     let dialect = screen.dialect();
+    let backlog = screen.backlog();
     let mut names = NamesSync::default();
     if screen.completes_names() {
         connection.send(session.silent_list().to_bytes());
@@ -266,8 +267,12 @@ async fn chat(
             }
         }
 
+        // A screen that has not caught up with what it was given: read
+        // nothing more from the server until it has.
+        let full = backlog.as_deref().is_some_and(Backlog::full);
         tokio::select! {
-            received = connection.receive() => match received {
+            () = caught_up(backlog.as_deref()), if full => {}
+            received = connection.receive(), if !full => match received {
                 Ok(true) => {}
                 Ok(false) => return End::Lost(text::SERVER_CLOSED.into()),
                 Err(err) => {
@@ -446,6 +451,13 @@ fn random_fraction() -> f64 {
 /// How long the client waits, after the end of input, for the replies to
 /// requests already sent.
 const REPLY_GRACE: Duration = Duration::from_secs(2);
+
+/// Waits until `backlog` (if any) has caught up.
+async fn caught_up(backlog: Option<&Backlog>) {
+    if let Some(backlog) = backlog {
+        backlog.caught_up().await;
+    }
+}
 
 async fn sleep_until_deadline(deadline: Option<Instant>) {
     match deadline {

@@ -78,6 +78,16 @@ impl<'a> Line<'a> {
         }
     }
 
+    /// The length of the line's plain text, in bytes.
+    pub fn len(&self) -> usize {
+        self.plain_parts().iter().map(|part| part.len()).sum()
+    }
+
+    /// True for an empty line.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Appends the line as plain text, with its `\n`.
     pub fn append_plain(&self, out: &mut Vec<u8>) {
         for part in self.plain_parts() {

@@ -61,4 +61,60 @@ pub(super) trait Screen {
     /// The names to complete, in the order to offer them. Called when they
     /// change, and after each answer to a refresh the screen asked for.
     fn names_changed(&mut self, _names: Vec<SafeText<'static>>) {}
+
+    /// What waits to be shown, for a screen that shows lines later (on a
+    /// thread of its own); `None` for one that shows them at once.
+    fn backlog(&self) -> Option<std::sync::Arc<Backlog>> {
+        None
+    }
+}
+
+/// What a screen has been given to show and has not shown yet, in bytes.
+/// A screen whose terminal is slower than the network says so through it,
+/// and the main loop stops reading the socket (TCP then slows the sender)
+/// until the screen has caught up, instead of queueing without limit. Only
+/// reading the socket waits: input, signals and everything else go on.
+#[derive(Debug)]
+pub(super) struct Backlog {
+    bytes: std::sync::atomic::AtomicUsize,
+    limit: usize,
+    caught_up: tokio::sync::Notify,
+}
+
+impl Backlog {
+    pub(super) fn new(limit: usize) -> std::sync::Arc<Backlog> {
+        std::sync::Arc::new(Backlog {
+            bytes: std::sync::atomic::AtomicUsize::new(0),
+            limit,
+            caught_up: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// `bytes` more to show.
+    pub(super) fn add(&self, bytes: usize) {
+        self.bytes
+            .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// `bytes` shown.
+    pub(super) fn shown(&self, bytes: usize) {
+        let before = self
+            .bytes
+            .fetch_sub(bytes, std::sync::atomic::Ordering::Relaxed);
+        if before > self.limit && before - bytes <= self.limit {
+            self.caught_up.notify_one();
+        }
+    }
+
+    /// True while more than the limit waits to be shown.
+    pub(super) fn full(&self) -> bool {
+        self.bytes.load(std::sync::atomic::Ordering::Relaxed) > self.limit
+    }
+
+    /// Waits until no more than the limit waits to be shown.
+    pub(super) async fn caught_up(&self) {
+        while self.full() {
+            self.caught_up.notified().await;
+        }
+    }
 }

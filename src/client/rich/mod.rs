@@ -43,7 +43,7 @@ use super::inputs::{Budget, UserInput};
 use super::output::unbuffered_stdout;
 use super::render::Line;
 use super::safe::SafeText;
-use super::screen::Screen;
+use super::screen::{Backlog, Screen};
 use super::settings::Settings;
 use style::{Palette, Style};
 use terminal::Modes;
@@ -52,6 +52,11 @@ use ui::{Ui, UiEvent, UiOptions};
 /// How long quitting waits for the terminal thread to give the terminal back.
 const FINISH_TIME: Duration = Duration::from_secs(1);
 
+/// How much may wait for the terminal thread before the main loop stops
+/// reading the server: enough for any burst a person can read, little
+/// enough to show in a moment, and to keep a flood in bounded memory.
+const BACKLOG_LIMIT: usize = 1 << 20;
+
 /// Shows lines above the prompt, through the terminal thread.
 pub(super) struct RichScreen {
     events: std_mpsc::Sender<UiEvent>,
@@ -59,6 +64,8 @@ pub(super) struct RichScreen {
     batch: Vec<(Line<'static>, chrono::DateTime<Local>)>,
     /// The terminal's settings, to put back if the thread cannot.
     modes: Modes,
+    /// What the terminal thread was given and has not shown yet.
+    backlog: Arc<Backlog>,
     finished: bool,
     /// The server, which names the history and the log.
     address: String,
@@ -103,7 +110,9 @@ impl Screen for RichScreen {
     fn flush(&mut self) {
         if !self.batch.is_empty() {
             let batch = std::mem::take(&mut self.batch);
-            self.tell(UiEvent::Lines(batch));
+            let bytes = batch.iter().map(|(line, _)| line.len()).sum();
+            self.backlog.add(bytes);
+            self.tell(UiEvent::Lines(batch, bytes));
         }
     }
 
@@ -149,6 +158,10 @@ impl Screen for RichScreen {
     fn names_changed(&mut self, names: Vec<SafeText<'static>>) {
         self.tell(UiEvent::Names(names));
     }
+
+    fn backlog(&self) -> Option<Arc<Backlog>> {
+        Some(Arc::clone(&self.backlog))
+    }
 }
 
 /// Takes the terminal: raw mode, the terminal thread, the thread that reads
@@ -171,11 +184,13 @@ pub(super) fn start(
         log: settings.log,
         bell: settings.bell,
     };
+    let backlog = Backlog::new(BACKLOG_LIMIT);
     let ui = Ui::new(
         unbuffered_stdout(),
         modes.clone(),
         inputs,
         Arc::clone(&budget),
+        Arc::clone(&backlog),
         options,
     );
     std::thread::Builder::new()
@@ -187,6 +202,7 @@ pub(super) fn start(
         events,
         batch: Vec::new(),
         modes,
+        backlog,
         finished: false,
         address: settings.address.clone(),
         port: settings.port,

@@ -39,6 +39,7 @@ use crate::client::inputs::{Budget, Typed, UserInput};
 use crate::client::output::write_out;
 use crate::client::render::{Kind, Line};
 use crate::client::safe::SafeText;
+use crate::client::screen::Backlog;
 use crate::client::settings::HistoryChoice;
 use crate::client::text;
 
@@ -48,8 +49,9 @@ pub(crate) enum UiEvent {
     Keys(Vec<u8>),
     /// Standard input ended.
     InputClosed,
-    /// Lines to show, in order, with when they came.
-    Lines(Vec<(Line<'static>, DateTime<Local>)>),
+    /// Lines to show, in order, with when they came, and their size (what
+    /// the backlog counts).
+    Lines(Vec<(Line<'static>, DateTime<Local>)>, usize),
     /// Ask for a name.
     AskName,
     /// Logged in as `name` to the server at `address`:`port`.
@@ -95,6 +97,12 @@ pub(crate) struct Ui {
     modes: Modes,
     inputs: UnboundedSender<UserInput>,
     budget: Arc<Budget>,
+    backlog: Arc<Backlog>,
+    /// Bytes of lines taken from the backlog and not yet written.
+    taken: usize,
+    /// The title or the bell are due at the next write.
+    title_due: bool,
+    bell_due: bool,
     options: UiOptions,
     editor: Editor,
     decoder: Decoder,
@@ -126,6 +134,7 @@ impl Ui {
         modes: Modes,
         inputs: UnboundedSender<UserInput>,
         budget: Arc<Budget>,
+        backlog: Arc<Backlog>,
         options: UiOptions,
     ) -> Ui {
         Ui {
@@ -134,6 +143,10 @@ impl Ui {
             modes,
             inputs,
             budget,
+            backlog,
+            taken: 0,
+            title_due: false,
+            bell_due: false,
             options,
             editor: Editor::default(),
             decoder: Decoder::default(),
@@ -178,7 +191,16 @@ impl Ui {
                 Some(event) => self.on_event(event),
                 None => self.on_timeout(),
             }
-            self.write_frame();
+            // Everything else already waiting, then one write for all of it:
+            // under a flood, one redraw of the edit row per write, not per
+            // line.
+            while !self.finished {
+                match events.try_recv() {
+                    Ok(event) => self.on_event(event),
+                    Err(_) => break,
+                }
+            }
+            self.output();
         }
         if !self.finished {
             self.finish();
@@ -225,7 +247,10 @@ impl Ui {
             UiEvent::InputClosed => {
                 let _ = self.inputs.send(UserInput::Eof);
             }
-            UiEvent::Lines(lines) => self.show(lines),
+            UiEvent::Lines(lines, bytes) => {
+                self.taken += bytes;
+                self.show(lines);
+            }
             UiEvent::AskName => self.set_phase(Phase::AskingName),
             UiEvent::LoggedIn {
                 name,
@@ -453,16 +478,31 @@ impl Ui {
         self.modes.restore();
     }
 
-    fn write_frame(&mut self) {
-        if self.frame.is_empty() {
-            return;
+    /// Prints what is held, rings and retitles as due, and writes it all.
+    fn output(&mut self) {
+        self.print_held();
+        if std::mem::take(&mut self.bell_due) {
+            self.frame.push_str(terminal::BELL);
         }
-        let frame = std::mem::take(&mut self.frame);
-        // If the terminal is gone there is nobody to tell.
-        let _ = write_out(
-            &mut self.out,
-            &mut [std::io::IoSlice::new(frame.as_bytes())],
-        );
-        let _ = self.out.flush();
+        if std::mem::take(&mut self.title_due) {
+            self.set_title();
+        }
+        self.write_frame();
+    }
+
+    fn write_frame(&mut self) {
+        if !self.frame.is_empty() {
+            let frame = std::mem::take(&mut self.frame);
+            // If the terminal is gone there is nobody to tell.
+            let _ = write_out(
+                &mut self.out,
+                &mut [std::io::IoSlice::new(frame.as_bytes())],
+            );
+            let _ = self.out.flush();
+        }
+        if self.held.is_empty() {
+            // All the lines taken are on the terminal now.
+            self.backlog.shown(std::mem::take(&mut self.taken));
+        }
     }
 }

@@ -39,14 +39,11 @@ impl Ui {
             self.held.push(shown);
         }
         if messages > 0 && matches!(self.phase, Phase::Chatting { .. }) {
-            if self.options.bell {
-                self.frame.push_str(terminal::BELL);
-            }
+            self.bell_due |= self.options.bell;
             self.unread += messages;
-            self.set_title();
+            self.title_due = true;
         }
         self.check_size();
-        self.print_held();
     }
 
     /// Prints the lines held, unless a resize is being sorted out.
