@@ -215,3 +215,26 @@ fn piped_input_is_not_read_faster_than_the_server_takes_it() {
     );
     assert!(rss < 80, "the client grew to {rss} MiB");
 }
+
+#[test]
+fn a_flood_faster_than_the_terminal_keeps_memory_bounded_and_ctrl_c_quits_at_once() {
+    // A server that sends messages as fast as the connection takes them.
+    let (port, _server) = fake_server(|mut conn| {
+        let _ = conn.accept_login();
+        let batch: Vec<u8> = (0..1000)
+            .flat_map(|i| format!("DELIVERY flood message number {i}\n").into_bytes())
+            .collect();
+        while conn.stream.write_all(&batch).is_ok() {}
+    });
+    let home = temp_home("flood");
+    let mut t = Terminal::rich(port, &home, &["--name", "zed"]);
+    t.wait_for("From flood: message number");
+    // The emulator reads slower than the server sends: the client must not
+    // queue the difference.
+    t.settle(Duration::from_secs(3));
+    let rss = rss_kib(t.pid()) / 1024;
+    assert!(rss < 64, "the client grew to {rss} MiB during a flood");
+    t.send("\x03");
+    assert_eq!(t.wait_exit(), 0);
+    assert_eq!(t.seen().titles_restored, 1, "the title is put back");
+}

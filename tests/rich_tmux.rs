@@ -181,3 +181,32 @@ fn after_resizes_every_line_is_there_once_and_the_prompt_once() {
         once(&lines, &expected) && last.is_some_and(|l| l.starts_with("alice>"))
     });
 }
+
+#[test]
+fn a_wide_character_on_the_new_wrap_column_leaves_nothing_behind() {
+    let server = start_server(&[]);
+    let home = temp_home("tmux-wide");
+    let command = format!("{} --name wideuser", client_command(server.port, &home))
+        .replace("; sleep 60 --name wideuser", " --name wideuser; sleep 60");
+    let Some(tmux) = Tmux::start("wide", &command, 80, 20) else {
+        return;
+    };
+    tmux.wait_until("the prompt", |t| t.lines().iter().any(|l| l == "wideuser>"));
+    // 日 starts at column 39: at 40 columns it does not fit on the first row.
+    let typed = "@echobot a long line typed he日本語 and more";
+    tmux.keys(&["-l", typed]);
+    let row = format!("wideuser> {typed}");
+    tmux.wait_until("the typed line", |t| t.count(&row) == 1);
+    for cols in [40, 80] {
+        tmux.resize(cols, 20);
+        thread::sleep(Duration::from_millis(300));
+        tmux.wait_until("one prompt row", |t| {
+            t.lines()
+                .iter()
+                .filter(|l| l.starts_with("wideuser>"))
+                .count()
+                == 1
+        });
+    }
+    tmux.wait_until("the whole row", |t| t.count(&row) == 1);
+}

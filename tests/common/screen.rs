@@ -286,6 +286,11 @@ impl Terminal {
             .expect("resize");
     }
 
+    /// The client's process id.
+    pub fn pid(&self) -> u32 {
+        self.session.get_process().pid().as_raw() as u32
+    }
+
     /// Sends a signal to the client.
     pub fn signal(&mut self, signal: expectrl::process::unix::Signal) {
         self.session

@@ -16,6 +16,8 @@ use crate::client::safe::SafeText;
 /// A prompt: its text, how it is styled, and how many columns it takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Prompt {
+    /// The text, as it shows.
+    text: String,
     /// With colour and style sequences, if any.
     pub(crate) styled: String,
     /// Columns taken on the screen.
@@ -26,7 +28,8 @@ impl Prompt {
     /// A prompt of `text`, shown as `styled` (the same text, styled).
     pub(crate) fn new(text: &SafeText<'_>, styled: String) -> Prompt {
         Prompt {
-            width: text.width(),
+            text: text.to_string(),
+            width: UnicodeWidthStr::width(text.as_str()),
             styled,
         }
     }
@@ -34,6 +37,7 @@ impl Prompt {
     /// No prompt.
     pub(crate) fn none() -> Prompt {
         Prompt {
+            text: String::new(),
             styled: String::new(),
             width: 0,
         }
@@ -49,6 +53,9 @@ pub(crate) struct Row {
     pub(crate) cursor: usize,
     /// Columns the row takes.
     pub(crate) width: usize,
+    /// The columns each character of the row takes, in order (what a
+    /// terminal that rewraps the row goes by).
+    pub(crate) cells: Vec<usize>,
 }
 
 /// The smallest part of a terminal's width that is left for the line; a
@@ -102,10 +109,17 @@ pub(crate) fn row(
         shown.push_str(&" ".repeat(last.saturating_sub(filled)));
         shown.push('>');
     }
+    let cells = [prompt.text.as_str(), shown.as_str()]
+        .iter()
+        .flat_map(|part| part.graphemes(true))
+        .map(UnicodeWidthStr::width)
+        .filter(|&width| width > 0)
+        .collect();
     Row {
         width: prompt.width + UnicodeWidthStr::width(shown.as_str()),
         text: prompt.styled + &shown,
         cursor: prompt.width + at - view.start,
+        cells,
     }
 }
 
@@ -192,34 +206,58 @@ impl View {
 }
 
 /// How many rows above the cursor the edit row now starts, after the
-/// terminal became `columns` wide, given that the cursor was at column
-/// `cursor` of the row and the terminal now says it is at column `now`
-/// (both from 0). A terminal that rewraps lines put the cursor on row
-/// `cursor / columns`, column `cursor % columns`, of the rewrapped row; one
-/// that does not left it on the row, at the last column. When the two
-/// cannot be told apart, 0: a stale piece of the row may stay above, but no
-/// line above it is ever cleared.
-pub(crate) fn rows_above_cursor(cursor: usize, now: usize, columns: usize) -> usize {
+/// terminal became `columns` wide, given the row's characters' widths
+/// (`cells`), the column of the cursor in it (`cursor`), and the column the
+/// terminal now says the cursor is at (`now`, from 0). A terminal that
+/// rewraps lines moved the cursor to where it falls in the rewrapped row (a
+/// wide character that does not fit at the end of a row starts the next
+/// one); one that does not left it on the row, at the last column. When the
+/// two cannot be told apart, 0: a stale piece of the row may stay above, but
+/// no line above it is ever cleared.
+pub(crate) fn rows_above_cursor(
+    cells: &[usize],
+    cursor: usize,
+    now: usize,
+    columns: usize,
+) -> usize {
     if columns == 0 || cursor < columns {
         return 0;
     }
-    let rewrapped = now == cursor % columns;
-    let cut = now == columns - 1;
-    if rewrapped && !cut {
-        cursor / columns
+    let (row, column) = rewrapped(cells, cursor, columns);
+    let cut = columns - 1;
+    if row > 0 && now == column && now != cut {
+        row
     } else {
         0
     }
 }
 
-/// The width on the screen of text.
-pub(crate) trait Width {
-    fn width(&self) -> usize;
-}
-
-impl Width for SafeText<'_> {
-    fn width(&self) -> usize {
-        UnicodeWidthStr::width(self.as_str())
+/// Where the cursor, at column `cursor` of a row of characters `cells`
+/// wide, is once the row is rewrapped at `columns`: (row, column).
+fn rewrapped(cells: &[usize], cursor: usize, columns: usize) -> (usize, usize) {
+    let (mut row, mut x, mut at) = (0, 0, 0);
+    let mut rest = cells.iter();
+    for &width in rest.by_ref() {
+        if x + width > columns {
+            row += 1;
+            x = 0;
+        }
+        if at + width > cursor {
+            // The cursor is on this character.
+            return (row, x);
+        }
+        x += width;
+        at += width;
+        if at == cursor {
+            break;
+        }
+    }
+    match rest.next() {
+        // The character under the cursor starts the next row if it does
+        // not fit on this one.
+        Some(&width) if x + width > columns => (row + 1, 0),
+        _ if x >= columns => (row + 1, 0),
+        _ => (row, x),
     }
 }
 
@@ -307,14 +345,30 @@ mod tests {
 
     #[test]
     fn rows_above_the_cursor_after_a_resize() {
+        let narrow = |n: usize| vec![1; n];
         // The row fit: nothing moved.
-        assert_eq!(rows_above_cursor(30, 30, 40), 0);
+        assert_eq!(rows_above_cursor(&narrow(30), 30, 30, 40), 0);
         // Rewrapped from 100 to 40 columns: the cursor at 93 went to row 2.
-        assert_eq!(rows_above_cursor(93, 13, 40), 2);
-        assert_eq!(rows_above_cursor(45, 5, 40), 1);
+        assert_eq!(rows_above_cursor(&narrow(93), 93, 13, 40), 2);
+        assert_eq!(rows_above_cursor(&narrow(50), 45, 5, 40), 1);
         // Cut (no rewrapping): the cursor stays on the row, at the edge.
-        assert_eq!(rows_above_cursor(93, 39, 40), 0);
+        assert_eq!(rows_above_cursor(&narrow(93), 93, 39, 40), 0);
         // Both would put it at the edge: no guess.
-        assert_eq!(rows_above_cursor(79, 39, 40), 0);
+        assert_eq!(rows_above_cursor(&narrow(79), 79, 39, 40), 0);
+    }
+
+    #[test]
+    fn a_wide_character_that_does_not_fit_starts_the_next_row() {
+        // 39 narrow characters, then 日本語 (2 columns each), then 5 more.
+        let mut cells = vec![1; 39];
+        cells.extend([2, 2, 2]);
+        cells.extend([1; 5]);
+        // At 40 columns 日 does not fit in the last column: it starts row 1.
+        assert_eq!(rewrapped(&cells, 39 + 6 + 5, 40), (1, 11));
+        assert_eq!(rows_above_cursor(&cells, 50, 11, 40), 1);
+        // The cursor on 日 itself.
+        assert_eq!(rewrapped(&cells, 39, 40), (1, 0));
+        // At the end of a row that is full.
+        assert_eq!(rewrapped(&[1; 40], 40, 40), (1, 0));
     }
 }

@@ -214,10 +214,14 @@ impl Ui {
             .decoder
             .pending_escape()
             .then(|| Instant::now() + ESCAPE_WAIT);
-        [escape, self.resizing.map(|(at, _)| at), self.tab_wait]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            escape,
+            self.resizing.as_ref().map(|(at, _)| *at),
+            self.tab_wait,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn on_timeout(&mut self) {
@@ -227,7 +231,7 @@ impl Ui {
             self.decoder.flush_escape(&mut inputs);
             self.on_inputs(inputs);
         }
-        if self.resizing.is_some_and(|(at, _)| at <= now) {
+        if self.resizing.as_ref().is_some_and(|(at, _)| *at <= now) {
             // No answer: assume the row was not rewrapped.
             self.resized(0);
         }

@@ -13,12 +13,14 @@ use crate::client::render::Line;
 use crate::client::safe::SafeText;
 
 /// The edit row as last drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Drawn {
     /// Columns the row took.
     pub(super) width: usize,
     /// The column of the cursor.
     pub(super) cursor: usize,
+    /// The columns each of its characters took.
+    pub(super) cells: Vec<usize>,
 }
 
 impl Ui {
@@ -107,6 +109,7 @@ impl Ui {
         self.drawn = Some(Drawn {
             width: row.width,
             cursor: row.cursor,
+            cells: row.cells,
         });
     }
 
@@ -118,10 +121,11 @@ impl Ui {
             return;
         }
         self.columns = columns;
-        match self.drawn {
+        match &self.drawn {
             // The row is wider than the terminal now: it was rewrapped onto
             // the rows below, or cut. Ask where the cursor went.
             Some(drawn) if drawn.width >= columns => {
+                let drawn = drawn.clone();
                 self.frame.push_str(terminal::ASK_CURSOR);
                 self.resizing = Some((Instant::now() + CURSOR_WAIT, drawn));
             }
@@ -133,13 +137,18 @@ impl Ui {
 
     /// The terminal said where the cursor is (its column, from 1).
     pub(super) fn on_cursor_report(&mut self, column: usize) {
-        let Some((_, drawn)) = self.resizing else {
+        let Some((_, drawn)) = &self.resizing else {
             return;
         };
         // The terminal answers as it is now, which may be a size or two
         // after the one that made the thread ask (a window being dragged).
         self.columns = terminal::columns();
-        let rows_up = rows_above_cursor(drawn.cursor, column.saturating_sub(1), self.columns);
+        let rows_up = rows_above_cursor(
+            &drawn.cells,
+            drawn.cursor,
+            column.saturating_sub(1),
+            self.columns,
+        );
         self.resized(rows_up);
     }
 
