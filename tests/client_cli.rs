@@ -310,3 +310,26 @@ fn plain_mode_never_colours_and_never_sets_a_title() {
     assert!(!rest.contains('\x1b'), "{rest:?}");
     assert!(!rest.contains('\x07'), "{rest:?}");
 }
+
+#[test]
+fn piped_lines_are_answered_in_their_order_and_quit_waits_for_the_answers() {
+    let server = start_server(&["--no-bots"]);
+    let mut bob = Client::login(&server, "bob");
+    let mut client = Piped::binary(server.port);
+    for line in ["alice", "@bob hello", "!who", "no command here", "!quit"] {
+        client.send_line(line);
+    }
+    assert!(client.wait(TIMEOUT).success());
+    assert_eq!(bob.line(), "DELIVERY alice hello");
+    let expected = [
+        text::WELCOME.into(),
+        text::logged_in(&"alice".into()),
+        text::SENT.into(),
+        text::user_count(2),
+        text::user_entry(&"bob".into()),
+        text::user_entry(&"alice".into()),
+        text::COMMAND_HINT.into(),
+    ]
+    .join("\n");
+    assert_eq!(client.text(), format!("{expected}\n"));
+}

@@ -154,11 +154,15 @@ fn an_unknown_header_prints_a_note_and_the_session_goes_on() {
 #[test]
 fn bad_request_errors_mid_session_are_reported() {
     let (mut client, _server) = logged_in("alice", |mut conn| {
+        assert_eq!(conn.line(), "SEND bob a");
+        assert_eq!(conn.line(), "SEND bob b");
         conn.write(b"BAD-RQST-HDR\n");
         conn.write(b"BAD-RQST-BODY\n");
         conn.write(b"DELIVERY bob after\n");
         thread::sleep(Duration::from_secs(60));
     });
+    client.send_line("@bob a");
+    client.send_line("@bob b");
     client.expect("From bob: after\n");
     assert_eq!(
         after_login(&client, "alice"),
@@ -193,11 +197,13 @@ fn list_with_one_name() {
 #[test]
 fn escape_sequences_from_a_peer_never_reach_the_terminal() {
     let (mut client, _server) = logged_in("alice", |mut conn| {
+        assert_eq!(conn.line(), "LIST");
         conn.write(b"DELIVERY e\x1b[31mvil \x1b]52;c;SGVsbG8=\x07\x1b]0;title\x07\x1b[2J\rover\x08\x08\x7f\xc2\x9b\n");
         conn.write(b"LIST-OK a\x1b[1mb,c\n");
         conn.write(b"DELIVERY bob end\n");
         thread::sleep(Duration::from_secs(60));
     });
+    client.send_line("!who");
     client.expect("From bob: end\n");
     let out = &client.output;
     assert!(!out.contains(&0x1b), "raw ESC in {:?}", client.text());
@@ -207,8 +213,22 @@ fn escape_sequences_from_a_peer_never_reach_the_terminal() {
     assert!(client.text().contains(
         "From e\\x1b[31mvil: \\x1b]52;c;SGVsbG8=\\x07\\x1b]0;title\\x07\\x1b[2J\\x0dover\\x08\\x08\\x7f\\u{9b}\n"
     ));
-    // An unsolicited user list is shown, neutralised too.
+    // The user list, neutralised too.
     assert!(client.text().contains("- a\\x1b[1mb\n"));
+}
+
+#[test]
+fn replies_to_requests_never_made_are_not_believed() {
+    let (mut client, _server) = logged_in("alice", |mut conn| {
+        conn.write(b"SEND-OK\nBAD-DEST-USER\nLIST-OK a,b\nBAD-RQST-HDR\nDELIVERY bob end\n");
+        thread::sleep(Duration::from_secs(60));
+    });
+    client.expect("From bob: end\n");
+    let unexpected = format!("{}\n", text::UNEXPECTED_REPLY);
+    assert_eq!(
+        after_login(&client, "alice"),
+        format!("{}From bob: end\n", unexpected.repeat(4))
+    );
 }
 
 #[test]

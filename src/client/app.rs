@@ -253,6 +253,11 @@ async fn chat(
                 render(event, |line| screen.add(&line));
                 added = true;
             }
+            // What waited for these replies.
+            while let Some(notice) = session.next_notice() {
+                tell(notice, session, screen, dialect);
+                added = true;
+            }
         }
         // Names first: once a sender's line is visible, completing that name
         // must work.
@@ -274,6 +279,8 @@ async fn chat(
             () = caught_up(backlog.as_deref()), if full => {}
             received = connection.receive(), if !full => match received {
                 Ok(true) => {}
+                // Already on the way out: nothing more is owed.
+                Ok(false) | Err(_) if ending.is_some() => return End::Quit,
                 Ok(false) => return End::Lost(text::SERVER_CLOSED.into()),
                 Err(err) => {
                     let reason = SafeText::neutralise_str(&describe_error(&err)).into_owned();
@@ -285,17 +292,14 @@ async fn chat(
                 UserInput::Line(typed) => {
                     match session.command(Command::parse(&typed.text, dialect)) {
                         Action::Send(request) => connection.send_holding(request, typed.permit),
-                        Action::Show(Event::Hint) if dialect == Dialect::Rich => {
-                            screen.show(&[Line::notice(text::RICH_HINT)]);
-                        }
                         Action::Show(event) => {
-                            let conversation = matches!(event, Event::Conversation(_));
-                            render(event, |line| screen.add(&line));
+                            tell(event, session, screen, dialect);
                             screen.flush();
-                            if conversation {
-                                let with = session.conversation().map(SafeText::neutralise_str);
-                                screen.conversation(with.as_ref());
-                            }
+                        }
+                        // Quitting (typed, or piped in after other lines)
+                        // waits for the replies owed, as the end of input does.
+                        Action::Quit if session.awaits_replies() => {
+                            ending = Some(Instant::now() + REPLY_GRACE);
                         }
                         Action::Quit => return End::Quit,
                         Action::Nothing => {}
@@ -311,6 +315,20 @@ async fn chat(
                 UserInput::Eof => ending = Some(Instant::now() + REPLY_GRACE),
             },
         }
+    }
+}
+
+/// Tells the user something a typed command made (no request): adds its
+/// lines, and follows a change of conversation in the prompt.
+fn tell(event: Event<'_>, session: &Session, screen: &mut dyn Screen, dialect: Dialect) {
+    match event {
+        Event::Hint if dialect == Dialect::Rich => screen.add(&Line::notice(text::RICH_HINT)),
+        Event::Conversation(_) => {
+            render(event, |line| screen.add(&line));
+            let with = session.conversation().map(SafeText::neutralise_str);
+            screen.conversation(with.as_ref());
+        }
+        event => render(event, |line| screen.add(&line)),
     }
 }
 

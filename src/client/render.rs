@@ -126,7 +126,7 @@ pub fn render<'a>(event: Event<'a>, mut emit: impl FnMut(Line<'a>)) {
         Event::Unexpected => emit(Line::notice(text::UNEXPECTED_REPLY)),
         Event::Hint => emit(Line::notice(text::COMMAND_HINT)),
         Event::Conversation(Some(name)) => emit(Line::notice(text::talking_to(
-            &SafeText::neutralise_str(name),
+            &SafeText::neutralise_str(&name),
         ))),
         Event::Conversation(None) => emit(Line::notice(text::NO_CONVERSATION)),
         Event::NobodyToAnswer => emit(Line::notice(text::NOBODY_TO_ANSWER)),

@@ -9,6 +9,7 @@
 //! conversation, the last person who wrote (for `!r`), and who was talked
 //! with most recently (the order Tab offers names in).
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, VecDeque};
 
 use super::command::Command;
@@ -34,7 +35,7 @@ pub enum Event<'a> {
     /// A typed line that is not a command.
     Hint,
     /// Rich mode: the conversation is now with this user, or with nobody.
-    Conversation(Option<&'a str>),
+    Conversation(Option<Cow<'a, str>>),
     /// Rich mode: `!r`, but nobody has written yet.
     NobodyToAnswer,
     /// Rich mode: `!help`.
@@ -54,11 +55,13 @@ pub(crate) enum Action<'a> {
     Nothing,
 }
 
-/// A request waiting for its reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A request waiting for its reply, or something to tell the user once the
+/// replies to the requests before it have been shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Awaited {
     Send,
     List { shown: bool },
+    Notice(Event<'static>),
 }
 
 /// How many of the people talked with most recently are remembered, in order.
@@ -108,8 +111,22 @@ impl Session {
         }
     }
 
-    /// Turns a typed command into what to do.
+    /// Turns a typed command into what to do. What needs no request is told
+    /// at once, unless replies to earlier requests are still owed: then it
+    /// waits for them ([`next_notice`](Self::next_notice)), so that the user
+    /// (or a script piping lines in) sees the answers in the order of the
+    /// lines.
     pub(crate) fn command<'a>(&mut self, command: Command<'a>) -> Action<'a> {
+        match self.decide(command) {
+            Action::Show(event) if self.awaits_replies() => {
+                self.pending.push_back(Awaited::Notice(owned_notice(event)));
+                Action::Nothing
+            }
+            action => action,
+        }
+    }
+
+    fn decide<'a>(&mut self, command: Command<'a>) -> Action<'a> {
         match command {
             Command::Quit => Action::Quit,
             Command::Empty => Action::Nothing,
@@ -125,17 +142,21 @@ impl Session {
                 None => Action::Show(Event::Hint),
             },
             Command::Reply(body) => match self.last_writer.clone() {
+                // `!r` alone: talk to whoever wrote last.
+                Some(to) if body.trim().is_empty() => self.converse(Some(to)),
                 Some(to) => self.send(&to, body),
                 None => Action::Show(Event::NobodyToAnswer),
             },
-            Command::Converse(with) => {
-                self.conversation = with.map(str::to_string);
-                if let Some(with) = with {
-                    self.talked_with(with);
-                }
-                Action::Show(Event::Conversation(with))
-            }
+            Command::Converse(with) => self.converse(with.map(str::to_string)),
         }
+    }
+
+    fn converse<'a>(&mut self, with: Option<String>) -> Action<'a> {
+        if let Some(with) = &with {
+            self.talked_with(with);
+        }
+        self.conversation = with.clone();
+        Action::Show(Event::Conversation(with.map(Cow::Owned)))
     }
 
     fn send<'a>(&mut self, to: &str, body: &str) -> Action<'a> {
@@ -184,11 +205,28 @@ impl Session {
     }
 
     /// Matches a reply to the oldest pending request. A reply to a silent
-    /// request is not shown; a reply with no request is shown as it is.
+    /// request is not shown; a reply to no request is not believed.
     fn reply<'a>(&mut self, event: Event<'a>) -> Option<Event<'a>> {
-        match self.pending.pop_front() {
-            Some(Awaited::List { shown: false }) => None,
-            _ => Some(event),
+        match self.pending.front() {
+            None | Some(Awaited::Notice(_)) => return Some(Event::Unexpected),
+            Some(Awaited::List { shown: false }) => {
+                self.pending.pop_front();
+                return None;
+            }
+            Some(_) => {}
+        }
+        self.pending.pop_front();
+        Some(event)
+    }
+
+    /// What waited for the replies just received, now to be told.
+    pub(crate) fn next_notice(&mut self) -> Option<Event<'static>> {
+        match self.pending.front() {
+            Some(Awaited::Notice(_)) => match self.pending.pop_front() {
+                Some(Awaited::Notice(event)) => Some(event),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -295,6 +333,21 @@ impl Session {
     }
 }
 
+/// A local event (one a typed command makes, with no request) that owns its
+/// text, to wait in the queue of replies.
+fn owned_notice(event: Event<'_>) -> Event<'static> {
+    match event {
+        Event::Hint => Event::Hint,
+        Event::Help => Event::Help,
+        Event::NobodyToAnswer => Event::NobodyToAnswer,
+        Event::Conversation(with) => {
+            Event::Conversation(with.map(|with| Cow::Owned(with.into_owned())))
+        }
+        // Only the events above come from typed commands.
+        _ => Event::Unexpected,
+    }
+}
+
 /// A name worth offering for completion: shown exactly as it is (no control
 /// character, valid UTF-8) and without spaces.
 fn completable(name: &[u8]) -> Option<String> {
@@ -338,6 +391,12 @@ mod tests {
         assert!(s.awaits_replies());
         assert_eq!(s.receive(ServerMessage::SendOk), Some(Event::Sent));
         assert!(!s.awaits_replies());
+        // A reply to nothing is not believed.
+        assert_eq!(
+            s.receive(ServerMessage::BadDestUser),
+            Some(Event::Unexpected)
+        );
+        typed(&mut s, "@nobody hi");
         assert_eq!(
             s.receive(ServerMessage::BadDestUser),
             Some(Event::NoSuchUser)
@@ -367,6 +426,7 @@ mod tests {
         let mut s = Session::new("me");
         s.silent_list();
         assert_eq!(s.receive(ServerMessage::BadRequestHeader), None);
+        typed(&mut s, "@bob x");
         assert_eq!(
             s.receive(ServerMessage::BadRequestHeader),
             Some(Event::BadHeader)
@@ -456,18 +516,22 @@ mod tests {
         assert_eq!(typed(&mut s, "hello"), Action::Show(Event::Hint));
         assert_eq!(
             typed(&mut s, "@bob"),
-            Action::Show(Event::Conversation(Some("bob")))
+            Action::Show(Event::Conversation(Some("bob".into())))
         );
         assert_eq!(s.conversation(), Some("bob"));
         assert_eq!(typed(&mut s, "hello"), sent("bob", "hello"));
         // A message to someone else leaves the conversation where it was.
         assert_eq!(typed(&mut s, "@carol hi"), sent("carol", "hi"));
         assert_eq!(typed(&mut s, "again"), sent("bob", "again"));
+        for _ in 0..3 {
+            s.receive(ServerMessage::SendOk);
+        }
         assert_eq!(
             typed(&mut s, "!to carol"),
-            Action::Show(Event::Conversation(Some("carol")))
+            Action::Show(Event::Conversation(Some("carol".into())))
         );
         assert_eq!(typed(&mut s, "x"), sent("carol", "x"));
+        s.receive(ServerMessage::SendOk);
         assert_eq!(typed(&mut s, "@"), Action::Show(Event::Conversation(None)));
         assert_eq!(typed(&mut s, "hello"), Action::Show(Event::Hint));
         typed(&mut s, "!to bob");
@@ -487,6 +551,39 @@ mod tests {
         assert_eq!(typed(&mut s, "!r thanks"), sent("carol", "thanks"));
         s.receive(from("bob"));
         assert_eq!(typed(&mut s, "!reply ok"), sent("bob", "ok"));
+        s.receive(ServerMessage::SendOk);
+        s.receive(ServerMessage::SendOk);
+        // Alone: a conversation with them.
+        assert_eq!(
+            typed(&mut s, "!r"),
+            Action::Show(Event::Conversation(Some("bob".into())))
+        );
+    }
+
+    #[test]
+    fn what_needs_no_request_waits_for_the_replies_owed_before_it() {
+        let mut s = Session::new("me");
+        typed(&mut s, "@bob 1");
+        typed(&mut s, "!who");
+        assert_eq!(typed(&mut s, "hello"), Action::Nothing, "the hint waits");
+        typed(&mut s, "@bob 2");
+        assert_eq!(s.next_notice(), None, "not before the replies");
+        assert_eq!(s.receive(ServerMessage::SendOk), Some(Event::Sent));
+        assert_eq!(s.next_notice(), None);
+        assert!(matches!(
+            s.receive(ServerMessage::ListOk(vec![])),
+            Some(Event::Users(_))
+        ));
+        assert_eq!(s.next_notice(), Some(Event::Hint), "now, in its place");
+        assert_eq!(s.next_notice(), None);
+        assert!(s.awaits_replies(), "the second send");
+        assert_eq!(s.receive(ServerMessage::SendOk), Some(Event::Sent));
+        assert!(!s.awaits_replies());
+        assert_eq!(
+            typed(&mut s, "hello"),
+            Action::Show(Event::Hint),
+            "nothing owed"
+        );
     }
 
     #[test]
