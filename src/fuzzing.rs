@@ -11,6 +11,7 @@
 
 use crate::client::command::{Command, Dialect, LoginInput};
 use crate::client::render::{render, Line};
+use crate::client::safe::needs_escape;
 use crate::client::session::{Action, Session};
 use crate::client::SafeText;
 use crate::protocol::framing::OwnedFrame;
@@ -379,16 +380,10 @@ pub fn parse_server(data: &[u8]) {
     }
 }
 
-/// True for characters that must never reach the terminal from remote text:
-/// controls (C0 but tab, DEL, C1) and the bidirectional overrides and isolates.
-fn unsafe_char(c: char) -> bool {
-    (c.is_control() && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
 fn assert_safe(lines: &[Line]) {
     for line in lines {
         let plain = line.plain();
-        if let Some(c) = plain.chars().find(|&c| unsafe_char(c)) {
+        if let Some(c) = plain.chars().find(|&c| needs_escape(c)) {
             panic!("rendered line contains {c:?}: {plain:?}");
         }
         let mut written = Vec::new();
@@ -483,7 +478,7 @@ pub fn client_session(data: &[u8]) {
         for name in session.names().chain(session.names_by_recency()) {
             assert!(!name.is_empty());
             assert!(
-                !name.chars().any(|c| c.is_whitespace() || unsafe_char(c)),
+                !name.chars().any(|c| c.is_whitespace() || needs_escape(c)),
                 "{name:?}"
             );
         }
@@ -495,7 +490,7 @@ pub fn client_session(data: &[u8]) {
     // Remote text on its own, whatever the bytes.
     let shown = SafeText::neutralise(data);
     assert!(
-        !shown.chars().any(unsafe_char),
+        !shown.chars().any(needs_escape),
         "the neutraliser let through {shown:?}"
     );
 }

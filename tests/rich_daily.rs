@@ -88,7 +88,7 @@ fn after_the_server_restarts_the_client_is_logged_in_again_and_messages_flow_bot
     t.wait_prompt("alice -> bob> ");
     drop(server);
     t.wait_for(text::SERVER_CLOSED);
-    t.wait_prompt("alice (offline)> ");
+    t.wait_prompt("alice -> bob (offline)> ");
     t.send("typed while away");
     let server = start_server_on(port, &[]);
     // The first retries come after about 1, 2 and 4 seconds.
@@ -113,12 +113,21 @@ fn a_name_taken_after_a_reconnect_is_asked_again() {
     t.login("alice");
     drop(server);
     t.wait_for(text::SERVER_CLOSED);
+    // Typed while offline: not sent, and said to be in the history.
+    t.send_line("@echobot important words");
+    t.wait_for(text::NOT_CONNECTED);
     let server = start_server_on(port, &[]);
     let _thief = Client::login(&server, "alice");
     t.wait_for(&text::name_in_use(&"alice".into()));
     t.wait_until("the name prompt", |t| t.cursor_row() == ">");
     t.send_line("alice2");
     t.wait_prompt("alice2> ");
+    // Under the new name too.
+    t.send("\x1b[A");
+    t.wait_until("the line typed offline", |t| {
+        t.cursor_row() == "alice2> @echobot important words"
+    });
+    t.send("\x15");
     t.quit();
 }
 
@@ -407,6 +416,9 @@ fn the_log_holds_every_line_shown_with_the_date_and_time_and_is_private() {
         "{log}"
     );
     assert!(shown.contains(&text::SENT.to_string()), "{log}");
+    // What was shown before login, and what was typed, too.
+    assert!(shown.contains(&text::WELCOME.to_string()), "{log}");
+    assert!(shown.contains(&"alice> @bob back".to_string()), "{log}");
     assert!(!log.contains('\x1b'), "remote text is stored neutralised");
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();

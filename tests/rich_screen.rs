@@ -43,6 +43,16 @@ fn messages_show_and_the_hosted_server_answers_while_the_editor_searches() {
     t.send("\x12x\x1b");
     t.signal(Signal::SIGTERM);
     assert_eq!(t.wait_exit(), 0);
+    // Nothing was typed: no history entry found by a search is "not sent".
+    let mut t = Terminal::rich(port, &home, &["--local"]);
+    t.login("carol");
+    t.send_line("@echobot findme");
+    t.wait_for(&from("echobot", "findme"));
+    t.send("\x12find");
+    t.wait_until("the match", |t| t.cursor_row().contains("@echobot findme"));
+    t.signal(Signal::SIGTERM);
+    assert_eq!(t.wait_exit(), 0);
+    assert_eq!(t.count("Not sent"), 0, "{}", t.dump());
 }
 
 /// A server that logs in whoever comes under a hostile name, answers LIST

@@ -15,7 +15,7 @@ use serde::Deserialize;
 #[command(name = "chat", version)]
 pub struct Cli {
     /// Host name or IP address of the chat server [default: 127.0.0.1].
-    #[arg(long, value_name = "HOST")]
+    #[arg(long, value_name = "HOST", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub address: Option<String>,
 
     /// TCP port of the chat server, 1-65535 [default: 5378].
@@ -24,7 +24,7 @@ pub struct Cli {
 
     /// Log in as NAME without asking (if the server refuses it, the client
     /// asks for another).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub name: Option<String>,
 
     /// Read settings from this TOML file instead of chat/config.toml in the
@@ -118,6 +118,12 @@ mod tests {
         // cannot connect).
         assert!(Cli::try_parse_from(["chat", "--port", "0"]).is_err());
         assert!(Cli::try_parse_from(["chat", "--port", "1"]).is_ok());
+    }
+
+    #[test]
+    fn an_empty_address_or_name_is_refused() {
+        assert!(Cli::try_parse_from(["chat", "--address", ""]).is_err());
+        assert!(Cli::try_parse_from(["chat", "--name", ""]).is_err());
     }
 
     #[test]

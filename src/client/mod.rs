@@ -29,7 +29,7 @@ mod output;
 mod plain;
 pub(crate) mod render;
 mod rich;
-mod safe;
+pub(crate) mod safe;
 mod screen;
 pub(crate) mod session;
 mod settings;

@@ -132,8 +132,13 @@ pub fn render<'a>(event: Event<'a>, mut emit: impl FnMut(Line<'a>)) {
         Event::NobodyToAnswer => emit(Line::notice(text::NOBODY_TO_ANSWER)),
         Event::Help => {
             emit(Line::info(text::HELP_HEADING));
+            let width = RICH_COMMANDS
+                .iter()
+                .map(|(c, _)| c.len())
+                .max()
+                .unwrap_or(0);
             for &(command, meaning) in RICH_COMMANDS {
-                emit(Line::info(text::help_entry(command, meaning)));
+                emit(Line::info(text::help_entry(command, width, meaning)));
             }
         }
     }

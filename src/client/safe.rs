@@ -156,11 +156,26 @@ fn is_plain_ascii(bytes: &[u8]) -> bool {
     })
 }
 
-/// True for characters that could act on a terminal: C0 controls except tab,
-/// DEL, C1 controls, and the bidirectional overrides and isolates (which can
-/// make text display in an order other than the one it was sent in).
+/// True for characters that could act on a terminal or hide from the
+/// reader: C0 controls except tab, DEL, C1 controls, the bidirectional
+/// overrides, isolates and marks (which can make text display in an order
+/// other than the one it was sent in), the line and paragraph separators,
+/// and the invisible zero-width space and byte order mark. (Zero-width
+/// joiners and non-joiners stay: emoji and some scripts need them.)
 pub(crate) fn needs_escape(c: char) -> bool {
-    (c.is_control() && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    (c.is_control() && c != '\t')
+        || matches!(
+            c,
+            '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{061c}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{200b}'
+                | '\u{feff}'
+        )
 }
 
 #[cfg(test)]
@@ -181,6 +196,12 @@ mod tests {
         assert_eq!(safe("a\u{9b}b\u{202e}c".as_bytes()), "a\\u{9b}b\\u{202e}c");
         assert_eq!(safe(b"\x1b]52;c;SGVsbG8=\x07"), "\\x1b]52;c;SGVsbG8=\\x07");
         assert_eq!(safe(b"tab\there \x00"), "tab\there \\x00");
+        assert_eq!(
+            safe("a\u{200b}b\u{2028}c\u{feff}d\u{200f}".as_bytes()),
+            "a\\u{200b}b\\u{2028}c\\u{feff}d\\u{200f}"
+        );
+        // Emoji built with joiners stay whole.
+        assert_eq!(safe("👨\u{200d}👩".as_bytes()), "👨\u{200d}👩");
     }
 
     #[test]

@@ -180,12 +180,40 @@ fn read_config(path: &Path) -> Result<ConfigFile, ConfigError> {
         key: None,
         message: err.to_string(),
     })?;
-    parse_config(&text).map_err(|(line, key, message)| ConfigError {
+    let file = parse(path, &text)?;
+    check_config(path, &text, &file)?;
+    Ok(file)
+}
+
+fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
+    parse_config(text).map_err(|(line, key, message)| ConfigError {
         path: path.to_path_buf(),
         line,
         key,
         message,
     })
+}
+
+/// An empty address or name in the file is a mistake in the file.
+fn check_config(path: &Path, text: &str, file: &ConfigFile) -> Result<(), ConfigError> {
+    for (key, value) in [("address", &file.address), ("name", &file.name)] {
+        if value
+            .as_deref()
+            .is_some_and(|value| value.trim().is_empty())
+        {
+            let line = text
+                .lines()
+                .position(|line| line.trim_start().starts_with(key))
+                .map(|i| i + 1);
+            return Err(ConfigError {
+                path: path.to_path_buf(),
+                line,
+                key: Some(key.to_string()),
+                message: "must not be empty".to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Parses the file's text; an error gives the line (from 1) and the key it is
@@ -328,6 +356,22 @@ mod tests {
             error.to_string(),
             "bad config file /c.toml, line 2, key `colr`: unknown field"
         );
+    }
+
+    #[test]
+    fn an_empty_address_or_name_in_the_file_is_a_mistake() {
+        let path = Path::new("/c.toml");
+        let text = "port = 7\naddress = \"\"\n";
+        let err = check_config(path, text, &file(text)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad config file /c.toml, line 2, key `address`: must not be empty"
+        );
+        let text = "name = \" \"\n";
+        let err = check_config(path, text, &file(text)).unwrap_err();
+        assert!(err.to_string().contains("line 1, key `name`"), "{err}");
+        let text = "name = \"al\"\n";
+        assert!(check_config(path, text, &file(text)).is_ok());
     }
 
     #[test]

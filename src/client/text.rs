@@ -209,9 +209,11 @@ pub const NOBODY_TO_ANSWER: &str = "Nobody has written to you yet, so there is n
 /// The heading of `!help`.
 pub const HELP_HEADING: &str = "Commands:";
 
-/// One line of `!help`.
-pub fn help_entry(command: &'static str, meaning: &'static str) -> SafeText<'static> {
-    line!("  ", command, "  ", meaning)
+/// One line of `!help`: the command, padded to `width`, and what it does.
+pub fn help_entry(command: &'static str, width: usize, meaning: &'static str) -> SafeText<'static> {
+    const SPACES: &str = "                                ";
+    let pad = &SPACES[..width.saturating_sub(command.len()).min(SPACES.len())];
+    line!("  ", command, pad, "  ", meaning)
 }
 
 /// What the hosting user's server tells everyone when that user quits.

@@ -34,6 +34,12 @@ impl Prompt {
         }
     }
 
+    /// The text, as it shows.
+    pub(crate) fn text(&self) -> SafeText<'static> {
+        // Made from a safe text in `new`.
+        SafeText::neutralise_str(&self.text).into_owned()
+    }
+
     /// No prompt.
     pub(crate) fn none() -> Prompt {
         Prompt {
@@ -181,6 +187,9 @@ impl View {
         if total < room {
             return view(0);
         }
+        // Never more empty room after the end than the cell for the cursor
+        // (after the window grew, say).
+        let start = start.min(total + 1 - room.min(total + 1));
         if view(start).shows(at) {
             return view(start);
         }
@@ -303,6 +312,20 @@ mod tests {
         let settled = scroll;
         row(&prompt("> "), &line, 140, 50, &mut scroll);
         assert_eq!(scroll, settled, "the cursor is still in view");
+    }
+
+    #[test]
+    fn a_window_that_grows_shows_more_of_the_line_not_empty_room() {
+        let line = "x".repeat(100);
+        let mut scroll = 0;
+        row(&prompt("> "), &line, 100, 40, &mut scroll);
+        assert!(scroll > 60);
+        let r = row(&prompt("> "), &line, 100, 90, &mut scroll);
+        assert_eq!(
+            r.width + 1,
+            89,
+            "the whole width is used, and the cursor cell: {r:?}"
+        );
     }
 
     #[test]

@@ -141,7 +141,10 @@ impl Editor {
             Key::Tab => return Outcome::Complete,
             Key::Ctrl('c') if self.line.is_empty() => return Outcome::Interrupt,
             Key::Ctrl('c') => {
-                self.take();
+                // Gone from the line, not lost: Ctrl-Y brings it back.
+                self.end_search(true);
+                self.browsing = None;
+                self.kill(0..self.line.len());
             }
             Key::Ctrl('d') if self.line.is_empty() => return Outcome::Eof,
             Key::Ctrl('d') | Key::Delete => self.delete_forward(),
@@ -197,6 +200,11 @@ impl Editor {
             }
         }
         Some(Outcome::Edited)
+    }
+
+    /// Ends a search under way, putting back the line from before it.
+    pub(crate) fn cancel_search(&mut self) {
+        self.end_search(false);
     }
 
     fn start_search(&mut self) {
@@ -441,6 +449,8 @@ mod tests {
         e.insert("half");
         assert_eq!(e.handle(Key::Ctrl('c')), Outcome::Edited);
         assert_eq!(e.line(), "", "Ctrl-C clears a line that has text");
+        e.handle(Key::Ctrl('y'));
+        assert_eq!(e.line(), "half", "and Ctrl-Y brings it back");
         assert_eq!(e.handle(Key::Tab), Outcome::Complete);
         assert_eq!(e.handle(Key::PageUp), Outcome::Nothing);
     }

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Local};
 
 use super::editor::HISTORY_SIZE;
-use crate::client::render::Line;
 use crate::client::safe::SafeText;
 use crate::client::settings::HistoryChoice;
 use crate::client::text;
@@ -87,20 +86,12 @@ impl Files {
     }
 
     /// Appends lines shown at `at` to the log, if there is one.
-    pub(crate) fn log<'a>(
-        &mut self,
-        at: DateTime<Local>,
-        lines: impl Iterator<Item = &'a Line<'a>>,
-    ) {
+    pub(crate) fn log<'a>(&mut self, at: DateTime<Local>, lines: impl Iterator<Item = &'a str>) {
         let Some(log) = &mut self.log else {
             return;
         };
         let stamp = at.format("%Y-%m-%d %H:%M:%S").to_string();
-        let plain: Vec<SafeText<'static>> = lines.map(Line::plain).collect();
-        if log
-            .append(&stamp, plain.iter().map(|line| line.as_str()))
-            .is_err()
-        {
+        if log.append(&stamp, lines).is_err() {
             // A log that cannot be written is not worth stopping the chat.
             self.log = None;
         }

@@ -42,10 +42,16 @@ impl Phase {
                     format!("{} -> {}> ", style.name(me), style.name(with)),
                 ),
             },
-            Phase::Offline { me } => (
-                SafeText::concat(&[me, &" (offline)> ".into()]),
-                format!("{} (offline)> ", style.name(me)),
-            ),
+            Phase::Offline { me } => match with {
+                None => (
+                    SafeText::concat(&[me, &" (offline)> ".into()]),
+                    format!("{} (offline)> ", style.name(me)),
+                ),
+                Some(with) => (
+                    SafeText::concat(&[me, &" -> ".into(), with, &" (offline)> ".into()]),
+                    format!("{} -> {} (offline)> ", style.name(me), style.name(with)),
+                ),
+            },
         };
         Prompt::new(&text, styled)
     }
@@ -89,6 +95,10 @@ mod tests {
             "al -> bo> "
         );
         assert_eq!(prompt(&Phase::Offline { me: me() }, None), "al (offline)> ");
+        assert_eq!(
+            prompt(&Phase::Offline { me: me() }, Some(&"bo".into())),
+            "al -> bo (offline)> "
+        );
         assert_eq!(Phase::Chatting { me: me() }.prompt(None, &style()).width, 4);
     }
 

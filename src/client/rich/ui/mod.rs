@@ -86,6 +86,8 @@ const ESCAPE_WAIT: Duration = Duration::from_millis(40);
 const CURSOR_WAIT: Duration = Duration::from_millis(300);
 /// How long Tab waits for a fresh list of names.
 const NAMES_WAIT: Duration = Duration::from_millis(300);
+/// At most this many lines shown before login are kept for the log.
+const EARLY_LINES: usize = 100;
 /// A list of names older than this is refreshed when Tab is pressed.
 const NAMES_MAX_AGE: Duration = Duration::from_secs(5);
 
@@ -125,6 +127,10 @@ pub(crate) struct Ui {
     /// Messages since the user last pressed a key.
     unread: usize,
     files: Files,
+    /// Lines typed while offline (kept in the history under a new name too).
+    typed_offline: Vec<String>,
+    /// Lines shown before login, for the log.
+    early: Vec<(DateTime<Local>, String)>,
     finished: bool,
 }
 
@@ -163,6 +169,8 @@ impl Ui {
             tab_wait: None,
             unread: 0,
             files: Files::default(),
+            typed_offline: Vec::new(),
+            early: Vec::new(),
             finished: false,
         }
     }
@@ -352,9 +360,14 @@ impl Ui {
         // characters.
         self.frame.push_str(&line);
         self.frame.push_str("\r\n");
+        let echo = SafeText::concat(&[&self.prompt.text(), &SafeText::neutralise_str(&line)]);
+        self.log(Local::now(), std::iter::once(echo.as_str()));
         let logged_in = matches!(self.phase, Phase::Chatting { .. } | Phase::Offline { .. });
         if logged_in && line.trim() != QUIT {
             self.remember(&line);
+            if matches!(self.phase, Phase::Offline { .. }) {
+                self.typed_offline.push(line.clone());
+            }
         }
         if self.phase == Phase::AskingName {
             // The prompt comes back when the client asks again.
@@ -376,6 +389,12 @@ impl Ui {
     }
 
     fn logged_in(&mut self, name: SafeText<'static>, address: &str, port: u16) {
+        let renamed = self
+            .options
+            .style
+            .me
+            .as_deref()
+            .is_some_and(|me| me != name.as_str());
         self.options.style.me = Some(name.to_string());
         let opened = self.files.open(
             &self.options.history,
@@ -387,11 +406,31 @@ impl Ui {
         if let Some(entries) = opened.history {
             self.editor.set_history(entries);
         }
+        // Lines typed while offline were promised to be in the history:
+        // under a new name too.
+        for line in std::mem::take(&mut self.typed_offline) {
+            if renamed {
+                self.remember(&line);
+            }
+        }
+        for (at, line) in std::mem::take(&mut self.early) {
+            self.files.log(at, std::iter::once(line.as_str()));
+        }
         for warning in opened.warnings {
             self.warn(warning);
         }
         self.set_phase(Phase::Chatting { me: name });
         self.set_title();
+    }
+
+    /// Appends lines shown to the log, or keeps them for it until the log
+    /// opens at login (a few lines only: what is shown before login).
+    pub(super) fn log<'a>(&mut self, at: DateTime<Local>, lines: impl Iterator<Item = &'a str>) {
+        if self.phase.me().is_some() {
+            self.files.log(at, lines);
+        } else if self.options.log && self.early.len() < EARLY_LINES {
+            self.early.extend(lines.map(|line| (at, line.to_string())));
+        }
     }
 
     fn warn(&mut self, line: SafeText<'static>) {
@@ -443,12 +482,15 @@ impl Ui {
     fn suspend(&mut self) {
         self.clear_row();
         self.frame.push_str(terminal::PASTE_OFF);
+        self.frame.push_str(terminal::TITLE_RESTORE);
         self.write_frame();
         self.modes.restore();
         #[cfg(unix)]
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP);
         self.modes.raw_again();
         self.frame.push_str(terminal::PASTE_ON);
+        self.frame.push_str(terminal::TITLE_SAVE);
+        self.set_title();
         self.columns = terminal::columns();
         self.draw_row();
     }
@@ -463,6 +505,8 @@ impl Ui {
         self.resizing = None;
         self.print_held();
         self.clear_row();
+        // A search under way is not something typed.
+        self.editor.cancel_search();
         let unsent = self.editor.take();
         if !unsent.trim().is_empty() {
             if matches!(self.phase, Phase::Chatting { .. } | Phase::Offline { .. }) {
@@ -471,8 +515,9 @@ impl Ui {
                 self.clear_row();
             }
             let line = text::not_sent(&SafeText::neutralise_str(&unsent));
+            let now = Local::now().format("%H:%M").to_string();
             self.frame
-                .push_str(&self.options.style.line(&Line::notice(line), ""));
+                .push_str(&self.options.style.line(&Line::notice(line), &now));
             self.frame.push_str("\r\n");
         }
         self.frame.push_str(terminal::PASTE_OFF);

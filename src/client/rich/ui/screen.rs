@@ -31,7 +31,9 @@ impl Ui {
             .filter(|(line, _)| matches!(line, Line::From { .. }))
             .count();
         if let Some((_, at)) = lines.first() {
-            self.files.log(*at, lines.iter().map(|(line, _)| line));
+            let plain: Vec<SafeText<'static>> =
+                lines.iter().map(|(line, _)| line.plain()).collect();
+            self.log(*at, plain.iter().map(|line| line.as_str()));
         }
         for (line, at) in &lines {
             let shown = self
