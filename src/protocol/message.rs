@@ -206,11 +206,26 @@ impl<'a> ServerMessage<'a> {
         }
     }
 
-    /// This message as one line, `\n` included.
+    /// This message as one line, `\n` included, in a buffer allocated once
+    /// (a `DELIVERY` of a 16 MiB message is not grown step by step).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.max_encoded_len());
         self.encode(&mut out);
         out
+    }
+
+    /// The most bytes [`encode`](Self::encode) appends: the fields whole
+    /// (encoding may only cut them shorter), the header, spaces, commas and
+    /// the `\n`.
+    pub fn max_encoded_len(&self) -> usize {
+        let fields = match self {
+            ServerMessage::Hello(field) | ServerMessage::Unknown(field) => field.len(),
+            ServerMessage::ListOk(names) => names.iter().map(|name| name.len() + 1).sum(),
+            ServerMessage::Delivery { from, body } => from.len() + body.len(),
+            _ => 0,
+        };
+        // Room for the longest header (13 bytes), two spaces and the newline.
+        16 + fields
     }
 }
 
@@ -472,6 +487,18 @@ mod tests {
         }
     }
 
+    #[test]
+    fn to_bytes_allocates_once() {
+        let body = vec![b'x'; 100_000];
+        let msg = ServerMessage::Delivery {
+            from: b("bob"),
+            body: &body,
+        };
+        let wire = msg.to_bytes();
+        assert_eq!(wire.len(), b"DELIVERY bob \n".len() + body.len());
+        assert!(wire.capacity() <= msg.max_encoded_len());
+    }
+
     fn name() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(prop_oneof![b'a'..=b'z', b'A'..=b'Z', b'0'..=b'9'], 1..20)
     }
@@ -509,7 +536,9 @@ mod tests {
         #[test]
         fn parse_any_line_never_panics(line in proptest::collection::vec(any::<u8>(), 0..200)) {
             let c = ClientMessage::parse(&line).to_bytes();
-            let s = ServerMessage::parse(&line).to_bytes();
+            let parsed = ServerMessage::parse(&line);
+            let s = parsed.to_bytes();
+            prop_assert!(s.len() <= parsed.max_encoded_len());
             prop_assert_eq!(c.iter().filter(|&&b| b == b'\n').count(), 1);
             prop_assert_eq!(s.iter().filter(|&&b| b == b'\n').count(), 1);
         }

@@ -2,33 +2,49 @@
 //! directly into the sender's outbox, after the sender's `SEND-OK`.
 
 use super::outbox::Item;
-use super::registry::Bot;
 use crate::protocol::ServerMessage;
 use std::time::Duration;
+
+/// The built-in bots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Bot {
+    /// Sends every message back once.
+    Echo,
+    /// Sends every message back twice, cut into pieces 500 ms apart.
+    Delay,
+}
+
+impl Bot {
+    pub(super) const ALL: [Bot; 2] = [Bot::Echo, Bot::Delay];
+
+    pub(super) fn name(self) -> &'static [u8] {
+        match self {
+            Bot::Echo => b"echobot",
+            Bot::Delay => b"delaybot",
+        }
+    }
+
+    /// What the bot sends back to the sender of `body`.
+    pub(super) fn answer(self, body: &[u8]) -> Item {
+        let line = ServerMessage::Delivery {
+            from: self.name(),
+            body,
+        }
+        .to_bytes();
+        match self {
+            Bot::Echo => Item::Bytes(line),
+            Bot::Delay => delayed_twice(line),
+        }
+    }
+}
 
 /// The pause between the pieces of `delaybot`'s answer.
 pub(super) const DELAY_PAUSE: Duration = Duration::from_millis(500);
 
-/// The line `DELIVERY <from> <body>\n`.
-pub(super) fn delivery_line(from: &[u8], body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(from.len() + body.len() + 11);
-    ServerMessage::Delivery { from, body }.encode(&mut out);
-    out
-}
-
-/// What `bot` sends back to the sender of `body`.
-pub(super) fn answer(bot: Bot, body: &[u8]) -> Item {
-    let line = delivery_line(bot.name(), body);
-    match bot {
-        Bot::Echo => Item::Bytes(line),
-        Bot::Delay => delayed_twice(line),
-    }
-}
-
 /// `line` twice, in three writes: the first half of copy 1 at once; after a pause
 /// the rest of copy 1 and the first half of copy 2; after another pause the rest.
 /// The cuts are byte offsets and may split a UTF-8 character, on purpose.
-pub(super) fn delayed_twice(line: Vec<u8>) -> Item {
+fn delayed_twice(line: Vec<u8>) -> Item {
     let len = line.len();
     let half = len / 2;
     let mut data = Vec::with_capacity(2 * len);
@@ -50,7 +66,7 @@ mod tests {
 
     #[test]
     fn echo_is_one_delivery_line() {
-        match answer(Bot::Echo, b"hi \xff") {
+        match Bot::Echo.answer(b"hi \xff") {
             Item::Bytes(b) => assert_eq!(b, b"DELIVERY echobot hi \xff\n"),
             other => panic!("{other:?}"),
         }
@@ -58,7 +74,7 @@ mod tests {
 
     #[test]
     fn delay_is_two_copies_cut_at_the_halves() {
-        match answer(Bot::Delay, b"hello") {
+        match Bot::Delay.answer(b"hello") {
             Item::Paced { data, pieces } => {
                 let line = b"DELIVERY delaybot hello\n";
                 assert_eq!(data, [&line[..], &line[..]].concat());

@@ -1,9 +1,12 @@
-//! Server settings.
+//! Server settings ([`Config`]) and the command line of `chat-server`
+//! ([`Cli`]), which turns into a `Config` in one place ([`Cli::config`]).
 
 use std::time::Duration;
 
+use clap::Parser;
+
 /// How the server behaves. `Config::default()` matches `chat-server` without flags.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Most logged-in users at once (bots not counted). 0 answers every login with `BUSY`.
     pub max_clients: usize,
@@ -36,5 +39,126 @@ impl Default for Config {
             login_timeout: Some(Duration::from_secs(60)),
             max_pending_per_address: 64,
         }
+    }
+}
+
+/// Seconds as the command line gives them: 0 means "no limit".
+fn seconds(limit: Option<Duration>) -> u64 {
+    limit.map_or(0, |d| d.as_secs())
+}
+
+/// A chat server for the VU Computer Networks chat protocol.
+///
+/// Prints `Server is on. Now listening on port <port>` on standard output once
+/// it accepts connections, logs to standard error, and stops cleanly on Ctrl-C
+/// or SIGTERM. The built-in `echobot` sends every message back to its sender;
+/// `delaybot` sends it back twice, cut into pieces half a second apart.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "chat-server", version)]
+pub struct Cli {
+    /// Address to listen on: an IP address or a host name (the first address
+    /// it resolves to is used).
+    #[arg(long, value_name = "HOST", default_value = crate::net::DEFAULT_ADDRESS)]
+    pub address: String,
+
+    /// TCP port to listen on. 0 picks a free port; the startup line shows which.
+    #[arg(long, value_name = "PORT", default_value_t = crate::net::DEFAULT_PORT)]
+    pub port: u16,
+
+    /// Most users logged in at once (the bots do not count). Further logins
+    /// get BUSY. 0 makes every login BUSY.
+    #[arg(long, value_name = "N", default_value_t = Config::default().max_clients)]
+    pub max_clients: usize,
+
+    /// Privacy mode: LIST answers with the bots' names only.
+    #[arg(long)]
+    pub hide_users: bool,
+
+    /// Do not run the built-in echobot and delaybot.
+    #[arg(long)]
+    pub no_bots: bool,
+
+    /// Longest request line accepted, in bytes (without the newline). A longer
+    /// line is answered with BAD-RQST-BODY and discarded; before login it ends
+    /// the connection.
+    #[arg(long, value_name = "N", default_value_t = Config::default().max_line_bytes)]
+    pub max_line_bytes: usize,
+
+    /// Most bytes waiting to be sent to one user. A user whose queue would
+    /// grow beyond this (it does not read) is disconnected; the sender still
+    /// gets SEND-OK.
+    #[arg(long, value_name = "N", default_value_t = Config::default().max_queue_bytes)]
+    pub max_queue_bytes: usize,
+
+    /// Seconds a connection may take to log in before it is closed; 0 waits
+    /// for ever.
+    #[arg(long, value_name = "SECS", default_value_t = seconds(Config::default().login_timeout))]
+    pub login_timeout: u64,
+
+    /// Most connections from one address that have not logged in yet; further
+    /// ones are closed at once. 0 means no limit.
+    #[arg(long, value_name = "N",
+          default_value_t = Config::default().max_pending_per_address)]
+    pub max_pending_per_address: usize,
+
+    /// Log only errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl Cli {
+    /// The settings these flags ask for.
+    pub fn config(&self) -> Config {
+        Config {
+            max_clients: self.max_clients,
+            hide_users: self.hide_users,
+            bots: !self.no_bots,
+            max_line_bytes: self.max_line_bytes,
+            max_queue_bytes: self.max_queue_bytes,
+            login_timeout: (self.login_timeout > 0)
+                .then(|| Duration::from_secs(self.login_timeout)),
+            max_pending_per_address: self.max_pending_per_address,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_flags_is_the_default_config() {
+        let cli = Cli::try_parse_from(["chat-server"]).unwrap();
+        assert_eq!((cli.address.as_str(), cli.port), ("127.0.0.1", 5378));
+        assert_eq!(cli.config(), Config::default());
+    }
+
+    #[test]
+    fn flags_become_settings() {
+        let cli = Cli::try_parse_from([
+            "chat-server",
+            "--max-clients=3",
+            "--hide-users",
+            "--no-bots",
+            "--max-line-bytes=10",
+            "--max-queue-bytes=20",
+            "--login-timeout=0",
+            "--max-pending-per-address=4",
+        ])
+        .unwrap();
+        let config = cli.config();
+        assert_eq!(config.max_clients, 3);
+        assert!(config.hide_users && !config.bots);
+        assert_eq!((config.max_line_bytes, config.max_queue_bytes), (10, 20));
+        assert_eq!(config.login_timeout, None);
+        assert_eq!(config.max_pending_per_address, 4);
+        let cli = Cli::try_parse_from(["chat-server", "--login-timeout", "5"]).unwrap();
+        assert_eq!(cli.config().login_timeout, Some(Duration::from_secs(5)));
     }
 }

@@ -1,25 +1,25 @@
-//! One client connection: handshake, then requests until it closes.
+//! One client connection, in three steps: admission (a cap on connections not
+//! logged in), the handshake (the first line, with a time limit), then the
+//! logged-in loop until it closes.
 //!
 //! After login, a connection runs two halves side by side in one task: the reader
 //! (parse requests, push replies and deliveries into outboxes, never waiting on
-//! anyone) and the writer (empty this connection's outbox into the socket). A
-//! slow peer therefore only ever blocks its own writer.
+//! anyone; see `requests`) and the writer (empty this connection's outbox into
+//! the socket). A slow peer therefore only ever blocks its own writer.
 
-use super::bots;
-use super::outbox::{Outbox, Pushed};
-use super::pending::Pending;
-use super::registry::{Refusal, Registry, Target};
-use super::Config;
-use crate::net::write_fully;
+use super::outbox::Outbox;
+use super::registry::{Refusal, Registry};
+use super::requests::RequestHandler;
+use super::Shared;
+use crate::net::{read_into, write_fully};
 use crate::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 /// Longest first line accepted before login. `HELLO-FROM` and the longest
 /// allowed name fit easily; anything longer is refused without being stored.
@@ -31,90 +31,251 @@ const DRAIN_TIME: Duration = Duration::from_secs(1);
 /// How long a refusal or the last replies may take to write.
 const FINAL_WRITE_TIME: Duration = Duration::from_secs(5);
 
-/// What every connection shares.
-#[derive(Debug)]
-pub(super) struct Shared {
-    pub config: Config,
-    pub registry: Registry,
-    pub pending: Pending,
-    next_id: AtomicU64,
-}
-
-impl Shared {
-    pub(super) fn new(config: Config) -> Self {
-        Shared {
-            registry: Registry::new(config.max_clients, config.hide_users, config.bots),
-            pending: Pending::new(config.max_pending_per_address),
-            config,
-            next_id: AtomicU64::new(1),
-        }
-    }
-}
-
 /// The name rule: 1 to 255 ASCII letters and digits.
-pub(super) fn valid_name(name: &[u8]) -> bool {
+fn valid_name(name: &[u8]) -> bool {
     (1..=255).contains(&name.len()) && name.iter().all(u8::is_ascii_alphanumeric)
 }
 
-/// Lines from the socket, through the shared framer.
-struct Input {
-    framer: LineFramer,
+/// What the first line of a connection asks for: a valid name to log in
+/// with, or the refusal to answer (with why, for the log).
+fn judge_hello(frame: Frame<'_>) -> Result<Vec<u8>, (ServerMessage<'static>, &'static str)> {
+    let line = match frame {
+        Frame::Line(line) => line,
+        Frame::TooLong => return Err((ServerMessage::BadRequestBody, "line too long")),
+    };
+    match ClientMessage::parse(line) {
+        ClientMessage::HelloFrom(name) if valid_name(name) => Ok(name.to_vec()),
+        ClientMessage::HelloFrom(_) => Err((ServerMessage::BadRequestBody, "bad name")),
+        _ => Err((
+            ServerMessage::BadRequestHeader,
+            "first line is not HELLO-FROM",
+        )),
+    }
 }
 
-impl Input {
-    fn new(max_line: usize) -> Self {
-        Input {
-            framer: LineFramer::with_max_line(max_line),
+/// Serves one accepted connection until it closes.
+pub(super) async fn handle(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let id = shared.next_id();
+    if let Err(e) = stream.set_nodelay(true) {
+        debug!(id, "set_nodelay failed: {e}");
+    }
+    let Some(admitted) = shared.admission.admit(peer.ip()) else {
+        info!(id, %peer, "connection refused: too many from this address not logged in");
+        return;
+    };
+    info!(id, %peer, "connection opened");
+    let mut conn = Connection {
+        id,
+        stream,
+        framer: LineFramer::with_max_line(HANDSHAKE_LINE_BYTES.min(shared.config.max_line_bytes)),
+        shared: Arc::clone(&shared),
+    };
+    let Some(name) = conn.handshake().await else {
+        return;
+    };
+    let Some(outbox) = conn.log_in(&name).await else {
+        return;
+    };
+    drop(admitted);
+    conn.run(&name, &outbox).await;
+}
+
+/// A connection and what it has read so far.
+struct Connection {
+    id: u64,
+    stream: TcpStream,
+    framer: LineFramer,
+    shared: Arc<Shared>,
+}
+
+impl Connection {
+    /// Reads and judges the first line within the login time limit. Returns
+    /// the name asked for, or `None` once the connection has been refused or
+    /// has ended.
+    async fn handshake(&mut self) -> Option<Vec<u8>> {
+        let first = match self.shared.config.login_timeout {
+            Some(limit) => match tokio::time::timeout(limit, self.first_frame()).await {
+                Ok(first) => first,
+                Err(_) => {
+                    info!(id = self.id, "connection closed: no login within {limit:?}");
+                    return None;
+                }
+            },
+            None => self.first_frame().await,
+        };
+        let judged = match first {
+            Ok(Some(judged)) => judged,
+            Ok(None) => {
+                info!(id = self.id, "connection closed before login");
+                return None;
+            }
+            Err(e) => {
+                info!(id = self.id, "connection failed before login: {e}");
+                return None;
+            }
+        };
+        match judged {
+            Ok(name) => Some(name),
+            Err((reply, why)) => {
+                info!(id = self.id, "login refused: {why}");
+                self.refuse(reply).await;
+                None
+            }
         }
     }
 
-    /// Reads more bytes, straight into the framer. `Ok(false)` at end of stream.
-    async fn fill<R: AsyncRead + Unpin>(&mut self, rd: &mut R) -> io::Result<bool> {
-        let n = rd.read(self.framer.buffer_to_fill(READ_CHUNK)).await?;
-        if n == 0 {
-            return Ok(false);
-        }
-        self.framer.filled(n);
-        Ok(true)
-    }
-
-    /// Reads the first line and judges it.
-    async fn hello<R: AsyncRead + Unpin>(&mut self, rd: &mut R) -> io::Result<Hello> {
+    /// Reads until the first frame and judges it; `None` if the connection
+    /// ends before a whole line.
+    async fn first_frame(
+        &mut self,
+    ) -> io::Result<Option<Result<Vec<u8>, (ServerMessage<'static>, &'static str)>>> {
         loop {
             if let Some(frame) = self.framer.next_frame() {
-                return Ok(match frame {
-                    Frame::Line(line) => match ClientMessage::parse(line) {
-                        ClientMessage::HelloFrom(name) if valid_name(name) => {
-                            Hello::Name(name.to_vec())
-                        }
-                        ClientMessage::HelloFrom(_) => {
-                            Hello::Refused(ServerMessage::BadRequestBody, "bad name")
-                        }
-                        _ => Hello::Refused(
-                            ServerMessage::BadRequestHeader,
-                            "first line is not HELLO-FROM",
-                        ),
-                    },
-                    Frame::TooLong => {
-                        Hello::Refused(ServerMessage::BadRequestBody, "line too long")
-                    }
-                });
+                return Ok(Some(judge_hello(frame)));
             }
-            if !self.fill(rd).await? {
-                return Ok(Hello::Closed);
+            if !read_into(&mut self.stream, &mut self.framer, READ_CHUNK).await? {
+                return Ok(None);
             }
         }
     }
+
+    /// Logs `name` in, or refuses it (in use, or the server is full). Returns
+    /// the new user's outbox, with `HELLO` queued in it.
+    async fn log_in(&mut self, name: &[u8]) -> Option<Arc<Outbox>> {
+        let shown = String::from_utf8_lossy(name);
+        let outbox = Arc::new(Outbox::new(self.shared.config.max_queue_bytes));
+        let refusal = match self
+            .shared
+            .registry
+            .login(name, self.id, Arc::clone(&outbox))
+        {
+            Ok(()) => {
+                info!(id = self.id, name = %shown, "logged in");
+                outbox.push_bytes(ServerMessage::Hello(name).to_bytes());
+                return Some(outbox);
+            }
+            Err(Refusal::InUse) => {
+                info!(id = self.id, name = %shown, "login refused: name in use");
+                ServerMessage::InUse
+            }
+            Err(Refusal::Busy) => {
+                info!(id = self.id, name = %shown, "login refused: server full");
+                ServerMessage::Busy
+            }
+        };
+        self.refuse(refusal).await;
+        None
+    }
+
+    /// Sends a refusal, then closes so that the reply is delivered: shut down the
+    /// write half, and read (and discard) until the peer closes or a second passes,
+    /// so that unread input cannot turn into a reset that destroys the reply.
+    async fn refuse(&mut self, reply: ServerMessage<'_>) {
+        let (mut rd, mut wr) = self.stream.split();
+        let bytes = reply.to_bytes();
+        match tokio::time::timeout(FINAL_WRITE_TIME, write_fully(&mut wr, &bytes)).await {
+            Ok(Ok(())) => {}
+            _ => return,
+        }
+        if tokio::time::timeout(FINAL_WRITE_TIME, wr.shutdown())
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let _ = tokio::time::timeout(DRAIN_TIME, async {
+            let mut scratch = vec![0; READ_CHUNK];
+            while let Ok(n) = rd.read(&mut scratch).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+
+    /// The logged-in loop: requests in, replies out, until the connection
+    /// ends; the name is free again afterwards, however it ended.
+    async fn run(mut self, name: &[u8], outbox: &Outbox) {
+        let id = self.id;
+        let shared = Arc::clone(&self.shared);
+        let guard = LoginGuard {
+            registry: &shared.registry,
+            name,
+            id,
+        };
+        self.framer.set_max_line(Some(shared.config.max_line_bytes));
+        let handler = RequestHandler {
+            shared: &shared,
+            name,
+            outbox,
+        };
+        let (mut rd, mut wr) = self.stream.split();
+        let reader = read_requests(&handler, &mut rd, &mut self.framer);
+        let writer = async {
+            outbox.run_writer(&mut wr).await?;
+            if !outbox.is_killed() {
+                // Closed after end of input and everything sent: say so to the peer.
+                wr.shutdown().await?;
+            }
+            Ok(())
+        };
+        tokio::pin!(reader, writer);
+        enum End {
+            Killed,
+            Writer(io::Result<()>),
+            Reader(io::Result<()>),
+        }
+        const OVERFLOW: &str = "outgoing queue overflowed (not reading)";
+        let end = tokio::select! {
+            biased;
+            () = outbox.killed() => End::Killed,
+            r = &mut writer => End::Writer(r),
+            r = &mut reader => End::Reader(r),
+        };
+        let reason = match end {
+            End::Killed | End::Writer(Ok(())) => OVERFLOW.to_string(),
+            End::Writer(Err(e)) => format!("write failed: {e}"),
+            End::Reader(Err(e)) => format!("read failed: {e}"),
+            End::Reader(Ok(())) if outbox.is_killed() => OVERFLOW.to_string(),
+            End::Reader(Ok(())) => {
+                // End of input: free the name now, then send what is still queued.
+                guard.logout();
+                outbox.close();
+                match tokio::time::timeout(FINAL_WRITE_TIME, &mut writer).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => debug!(id, "final write failed: {e}"),
+                    Err(_) => debug!(id, "final write timed out"),
+                }
+                "closed by peer".to_string()
+            }
+        };
+        drop(guard);
+        info!(id, name = %String::from_utf8_lossy(name), "disconnected: {reason}");
+    }
 }
 
-/// What the first line of a connection asked for.
-enum Hello {
-    /// `HELLO-FROM` with a valid name.
-    Name(Vec<u8>),
-    /// Anything else: refused with this reply (the text says why, for the log).
-    Refused(ServerMessage<'static>, &'static str),
-    /// The connection ended before a whole line.
-    Closed,
+/// Handles requests until end of input (`Ok`), a read error, or this
+/// connection's own outbox overflowing (`Ok`, with the outbox killed).
+async fn read_requests<R>(
+    handler: &RequestHandler<'_>,
+    rd: &mut R,
+    framer: &mut LineFramer,
+) -> io::Result<()>
+where
+    R: AsyncRead + Unpin,
+{
+    loop {
+        for frame in framer.frames() {
+            handler.handle(frame);
+            if handler.outbox.is_killed() {
+                return Ok(());
+            }
+        }
+        if !read_into(rd, framer, READ_CHUNK).await? {
+            return Ok(());
+        }
+    }
 }
 
 /// Logs the name out when the connection ends, however it ends.
@@ -138,229 +299,6 @@ impl Drop for LoginGuard<'_> {
     }
 }
 
-/// Serves one accepted connection until it closes.
-pub(super) async fn handle(mut stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
-    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    if let Err(e) = stream.set_nodelay(true) {
-        debug!(id, "set_nodelay failed: {e}");
-    }
-    let Some(pending) = shared.pending.enter(peer.ip()) else {
-        info!(id, %peer, "connection refused: too many from this address not logged in");
-        return;
-    };
-    info!(id, %peer, "connection opened");
-    let (mut rd, mut wr) = stream.split();
-    let mut input = Input::new(HANDSHAKE_LINE_BYTES.min(shared.config.max_line_bytes));
-
-    let first = match shared.config.login_timeout {
-        Some(limit) => match tokio::time::timeout(limit, input.hello(&mut rd)).await {
-            Ok(first) => first,
-            Err(_) => {
-                info!(id, "connection closed: no login within {limit:?}");
-                return;
-            }
-        },
-        None => input.hello(&mut rd).await,
-    };
-    let name = match first {
-        Ok(Hello::Name(name)) => name,
-        Ok(Hello::Refused(reply, why)) => {
-            info!(id, "login refused: {why}");
-            return refuse(&mut rd, &mut wr, reply).await;
-        }
-        Ok(Hello::Closed) => {
-            info!(id, "connection closed before login");
-            return;
-        }
-        Err(e) => {
-            info!(id, "connection failed before login: {e}");
-            return;
-        }
-    };
-    let shown = String::from_utf8_lossy(&name).into_owned();
-
-    let outbox = Arc::new(Outbox::new(shared.config.max_queue_bytes));
-    match shared.registry.login(&name, id, Arc::clone(&outbox)) {
-        Ok(()) => {}
-        Err(Refusal::InUse) => {
-            info!(id, name = %shown, "login refused: name in use");
-            return refuse(&mut rd, &mut wr, ServerMessage::InUse).await;
-        }
-        Err(Refusal::Busy) => {
-            info!(id, name = %shown, "login refused: server full");
-            return refuse(&mut rd, &mut wr, ServerMessage::Busy).await;
-        }
-    }
-    let guard = LoginGuard {
-        registry: &shared.registry,
-        name: &name,
-        id,
-    };
-    drop(pending);
-    input
-        .framer
-        .set_max_line(Some(shared.config.max_line_bytes));
-    info!(id, name = %shown, "logged in");
-    outbox.push_bytes(ServerMessage::Hello(&name).to_bytes());
-
-    let session = Session {
-        shared: &shared,
-        name: &name,
-        outbox: &outbox,
-    };
-    let reader = session.read_loop(&mut input, &mut rd);
-    let writer = async {
-        outbox.run_writer(&mut wr).await?;
-        if !outbox.is_killed() {
-            // Closed after end of input and everything sent: say so to the peer.
-            wr.shutdown().await?;
-        }
-        Ok(())
-    };
-    tokio::pin!(reader, writer);
-    enum End {
-        Killed,
-        Writer(io::Result<()>),
-        Reader(io::Result<()>),
-    }
-    const OVERFLOW: &str = "outgoing queue overflowed (not reading)";
-    let end = tokio::select! {
-        biased;
-        () = outbox.killed() => End::Killed,
-        r = &mut writer => End::Writer(r),
-        r = &mut reader => End::Reader(r),
-    };
-    let reason = match end {
-        End::Killed | End::Writer(Ok(())) => OVERFLOW.to_string(),
-        End::Writer(Err(e)) => format!("write failed: {e}"),
-        End::Reader(Err(e)) => format!("read failed: {e}"),
-        End::Reader(Ok(())) if outbox.is_killed() => OVERFLOW.to_string(),
-        End::Reader(Ok(())) => {
-            // End of input: free the name now, then send what is still queued.
-            guard.logout();
-            outbox.close();
-            match tokio::time::timeout(FINAL_WRITE_TIME, &mut writer).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => debug!(id, "final write failed: {e}"),
-                Err(_) => debug!(id, "final write timed out"),
-            }
-            "closed by peer".to_string()
-        }
-    };
-    drop(guard);
-    info!(id, name = %shown, "disconnected: {reason}");
-}
-
-/// Sends a refusal, then closes so that the reply is delivered: shut down the
-/// write half, and read (and discard) until the peer closes or a second passes,
-/// so that unread input cannot turn into a reset that destroys the reply.
-async fn refuse<R, W>(rd: &mut R, wr: &mut W, reply: ServerMessage<'_>)
-where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
-{
-    let bytes = reply.to_bytes();
-    match tokio::time::timeout(FINAL_WRITE_TIME, write_fully(wr, &bytes)).await {
-        Ok(Ok(())) => {}
-        _ => return,
-    }
-    if tokio::time::timeout(FINAL_WRITE_TIME, wr.shutdown())
-        .await
-        .is_err()
-    {
-        return;
-    }
-    let _ = tokio::time::timeout(DRAIN_TIME, async {
-        let mut scratch = vec![0; READ_CHUNK];
-        while let Ok(n) = rd.read(&mut scratch).await {
-            if n == 0 {
-                break;
-            }
-        }
-    })
-    .await;
-}
-
-/// A logged-in connection's request handling.
-struct Session<'a> {
-    shared: &'a Shared,
-    name: &'a [u8],
-    outbox: &'a Outbox,
-}
-
-impl Session<'_> {
-    /// Handles requests until end of input (`Ok`), a read error, or this
-    /// connection's own outbox overflowing (`Ok`, with the outbox killed).
-    async fn read_loop<R: AsyncRead + Unpin>(
-        &self,
-        input: &mut Input,
-        rd: &mut R,
-    ) -> io::Result<()> {
-        loop {
-            for frame in input.framer.frames() {
-                self.handle_frame(frame);
-                if self.outbox.is_killed() {
-                    return Ok(());
-                }
-            }
-            if !input.fill(rd).await? {
-                return Ok(());
-            }
-        }
-    }
-
-    fn reply(&self, msg: &ServerMessage) {
-        self.outbox.push_bytes(msg.to_bytes());
-    }
-
-    fn handle_frame(&self, frame: Frame<'_>) {
-        let line = match frame {
-            Frame::Line(line) => line,
-            Frame::TooLong => return self.reply(&ServerMessage::BadRequestBody),
-        };
-        match ClientMessage::parse(line) {
-            ClientMessage::List => {
-                let names = self.shared.registry.list();
-                self.reply(&ServerMessage::ListOk(
-                    names.iter().map(Vec::as_slice).collect(),
-                ));
-            }
-            ClientMessage::Send { to, body } => self.send(to, body),
-            ClientMessage::HelloFrom(_) | ClientMessage::Unknown(_) => {
-                self.reply(&ServerMessage::BadRequestHeader);
-            }
-        }
-    }
-
-    fn send(&self, to: &[u8], body: &[u8]) {
-        if to.is_empty() || body.iter().all(u8::is_ascii_whitespace) {
-            return self.reply(&ServerMessage::BadRequestBody);
-        }
-        let Some(target) = self.shared.registry.lookup(to) else {
-            return self.reply(&ServerMessage::BadDestUser);
-        };
-        self.reply(&ServerMessage::SendOk);
-        match target {
-            Target::Bot(bot) => {
-                self.outbox.push(bots::answer(bot, body));
-            }
-            Target::User { id, outbox } => {
-                let line = bots::delivery_line(self.name, body);
-                if outbox.push_bytes(line) == Pushed::Overflow {
-                    // The recipient does not read: it is disconnected (its own task
-                    // sees the kill), and its name is free from now on.
-                    self.shared.registry.logout(to, id);
-                    warn!(
-                        id,
-                        name = %String::from_utf8_lossy(to),
-                        "disconnecting a user whose outgoing queue overflowed"
-                    );
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,5 +315,26 @@ mod tests {
         ] {
             assert!(!valid_name(bad.as_bytes()), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_first_line_is_judged_header_first_then_name() {
+        assert_eq!(
+            judge_hello(Frame::Line(b"HELLO-FROM alice")),
+            Ok(b"alice".to_vec())
+        );
+        for (line, reply) in [
+            (&b"HELLO-FROM a b"[..], ServerMessage::BadRequestBody),
+            (b"HELLO-FROM", ServerMessage::BadRequestBody),
+            (b"LIST", ServerMessage::BadRequestHeader),
+            (b"SEND a b", ServerMessage::BadRequestHeader),
+            (b"", ServerMessage::BadRequestHeader),
+        ] {
+            assert_eq!(judge_hello(Frame::Line(line)).unwrap_err().0, reply);
+        }
+        assert_eq!(
+            judge_hello(Frame::TooLong).unwrap_err().0,
+            ServerMessage::BadRequestBody
+        );
     }
 }

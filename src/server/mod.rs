@@ -1,29 +1,34 @@
 //! The chat server.
 //!
-//! - [`config`]: the settings ([`Config`]).
+//! - [`config`]: the settings ([`Config`]) and the command line ([`Cli`]).
+//! - [`admission`]: connections not logged in yet, counted per address.
+//! - [`connection`]: one connection: admission, handshake, then the logged-in
+//!   loop.
+//! - [`requests`]: what a logged-in user's requests do (no I/O).
 //! - [`registry`]: who is logged in, in login order; routes a name to its outbox.
 //! - [`outbox`]: each connection's bounded queue of outgoing bytes.
-//! - [`connection`]: handshake and requests of one connection.
 //! - [`bots`]: `echobot` and `delaybot`.
-//! - [`pending`]: connections not logged in yet, counted per address.
 //!
 //! [`bind`] and [`serve`] are all a program needs; `chat-server` and
 //! `chat --local` both use them.
 
+mod admission;
 mod bots;
 mod config;
 mod connection;
 mod outbox;
-mod pending;
 mod registry;
+mod requests;
 
-pub use config::Config;
+pub use config::{Cli, Config};
 
-use connection::Shared;
+use admission::Admission;
+use registry::Registry;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinSet;
@@ -94,4 +99,36 @@ fn is_connection_error(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
     )
+}
+
+/// What every connection shares.
+#[derive(Debug)]
+struct Shared {
+    config: Config,
+    registry: Registry,
+    admission: Admission,
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    fn new(config: Config) -> Self {
+        Shared {
+            registry: Registry::new(config.max_clients, config.hide_users, config.bots),
+            admission: Admission::new(config.max_pending_per_address),
+            config,
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// A number for a new connection, to tell connections apart in the log.
+    fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Locks `mutex`, also after a panic elsewhere poisoned it: every lock in the
+/// server guards data that is consistent between method calls, so a panic in
+/// one connection must not take the others down.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

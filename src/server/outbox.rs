@@ -6,10 +6,11 @@
 //! limit, the outbox is *killed*: its queue is dropped and the connection is closed
 //! at once (the connection task watches [`Outbox::killed`]).
 
+use super::lock;
 use crate::net::write_fully;
 use std::collections::VecDeque;
 use std::io;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::AsyncWrite;
 use tokio::sync::Notify;
@@ -90,7 +91,7 @@ impl Outbox {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// Queues `item` without waiting.
@@ -188,6 +189,22 @@ impl Outbox {
             let mut state = self.lock();
             state.bytes = state.bytes.saturating_sub(len);
         }
+    }
+}
+
+#[cfg(test)]
+impl Outbox {
+    /// Everything queued, as it would be written (pauses left out).
+    pub(super) fn queued(&self) -> Vec<u8> {
+        let state = self.lock();
+        let mut out = Vec::new();
+        for item in &state.items {
+            match item {
+                Item::Bytes(bytes) => out.extend_from_slice(bytes),
+                Item::Paced { data, .. } => out.extend_from_slice(data),
+            }
+        }
+        out
     }
 }
 

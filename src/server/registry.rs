@@ -3,29 +3,11 @@
 //! One `Mutex` guards everything; every method holds it only for a few map
 //! operations and never across an `.await`.
 
+use super::bots::Bot;
+use super::lock;
 use super::outbox::Outbox;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-
-/// The built-in bots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Bot {
-    /// Sends every message back once.
-    Echo,
-    /// Sends every message back twice, cut into pieces 500 ms apart.
-    Delay,
-}
-
-impl Bot {
-    pub(super) const ALL: [Bot; 2] = [Bot::Echo, Bot::Delay];
-
-    pub(super) fn name(self) -> &'static [u8] {
-        match self {
-            Bot::Echo => b"echobot",
-            Bot::Delay => b"delaybot",
-        }
-    }
-}
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Where a message for a name goes.
 #[derive(Debug, Clone)]
@@ -91,7 +73,7 @@ impl Registry {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.inner)
     }
 
     /// Logs `name` in for connection `id`. The name must already be valid.
