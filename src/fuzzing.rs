@@ -126,12 +126,16 @@ fn split_at_newlines(stream: &[u8], max: Option<usize>) -> Vec<OwnedFrame> {
     let tail = parts.pop().unwrap_or_default();
     let mut expected: Vec<OwnedFrame> = parts
         .iter()
-        .map(|part| match max {
-            Some(max) if part.len() > max => OwnedFrame::TooLong,
-            _ => OwnedFrame::Line(part.strip_suffix(b"\r").unwrap_or(part).to_vec()),
+        .map(|part| {
+            let line = part.strip_suffix(b"\r").unwrap_or(part);
+            match max {
+                Some(max) if line.len() > max => OwnedFrame::TooLong,
+                _ => OwnedFrame::Line(line.to_vec()),
+            }
         })
         .collect();
-    if max.is_some_and(|max| tail.len() > max) {
+    // A line of the maximum may still be followed by `\r\n`.
+    if max.is_some_and(|max| tail.len() > max + 1) {
         // A partial line already too long is reported before its end.
         expected.push(OwnedFrame::TooLong);
     }
@@ -181,8 +185,8 @@ fn feed(framer: &mut LineFramer, chunk: &[u8], receive: bool, max: Option<usize>
     );
     if let Some(max) = max {
         assert!(
-            framer.pending() <= max + chunk.len(),
-            "pending {} > max {max} + chunk {}",
+            framer.pending() <= max + 1 + chunk.len(),
+            "pending {} > max {max} + 1 + chunk {}",
             framer.pending(),
             chunk.len()
         );
@@ -194,8 +198,8 @@ fn feed(framer: &mut LineFramer, chunk: &[u8], receive: bool, max: Option<usize>
 fn check_held(framer: &LineFramer, fed: &[u8], max: Option<usize>) {
     match max {
         Some(max) => assert!(
-            framer.pending() <= max,
-            "pending {} > max {max}",
+            framer.pending() <= max + 1,
+            "pending {} > max {max} + 1",
             framer.pending()
         ),
         None => {
@@ -254,9 +258,9 @@ fn check_rejoined(frames: &[OwnedFrame], stream: &[u8]) {
 /// becomes none if `sizes[i]` is a multiple of 3, else `sizes[i] / 4`.
 fn changing_maximum(stream: &[u8], sizes: &[usize]) {
     /// The rules, one line at a time: a complete line longer than the
-    /// maximum is `TooLong`; a partial line longer than the maximum after a
-    /// push is `TooLong` at once, and the rest of it, up to its newline, is
-    /// dropped.
+    /// maximum (a trailing `\r` not counted) is `TooLong`; a partial line
+    /// longer than the maximum plus one (room for a `\r`) after a push is
+    /// `TooLong` at once, and the rest of it, up to its newline, is dropped.
     #[derive(Default)]
     struct Model {
         max: Option<usize>,
@@ -274,12 +278,13 @@ fn changing_maximum(stream: &[u8], sizes: &[usize]) {
                 if std::mem::take(&mut self.skipping) {
                     continue;
                 }
+                let line = line.strip_suffix(b"\r").unwrap_or(&line);
                 out.push(match self.max {
                     Some(max) if line.len() > max => OwnedFrame::TooLong,
-                    _ => OwnedFrame::Line(line.strip_suffix(b"\r").unwrap_or(&line).to_vec()),
+                    _ => OwnedFrame::Line(line.to_vec()),
                 });
             }
-            if !self.skipping && self.max.is_some_and(|max| self.pending.len() > max) {
+            if !self.skipping && self.max.is_some_and(|max| self.pending.len() > max + 1) {
                 out.push(OwnedFrame::TooLong);
                 self.skipping = true;
             }
@@ -305,8 +310,8 @@ fn changing_maximum(stream: &[u8], sizes: &[usize]) {
         assert_eq!(got, want, "chunks of {chunk}, sizes {sizes:?}");
         if let Some(max) = model.max {
             assert!(
-                framer.pending() <= max,
-                "pending {} > max {max}",
+                framer.pending() <= max + 1,
+                "pending {} > max {max} + 1",
                 framer.pending()
             );
         }

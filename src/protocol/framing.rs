@@ -17,9 +17,9 @@
 //!   copied from the socket's buffer to the framer's.
 //! - Work is linear in the bytes fed: each byte is searched for `\n` once, and the
 //!   buffer is compacted only when the consumed prefix is at least half of it.
-//! - With a maximum line length, a longer line yields one [`Frame::TooLong`] and the
-//!   rest of it is skipped as it arrives, so memory stays bounded by the maximum plus
-//!   one chunk.
+//! - With a maximum line length (a trailing `\r` not counted), a longer line
+//!   yields one [`Frame::TooLong`] and the rest of it is skipped as it arrives, so
+//!   memory stays bounded by the maximum plus one byte and one chunk.
 //! - A buffer that grew for a huge line is given back once the line is consumed.
 //!
 //! Because lines borrow the buffer, the borrow checker enforces the one rule
@@ -202,7 +202,10 @@ impl<'a> Iterator for Frames<'a> {
                     c.start = buf.len();
                     return None;
                 }
-                if c.max_line.is_some_and(|max| buf.len() - c.start > max) {
+                // One byte more than the maximum may still be the `\r` of `\r\n`.
+                if c.max_line
+                    .is_some_and(|max| buf.len() - c.start > max.saturating_add(1))
+                {
                     // Too long already: say so now and skip the rest as it comes.
                     c.skipping = true;
                     c.start = buf.len();
@@ -219,10 +222,11 @@ impl<'a> Iterator for Frames<'a> {
                 c.skipping = false;
                 continue;
             }
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
             if c.max_line.is_some_and(|max| line.len() > max) {
                 return Some(Frame::TooLong);
             }
-            return Some(Frame::Line(line.strip_suffix(b"\r").unwrap_or(line)));
+            return Some(Frame::Line(line));
         }
     }
 }
@@ -369,6 +373,20 @@ mod tests {
         let mut f = LineFramer::with_max_line(5);
         f.push(b"12345\n");
         assert_eq!(drain(&mut f), vec![line("12345")]);
+    }
+
+    #[test]
+    fn the_carriage_return_of_a_line_at_the_maximum_does_not_count() {
+        let mut f = LineFramer::with_max_line(5);
+        f.push(b"12345\r");
+        assert_eq!(next(&mut f), None, "the newline may still come");
+        f.push(b"\n123456\r\n12345\r\r\n");
+        assert_eq!(
+            drain(&mut f),
+            vec![line("12345"), Got::TooLong, Got::TooLong]
+        );
+        f.push(b"123456x");
+        assert_eq!(drain(&mut f), vec![Got::TooLong], "too long already");
     }
 
     #[test]

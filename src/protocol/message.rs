@@ -86,10 +86,17 @@ fn split_name_body(rest: &[u8]) -> (&[u8], &[u8]) {
     (name, body.unwrap_or_default())
 }
 
+/// The part of `field` that `encode` sends: up to (not including) its first
+/// line break. A server judges a message by this part (`SEND bob \rb`
+/// carries an empty message).
+pub fn wire_field(field: &[u8]) -> &[u8] {
+    let end = memchr::memchr2(b'\n', b'\r', field).unwrap_or(field.len());
+    &field[..end]
+}
+
 /// Appends `field` up to (not including) its first line break.
 fn push_field(out: &mut Vec<u8>, field: &[u8]) {
-    let end = memchr::memchr2(b'\n', b'\r', field).unwrap_or(field.len());
-    out.extend_from_slice(&field[..end]);
+    out.extend_from_slice(wire_field(field));
 }
 
 fn push_line(out: &mut Vec<u8>, header: &[u8], fields: &[&[u8]]) {
