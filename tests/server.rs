@@ -455,6 +455,36 @@ fn fifty_megabyte_message_is_relayed_intact() {
 }
 
 #[test]
+fn a_message_is_judged_after_its_cut_at_a_carriage_return() {
+    let server = start_server(&[]);
+    let mut a = Client::login(&server, "alice");
+    let mut b = Client::login(&server, "bob");
+    a.send("SEND bob \rb\n");
+    assert_eq!(a.line(), "BAD-RQST-BODY");
+    a.send("SEND bob  \r \n");
+    assert_eq!(a.line(), "BAD-RQST-BODY");
+    a.send("SEND bob hi\rthere\r\n");
+    assert_eq!(a.line(), "SEND-OK");
+    assert_eq!(b.line(), "DELIVERY alice hi");
+    b.expect_silence(100);
+}
+
+#[test]
+fn a_line_of_exactly_the_maximum_may_end_in_a_carriage_return() {
+    let server = start_server(&["--max-line-bytes", "1000"]);
+    let mut a = Client::login(&server, "alice");
+    let mut b = Client::login(&server, "bob");
+    let fits = format!("SEND bob {}", "z".repeat(991));
+    assert_eq!(fits.len(), 1000);
+    a.send(&format!("{fits}\r\n"));
+    assert_eq!(a.line(), "SEND-OK");
+    assert_eq!(b.line(), format!("DELIVERY alice {}", "z".repeat(991)));
+    a.send(&format!("{fits}z\r\n"));
+    assert_eq!(a.line(), "BAD-RQST-BODY");
+    b.expect_silence(100);
+}
+
+#[test]
 fn over_long_line_is_bad_body_and_the_connection_stays_usable() {
     let server = start_server(&["--max-line-bytes", "1000"]);
     let mut a = Client::login(&server, "alice");
@@ -576,7 +606,7 @@ async fn a_thousand_clients_each_message_delivered_exactly_once() {
 
 #[test]
 fn a_client_that_never_reads_slows_nobody_and_is_dropped_on_overflow() {
-    let server = start_server(&["--max-queue-bytes", "1000000"]);
+    let server = start_server(&["--max-queue-bytes", "1000000", "--stall-timeout", "1"]);
     let slow = Client::login(&server, "slow");
     let mut a = Client::login(&server, "alice");
     let mut b = Client::login(&server, "bob");
@@ -780,4 +810,87 @@ fn help_documents_every_flag() {
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
+}
+
+// ---- stopping with a farewell -----------------------------------------------
+
+#[tokio::test]
+async fn a_farewell_reaches_every_user_before_the_server_stops() {
+    use chat::server::{self, Config, Farewell};
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let serving = tokio::spawn(server::serve(listener, Config::default(), async {
+        stopped.await.ok().flatten()
+    }));
+    let login = |name: &'static str| async move {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut stream = BufReader::new(stream);
+        stream
+            .get_mut()
+            .write_all(format!("HELLO-FROM {name}\n").as_bytes())
+            .await
+            .unwrap();
+        let mut hello = String::new();
+        stream.read_line(&mut hello).await.unwrap();
+        assert_eq!(hello, format!("HELLO {name}\n"));
+        stream
+    };
+    let mut host = login("host").await;
+    let mut users = vec![login("alice").await, login("bob").await];
+    // One that reads nothing, with a queue far from empty, cannot hold the
+    // others up for more than a moment.
+    let mut stuck = login("stuck").await;
+    let mut flood = login("flood").await;
+    let big = format!("SEND stuck {}\n", "x".repeat(1 << 20));
+    for _ in 0..20 {
+        flood.get_mut().write_all(big.as_bytes()).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let started = Instant::now();
+    stop.send(Some(Farewell {
+        from: "host".to_string(),
+        text: "the host has left".to_string(),
+    }))
+    .unwrap();
+    serving.await.unwrap().unwrap();
+    // A second at most for the farewell, then the connections are dropped.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    for user in &mut users {
+        let mut rest = String::new();
+        user.read_to_string(&mut rest).await.unwrap();
+        assert_eq!(rest, "DELIVERY host the host has left\n");
+    }
+    let mut rest = String::new();
+    host.read_to_string(&mut rest).await.unwrap();
+    assert_eq!(rest, "", "the host is not told of its own leaving");
+    drop(stuck.get_mut().shutdown().await);
+}
+
+#[tokio::test]
+async fn without_a_farewell_the_server_just_stops() {
+    use chat::server::{self, Config};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server::serve(listener, Config::default(), async {
+        let _ = stopped.await;
+        None
+    }));
+    let mut alice = tokio::net::TcpStream::connect(addr).await.unwrap();
+    alice.write_all(b"HELLO-FROM alice\n").await.unwrap();
+    let mut hello = [0u8; 12];
+    alice.read_exact(&mut hello).await.unwrap();
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+    let mut rest = Vec::new();
+    let _ = alice.read_to_end(&mut rest).await;
+    assert!(rest.is_empty(), "{rest:?}");
 }

@@ -1,14 +1,17 @@
 //! The server's limits against hostile or broken clients: silent connections,
-//! endless lines, and one address holding many connections that never log in.
+//! endless lines, connections that never log in, clients that do not read
+//! their replies, recipients that do not read, and a log nobody reads.
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::process::Stdio;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chat::server::Config;
-use common::{start_server, Client, ServerProcess, TIMEOUT};
+use common::{start_server, start_server_with, Client, ServerProcess, TIMEOUT};
 
 /// Resident memory of the server process, in KiB.
 fn server_rss_kib(server: &ServerProcess) -> u64 {
@@ -32,11 +35,21 @@ fn closed_within(stream: &mut TcpStream, limit: Duration) -> Duration {
     }
 }
 
+/// Sends `bytes` from a thread of its own (the server may stop reading them).
+fn send_in_background(client: &Client, bytes: Vec<u8>) -> JoinHandle<bool> {
+    let mut writer = client.writer.try_clone().unwrap();
+    std::thread::spawn(move || common::try_send(&mut writer, &bytes))
+}
+
+const MIB: u64 = 1024;
+
 #[test]
 fn the_default_limits() {
     let config = Config::default();
     assert_eq!(config.login_timeout, Some(Duration::from_secs(60)));
+    assert_eq!(config.max_pending, 1024);
     assert_eq!(config.max_pending_per_address, 64);
+    assert_eq!(config.stall_timeout, Duration::from_secs(10));
 }
 
 #[test]
@@ -131,4 +144,216 @@ fn one_address_cannot_hold_many_connections_that_do_not_log_in() {
     drop(idle.pop());
     std::thread::sleep(Duration::from_millis(200));
     Client::login(&server, "sixth");
+}
+
+#[tokio::test]
+async fn connections_not_logged_in_are_capped_over_all_addresses() {
+    let server = start_server(&["--max-pending", "3", "--max-pending-per-address", "0"]);
+    let addr = server.addr();
+    let connect_from = |source: &str| {
+        let source: std::net::SocketAddr = format!("{source}:0").parse().unwrap();
+        async move {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(source).unwrap();
+            socket.connect(addr).await.unwrap()
+        }
+    };
+    let mut idle = Vec::new();
+    for i in 2..=4 {
+        idle.push(connect_from(&format!("127.0.0.{i}")).await);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A fourth, from yet another address, is closed at once.
+    let fourth = connect_from("127.0.0.5").await;
+    let mut fourth = fourth.into_std().unwrap();
+    fourth.set_nonblocking(false).unwrap();
+    tokio::task::spawn_blocking(move || closed_within(&mut fourth, TIMEOUT))
+        .await
+        .unwrap();
+    // One closing makes room for another.
+    drop(idle.pop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut sixth = connect_from("127.0.0.6").await;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    sixth.write_all(b"HELLO-FROM sixth\n").await.unwrap();
+    let mut hello = [0u8; 12];
+    sixth.read_exact(&mut hello).await.unwrap();
+    assert_eq!(&hello, b"HELLO sixth\n");
+}
+
+// ---- replies a client does not read -----------------------------------------
+
+#[test]
+fn replies_a_client_does_not_read_cost_little_memory() {
+    let server = start_server(&[]);
+    let before = server_rss_kib(&server);
+    // Four clients that send and never read: 5.2 MB of empty lines (5.2
+    // million BAD-RQST-HDR replies, if the server read them all), LIST (which
+    // answers more than it is asked), and messages to the bots.
+    let floods: [(&str, &[u8], usize); 4] = [
+        ("empty", b"\n", 5_200_000),
+        ("lister", b"LIST\n", 1_000_000),
+        ("echoer", b"SEND echobot x\n", 400_000),
+        ("delayer", b"SEND delaybot x\n", 400_000),
+    ];
+    let mut clients = Vec::new();
+    for (name, line, count) in floods {
+        let client = Client::login(&server, name);
+        send_in_background(&client, line.repeat(count));
+        clients.push(client);
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let grown = server_rss_kib(&server).saturating_sub(before);
+    assert!(grown < 16 * MIB, "the server grew by {grown} KiB");
+    // Nobody else is slowed down.
+    let mut other = Client::login(&server, "other");
+    other.send("SEND other hi\n");
+    assert_eq!(other.line(), "SEND-OK");
+    assert_eq!(other.line(), "DELIVERY other hi");
+}
+
+#[test]
+fn a_full_queue_holds_about_the_memory_it_counts() {
+    const LIMIT: u64 = 8 * 1024 * 1024;
+    let server = start_server(&[
+        "--max-queue-bytes",
+        &LIMIT.to_string(),
+        "--stall-timeout",
+        "120",
+    ]);
+    let _sink = Client::login(&server, "sink"); // never reads
+    let mut alice = Client::login(&server, "alice");
+    let before = server_rss_kib(&server);
+    // Small messages, 26 bytes each as delivered: more than the limit and
+    // what the sockets between server and sink hold.
+    let delivered = b"DELIVERY alice 0123456789\n".len() as u64;
+    let count = 4 * LIMIT / delivered;
+    send_in_background(&alice, b"SEND sink 0123456789\n".repeat(count as usize));
+    // Read SEND-OKs until they stop: the server waits for room at the sink.
+    alice
+        .reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut oks = 0u64;
+    let mut line = Vec::new();
+    while alice
+        .reader
+        .read_until(b'\n', &mut line)
+        .is_ok_and(|n| n > 0)
+    {
+        assert_eq!(line, b"SEND-OK\n");
+        line.clear();
+        oks += 1;
+    }
+    assert!(oks < count, "the sender was never held back");
+    assert!(oks * delivered > LIMIT, "only {oks} messages");
+    let grown = server_rss_kib(&server).saturating_sub(before);
+    eprintln!("{oks} messages queued, the server grew by {grown} KiB for a limit of {LIMIT} B");
+    assert!(
+        grown * 1024 <= LIMIT * 12 / 10 + 1024 * 1024,
+        "the server grew by {grown} KiB for a limit of {LIMIT} B"
+    );
+}
+
+// ---- recipients that read, and do not -------------------------------------
+
+#[test]
+fn a_reader_at_full_speed_is_never_cut_off_by_delaybot() {
+    let server = start_server(&[]);
+    let mut alice = Client::login(&server, "alice");
+    let body = "d".repeat(8 * 1024 * 1024);
+    let request = format!("SEND delaybot {body}\n").repeat(5).into_bytes();
+    let sender = send_in_background(&alice, request);
+    alice
+        .reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let echo = format!("DELIVERY delaybot {body}");
+    for i in 0..5 {
+        assert_eq!(alice.line(), "SEND-OK", "message {i}");
+        assert!(alice.line_bytes() == echo.as_bytes(), "first echo of {i}");
+        assert!(alice.line_bytes() == echo.as_bytes(), "second echo of {i}");
+    }
+    assert!(sender.join().unwrap());
+    assert_eq!(alice.list(), "LIST-OK echobot,delaybot,alice");
+}
+
+#[test]
+fn after_end_of_input_every_request_is_answered_and_everything_owed_delivered() {
+    let server = start_server(&[]);
+    let mut alice = Client::connect(&server);
+    let mut requests = String::from("HELLO-FROM alice\n");
+    let mut expected = String::from("HELLO alice\n");
+    for i in 0..8 {
+        requests += &format!("SEND delaybot message {i}\n");
+        expected += &format!(
+            "SEND-OK\n{0}{0}",
+            format!("DELIVERY delaybot message {i}\n")
+        );
+    }
+    alice.send(&requests);
+    alice.writer.shutdown(Shutdown::Write).unwrap();
+    alice
+        .reader
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut got = String::new();
+    alice.reader.read_to_string(&mut got).unwrap();
+    assert_eq!(got, expected);
+    // The name is free once the connection is closed.
+    Client::login(&server, "alice");
+}
+
+#[test]
+fn a_recipient_that_does_not_read_is_dropped_after_the_stall_time() {
+    let server = start_server(&["--max-queue-bytes", "1000000", "--stall-timeout", "1"]);
+    let _slow = Client::login(&server, "slow"); // never reads
+    let mut alice = Client::login(&server, "alice");
+    let message = format!("SEND slow {}\n", "s".repeat(100_000));
+    let started = Instant::now();
+    loop {
+        alice.send(&message);
+        match alice.line().as_str() {
+            "SEND-OK" => {}
+            "BAD-DEST-USER" => break,
+            other => panic!("unexpected reply {other:?}"),
+        }
+        assert!(started.elapsed() < TIMEOUT, "never dropped");
+    }
+    assert_eq!(alice.list(), "LIST-OK echobot,delaybot,alice");
+}
+
+// ---- the log -----------------------------------------------------------------
+
+#[test]
+fn a_log_nobody_reads_never_holds_up_the_server() {
+    let mut server = start_server_with(&[], Stdio::piped());
+    // Each connection logs two lines: far more than the pipe and the log's
+    // own buffer hold.
+    let addr = server.addr();
+    for i in 0..8000 {
+        let connected = TcpStream::connect_timeout(&addr, TIMEOUT);
+        assert!(connected.is_ok(), "connection {i} was not accepted");
+    }
+    let mut alice = Client::login(&server, "alice");
+    alice.send("SEND alice hi\n");
+    assert_eq!(alice.line(), "SEND-OK");
+    assert_eq!(alice.line(), "DELIVERY alice hi");
+    // Once the log is read again, it says how many lines it dropped.
+    let stderr = server.child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("log lines dropped") {
+                let _ = tx.send(line);
+                break;
+            }
+        }
+    });
+    let said = rx.recv_timeout(Duration::from_secs(30));
+    assert!(said.is_ok(), "dropped lines were not reported");
 }

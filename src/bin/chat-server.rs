@@ -4,8 +4,15 @@
 use chat::server::{self, Cli};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tracing::{error, info, Level};
+use tracing::{error, info, warn, Level};
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
+
+/// Log lines held for standard error while it is not read; more are dropped.
+const LOG_LINES_HELD: usize = 10_000;
+/// How often dropped log lines are reported.
+const DROPPED_REPORT_EVERY: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -13,11 +20,8 @@ async fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_max_level(if cli.quiet { Level::ERROR } else { Level::INFO })
-        .init();
+    let (_flush_logs_at_exit, dropped) = log_to_stderr(cli.quiet);
+    tokio::spawn(report_dropped(dropped.clone()));
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => info!("open-file limit: {limit}"),
         Err(e) => error!("could not raise the open-file limit: {e}"),
@@ -29,7 +33,15 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match server::serve(listener, cli.config(), shutdown_signal()).await {
+    let stop = async {
+        shutdown_signal().await;
+        None
+    };
+    let served = server::serve(listener, cli.config(), stop).await;
+    if dropped.dropped_lines() > 0 {
+        warn!("{} log lines were dropped in all", dropped.dropped_lines());
+    }
+    match served {
         Ok(()) => {
             info!("stopped");
             ExitCode::SUCCESS
@@ -37,6 +49,41 @@ async fn main() -> ExitCode {
         Err(e) => {
             error!("server failed: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to standard error through a bounded buffer and a thread of its own,
+/// so that a standard error nobody reads (a full pipe, a paused pager, a slow
+/// terminal) never holds up the server: lines that do not fit are dropped,
+/// and counted. The guard writes what is held when the program ends.
+fn log_to_stderr(quiet: bool) -> (WorkerGuard, ErrorCounter) {
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_LINES_HELD)
+        .thread_name("chat-server-log")
+        .finish(std::io::stderr());
+    let dropped = writer.error_counter();
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_max_level(if quiet { Level::ERROR } else { Level::INFO })
+        .init();
+    (guard, dropped)
+}
+
+/// Says now and then how many log lines were dropped since it last said so.
+async fn report_dropped(dropped: ErrorCounter) {
+    let mut reported = 0;
+    loop {
+        tokio::time::sleep(DROPPED_REPORT_EVERY).await;
+        let now = dropped.dropped_lines();
+        if now > reported {
+            warn!(
+                "{} log lines dropped: standard error is not read fast enough",
+                now - reported
+            );
+            reported = now;
         }
     }
 }

@@ -64,6 +64,7 @@ pub(super) async fn host(host: &str, port: u16) -> io::Result<Option<LocalServer
                 let _ = ready_tx.send(Ok(()));
                 let stop = async move {
                     let _ = stop_rx.await;
+                    None
                 };
                 let _ = server::serve(listener, server::Config::default(), stop).await;
             });

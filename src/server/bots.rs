@@ -1,7 +1,7 @@
 //! The built-in bots. They are not connections: a `SEND` to a bot is answered
 //! directly into the sender's outbox, after the sender's `SEND-OK`.
 
-use super::outbox::Item;
+use super::outbox::Paced;
 use crate::protocol::ServerMessage;
 use std::time::Duration;
 
@@ -25,14 +25,17 @@ impl Bot {
     }
 
     /// What the bot sends back to the sender of `body`.
-    pub(super) fn answer(self, body: &[u8]) -> Item {
+    pub(super) fn answer(self, body: &[u8]) -> Paced {
         let line = ServerMessage::Delivery {
             from: self.name(),
             body,
         }
         .to_bytes();
         match self {
-            Bot::Echo => Item::Bytes(line),
+            Bot::Echo => Paced {
+                data: line,
+                pieces: Vec::new(),
+            },
             Bot::Delay => delayed_twice(line),
         }
     }
@@ -44,13 +47,13 @@ pub(super) const DELAY_PAUSE: Duration = Duration::from_millis(500);
 /// `line` twice, in three writes: the first half of copy 1 at once; after a pause
 /// the rest of copy 1 and the first half of copy 2; after another pause the rest.
 /// The cuts are byte offsets and may split a UTF-8 character, on purpose.
-fn delayed_twice(line: Vec<u8>) -> Item {
+fn delayed_twice(line: Vec<u8>) -> Paced {
     let len = line.len();
     let half = len / 2;
     let mut data = Vec::with_capacity(2 * len);
     data.extend_from_slice(&line);
     data.extend_from_slice(&line);
-    Item::Paced {
+    Paced {
         data,
         pieces: vec![
             (Duration::ZERO, half),
@@ -65,30 +68,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn echo_is_one_delivery_line() {
-        match Bot::Echo.answer(b"hi \xff") {
-            Item::Bytes(b) => assert_eq!(b, b"DELIVERY echobot hi \xff\n"),
-            other => panic!("{other:?}"),
-        }
+    fn echo_is_one_delivery_line_at_once() {
+        assert_eq!(
+            Bot::Echo.answer(b"hi \xff"),
+            Paced {
+                data: b"DELIVERY echobot hi \xff\n".to_vec(),
+                pieces: Vec::new()
+            }
+        );
     }
 
     #[test]
     fn delay_is_two_copies_cut_at_the_halves() {
-        match Bot::Delay.answer(b"hello") {
-            Item::Paced { data, pieces } => {
-                let line = b"DELIVERY delaybot hello\n";
-                assert_eq!(data, [&line[..], &line[..]].concat());
-                let half = line.len() / 2;
-                assert_eq!(
-                    pieces,
-                    vec![
-                        (Duration::ZERO, half),
-                        (DELAY_PAUSE, line.len() + half),
-                        (DELAY_PAUSE, 2 * line.len())
-                    ]
-                );
-            }
-            other => panic!("{other:?}"),
-        }
+        let Paced { data, pieces } = Bot::Delay.answer(b"hello");
+        let line = b"DELIVERY delaybot hello\n";
+        assert_eq!(data, [&line[..], &line[..]].concat());
+        let half = line.len() / 2;
+        assert_eq!(
+            pieces,
+            vec![
+                (Duration::ZERO, half),
+                (DELAY_PAUSE, line.len() + half),
+                (DELAY_PAUSE, 2 * line.len())
+            ]
+        );
     }
 }

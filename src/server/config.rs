@@ -17,12 +17,19 @@ pub struct Config {
     /// Longest accepted request line in bytes (without the `\n`). A longer line is
     /// answered with `BAD-RQST-BODY` and skipped.
     pub max_line_bytes: usize,
-    /// Most bytes waiting to be sent to one connection. A connection whose queue would
-    /// grow beyond this (it does not read) is disconnected.
+    /// Most bytes waiting to be sent to one connection. A message from another
+    /// user that finds the queue fuller is still queued, but its sender's
+    /// next request waits until there is room again.
     pub max_queue_bytes: usize,
+    /// A connection over `max_queue_bytes` whose socket has taken nothing for
+    /// this long is disconnected (it does not read).
+    pub stall_timeout: Duration,
     /// How long a connection may take to log in before it is closed; `None`
     /// waits for ever.
     pub login_timeout: Option<Duration>,
+    /// Most connections that have not logged in yet, over all addresses; 0
+    /// means no limit.
+    pub max_pending: usize,
     /// Most connections that have not logged in yet, per client address; 0
     /// means no limit.
     pub max_pending_per_address: usize,
@@ -36,7 +43,9 @@ impl Default for Config {
             bots: true,
             max_line_bytes: 16 * 1024 * 1024,
             max_queue_bytes: 64 * 1024 * 1024,
+            stall_timeout: Duration::from_secs(10),
             login_timeout: Some(Duration::from_secs(60)),
+            max_pending: 1024,
             max_pending_per_address: 64,
         }
     }
@@ -84,16 +93,28 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = Config::default().max_line_bytes)]
     pub max_line_bytes: usize,
 
-    /// Most bytes waiting to be sent to one user. A user whose queue would
-    /// grow beyond this (it does not read) is disconnected; the sender still
-    /// gets SEND-OK.
+    /// Most bytes waiting to be sent to one user. A message to a user whose
+    /// queue is fuller is still delivered, but its sender's next request is
+    /// read only once there is room again; a user over this that reads
+    /// nothing for --stall-timeout is disconnected.
     #[arg(long, value_name = "N", default_value_t = Config::default().max_queue_bytes)]
     pub max_queue_bytes: usize,
+
+    /// Seconds a user over --max-queue-bytes may read nothing before it is
+    /// disconnected. 0 disconnects it as soon as it is over.
+    #[arg(long, value_name = "SECS",
+          default_value_t = Config::default().stall_timeout.as_secs())]
+    pub stall_timeout: u64,
 
     /// Seconds a connection may take to log in before it is closed; 0 waits
     /// for ever.
     #[arg(long, value_name = "SECS", default_value_t = seconds(Config::default().login_timeout))]
     pub login_timeout: u64,
+
+    /// Most connections that have not logged in yet, from all addresses
+    /// together; further ones are closed at once. 0 means no limit.
+    #[arg(long, value_name = "N", default_value_t = Config::default().max_pending)]
+    pub max_pending: usize,
 
     /// Most connections from one address that have not logged in yet; further
     /// ones are closed at once. 0 means no limit.
@@ -115,8 +136,10 @@ impl Cli {
             bots: !self.no_bots,
             max_line_bytes: self.max_line_bytes,
             max_queue_bytes: self.max_queue_bytes,
+            stall_timeout: Duration::from_secs(self.stall_timeout),
             login_timeout: (self.login_timeout > 0)
                 .then(|| Duration::from_secs(self.login_timeout)),
+            max_pending: self.max_pending,
             max_pending_per_address: self.max_pending_per_address,
         }
     }
@@ -148,7 +171,9 @@ mod tests {
             "--no-bots",
             "--max-line-bytes=10",
             "--max-queue-bytes=20",
+            "--stall-timeout=2",
             "--login-timeout=0",
+            "--max-pending=5",
             "--max-pending-per-address=4",
         ])
         .unwrap();
@@ -156,8 +181,9 @@ mod tests {
         assert_eq!(config.max_clients, 3);
         assert!(config.hide_users && !config.bots);
         assert_eq!((config.max_line_bytes, config.max_queue_bytes), (10, 20));
+        assert_eq!(config.stall_timeout, Duration::from_secs(2));
         assert_eq!(config.login_timeout, None);
-        assert_eq!(config.max_pending_per_address, 4);
+        assert_eq!((config.max_pending, config.max_pending_per_address), (5, 4));
         let cli = Cli::try_parse_from(["chat-server", "--login-timeout", "5"]).unwrap();
         assert_eq!(cli.config().login_timeout, Some(Duration::from_secs(5)));
     }

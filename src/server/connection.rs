@@ -7,12 +7,14 @@
 //! anyone; see `requests`) and the writer (empty this connection's outbox into
 //! the socket). A slow peer therefore only ever blocks its own writer.
 
-use super::outbox::Outbox;
+use super::admission::Crowded;
+use super::outbox::{Killed, Outbox};
 use super::registry::{Refusal, Registry};
 use super::requests::RequestHandler;
 use super::Shared;
 use crate::net::{read_into, write_fully};
 use crate::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,8 +30,11 @@ const HANDSHAKE_LINE_BYTES: usize = 1024;
 const READ_CHUNK: usize = 8 * 1024;
 /// How long a closing connection waits for the peer to finish sending.
 const DRAIN_TIME: Duration = Duration::from_secs(1);
-/// How long a refusal or the last replies may take to write.
+/// How long a refusal may take to write, and closing the socket.
 const FINAL_WRITE_TIME: Duration = Duration::from_secs(5);
+/// After end of input, how long the peer may take nothing before the
+/// connection is closed without the rest (or the stall time, if longer).
+const DRAIN_STALL: Duration = Duration::from_secs(1);
 
 /// The name rule: 1 to 255 ASCII letters and digits.
 fn valid_name(name: &[u8]) -> bool {
@@ -59,9 +64,16 @@ pub(super) async fn handle(stream: TcpStream, peer: SocketAddr, shared: Arc<Shar
     if let Err(e) = stream.set_nodelay(true) {
         debug!(id, "set_nodelay failed: {e}");
     }
-    let Some(admitted) = shared.admission.admit(peer.ip()) else {
-        info!(id, %peer, "connection refused: too many from this address not logged in");
-        return;
+    let admitted = match shared.admission.admit(peer.ip()) {
+        Ok(admitted) => admitted,
+        Err(Crowded::ThisAddress) => {
+            info!(id, %peer, "connection refused: too many from this address not logged in");
+            return;
+        }
+        Err(Crowded::Everywhere) => {
+            info!(id, %peer, "connection refused: too many connections not logged in");
+            return;
+        }
     };
     info!(id, %peer, "connection opened");
     let mut conn = Connection {
@@ -133,7 +145,7 @@ impl Connection {
             if let Some(frame) = self.framer.next_frame() {
                 return Ok(Some(judge_hello(frame)));
             }
-            if !read_into(&mut self.stream, &mut self.framer, READ_CHUNK).await? {
+            if !read_into(&mut self.stream, &mut self.framer, HANDSHAKE_LINE_BYTES).await? {
                 return Ok(None);
             }
         }
@@ -143,7 +155,8 @@ impl Connection {
     /// the new user's outbox, with `HELLO` queued in it.
     async fn log_in(&mut self, name: &[u8]) -> Option<Arc<Outbox>> {
         let shown = String::from_utf8_lossy(name);
-        let outbox = Arc::new(Outbox::new(self.shared.config.max_queue_bytes));
+        let config = &self.shared.config;
+        let outbox = Arc::new(Outbox::new(config.max_queue_bytes, config.stall_timeout));
         let refusal = match self
             .shared
             .registry
@@ -151,7 +164,7 @@ impl Connection {
         {
             Ok(()) => {
                 info!(id = self.id, name = %shown, "logged in");
-                outbox.push_bytes(ServerMessage::Hello(name).to_bytes());
+                outbox.reply(|buf| ServerMessage::Hello(name).encode(buf));
                 return Some(outbox);
             }
             Err(Refusal::InUse) => {
@@ -196,67 +209,88 @@ impl Connection {
 
     /// The logged-in loop: requests in, replies out, until the connection
     /// ends; the name is free again afterwards, however it ended.
-    async fn run(mut self, name: &[u8], outbox: &Outbox) {
-        let id = self.id;
-        let shared = Arc::clone(&self.shared);
+    async fn run(self, name: &[u8], outbox: &Outbox) {
+        let Connection {
+            id,
+            stream,
+            mut framer,
+            shared,
+        } = self;
         let guard = LoginGuard {
             registry: &shared.registry,
             name,
             id,
         };
-        self.framer.set_max_line(Some(shared.config.max_line_bytes));
+        framer.set_max_line(Some(shared.config.max_line_bytes));
+        let (mut rd, wr) = stream.into_split();
+        outbox.attach(Box::new(wr));
+        outbox.flush();
         let handler = RequestHandler {
             shared: &shared,
             name,
             outbox,
         };
-        let (mut rd, mut wr) = self.stream.split();
-        let reader = read_requests(&handler, &mut rd, &mut self.framer);
-        let writer = async {
-            outbox.run_writer(&mut wr).await?;
-            if !outbox.is_killed() {
-                // Closed after end of input and everything sent: say so to the peer.
-                wr.shutdown().await?;
-            }
-            Ok(())
-        };
-        tokio::pin!(reader, writer);
-        enum End {
-            Killed,
-            Writer(io::Result<()>),
-            Reader(io::Result<()>),
-        }
-        const OVERFLOW: &str = "outgoing queue overflowed (not reading)";
-        let end = tokio::select! {
+        let reading = read_requests(&handler, &mut rd, &mut framer);
+        let writing = outbox.run_writer();
+        tokio::pin!(reading, writing);
+        let reason = tokio::select! {
             biased;
-            () = outbox.killed() => End::Killed,
-            r = &mut writer => End::Writer(r),
-            r = &mut reader => End::Reader(r),
-        };
-        let reason = match end {
-            End::Killed | End::Writer(Ok(())) => OVERFLOW.to_string(),
-            End::Writer(Err(e)) => format!("write failed: {e}"),
-            End::Reader(Err(e)) => format!("read failed: {e}"),
-            End::Reader(Ok(())) if outbox.is_killed() => OVERFLOW.to_string(),
-            End::Reader(Ok(())) => {
-                // End of input: free the name now, then send what is still queued.
-                guard.logout();
-                outbox.close();
-                match tokio::time::timeout(FINAL_WRITE_TIME, &mut writer).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => debug!(id, "final write failed: {e}"),
-                    Err(_) => debug!(id, "final write timed out"),
+            why = outbox.killed() => killed_reason(why),
+            written = &mut writing => match written {
+                Ok(()) => "closed by the server".to_string(),
+                Err(e) => format!("write failed: {e}"),
+            },
+            read = &mut reading => match read {
+                Err(e) => format!("read failed: {e}"),
+                Ok(()) => {
+                    // End of input: every request read has been answered.
+                    // Deliver what is owed, then close.
+                    shared.registry.leave(name, id);
+                    outbox.close();
+                    finish(outbox, writing).await
                 }
-                "closed by peer".to_string()
-            }
+            },
         };
+        if let Some(mut sink) = outbox.detach() {
+            // Everything was sent: say so to the peer.
+            let _ = tokio::time::timeout(FINAL_WRITE_TIME, sink.shutdown()).await;
+        }
         drop(guard);
         info!(id, name = %String::from_utf8_lossy(name), "disconnected: {reason}");
     }
 }
 
-/// Handles requests until end of input (`Ok`), a read error, or this
-/// connection's own outbox overflowing (`Ok`, with the outbox killed).
+/// Lets the writer send what is still queued after end of input (the pieces
+/// of `delaybot`'s answers included), for as long as the peer keeps taking
+/// bytes. Returns why the connection ended.
+async fn finish(outbox: &Outbox, writing: impl Future<Output = io::Result<()>>) -> String {
+    tokio::pin!(writing);
+    let mut watch = tokio::time::interval(DRAIN_STALL / 4);
+    loop {
+        tokio::select! {
+            biased;
+            why = outbox.killed() => return killed_reason(why),
+            written = &mut writing => return match written {
+                Ok(()) => "closed by peer".to_string(),
+                Err(e) => format!("closed by peer; final write failed: {e}"),
+            },
+            _ = watch.tick() => {
+                outbox.kill_if_stalled(DRAIN_STALL);
+            }
+        }
+    }
+}
+
+fn killed_reason(why: Killed) -> String {
+    match why {
+        Killed::Stalled => "not reading (over its queue limit, or closing)".to_string(),
+        Killed::WriteFailed(kind) => format!("write failed: {kind}"),
+    }
+}
+
+/// Handles requests until end of input (`Ok`) or a read error. Reads no more
+/// while the handler says to wait; gives the other connections their turn
+/// now and then.
 async fn read_requests<R>(
     handler: &RequestHandler<'_>,
     rd: &mut R,
@@ -267,11 +301,12 @@ where
 {
     loop {
         for frame in framer.frames() {
-            handler.handle(frame);
-            if handler.outbox.is_killed() {
-                return Ok(());
+            if let Some(wait) = handler.handle(frame) {
+                handler.wait(wait).await;
             }
+            tokio::task::consume_budget().await;
         }
+        handler.outbox.flush();
         if !read_into(rd, framer, READ_CHUNK).await? {
             return Ok(());
         }

@@ -1,7 +1,8 @@
 //! The chat server.
 //!
 //! - [`config`]: the settings ([`Config`]) and the command line ([`Cli`]).
-//! - [`admission`]: connections not logged in yet, counted per address.
+//! - [`admission`]: connections not logged in yet, counted in all and per
+//!   address.
 //! - [`connection`]: one connection: admission, handshake, then the logged-in
 //!   loop.
 //! - [`requests`]: what a logged-in user's requests do (no I/O).
@@ -22,6 +23,7 @@ mod requests;
 
 pub use config::{Cli, Config};
 
+use crate::protocol::ServerMessage;
 use admission::Admission;
 use registry::Registry;
 use std::future::Future;
@@ -46,21 +48,36 @@ pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(1024)
 }
 
+/// A last message from the server to every user, sent as it stops: each
+/// user gets `DELIVERY <from> <text>` (see [`serve`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Farewell {
+    /// The name the message comes from (for `chat --local`, the hosting user).
+    pub from: String,
+    /// The message.
+    pub text: String,
+}
+
+/// How long a farewell may take to reach the users before the server stops.
+const FAREWELL_TIME: Duration = Duration::from_secs(1);
+
 /// Serves until `shutdown` completes. Never panics on client input.
 ///
 /// When `shutdown` completes, the listener is closed and every connection is
-/// dropped.
+/// dropped. If it completes with a [`Farewell`], every logged-in user (but the
+/// one named in it) first gets that message, written before its connection
+/// closes; the server waits at most a second for that.
 pub async fn serve(
     listener: TcpListener,
     config: Config,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = Option<Farewell>>,
 ) -> io::Result<()> {
     let shared = Arc::new(Shared::new(config));
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
-    loop {
+    let farewell = loop {
         tokio::select! {
-            () = &mut shutdown => break,
+            farewell = &mut shutdown => break farewell,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     connections.spawn(connection::handle(stream, peer, Arc::clone(&shared)));
@@ -83,6 +100,10 @@ pub async fn serve(
                 }
             }
         }
+    };
+    drop(listener);
+    if let Some(farewell) = farewell {
+        say_farewell(&shared.registry, &farewell).await;
     }
     info!("shutting down, closing {} connection(s)", connections.len());
     connections.shutdown().await;
@@ -90,6 +111,31 @@ pub async fn serve(
         warn!("users still registered after shutdown");
     }
     Ok(())
+}
+
+/// Queues `farewell` for every user (but its sender), closes their outboxes,
+/// and waits (at most [`FAREWELL_TIME`]) until it has been written.
+async fn say_farewell(registry: &Registry, farewell: &Farewell) {
+    let message = ServerMessage::Delivery {
+        from: farewell.from.as_bytes(),
+        body: farewell.text.as_bytes(),
+    };
+    let mut told = Vec::new();
+    for (name, outbox) in registry.users() {
+        if name != farewell.from.as_bytes() {
+            outbox.deliver(|buf| message.encode(buf));
+            outbox.close();
+            told.push(outbox);
+        }
+    }
+    let all_sent = async {
+        for outbox in &told {
+            outbox.finished().await;
+        }
+    };
+    if tokio::time::timeout(FAREWELL_TIME, all_sent).await.is_err() {
+        warn!("the farewell did not reach every user in time");
+    }
 }
 
 fn is_connection_error(e: &io::Error) -> bool {
@@ -114,7 +160,7 @@ impl Shared {
     fn new(config: Config) -> Self {
         Shared {
             registry: Registry::new(config.max_clients, config.hide_users, config.bots),
-            admission: Admission::new(config.max_pending_per_address),
+            admission: Admission::new(config.max_pending, config.max_pending_per_address),
             config,
             next_id: AtomicU64::new(1),
         }

@@ -6,6 +6,7 @@
 use super::bots::Bot;
 use super::lock;
 use super::outbox::Outbox;
+use crate::protocol::ServerMessage;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -27,6 +28,9 @@ pub(super) enum Refusal {
 struct Entry {
     seq: u64,
     target: Target,
+    /// The user has stopped sending and its connection is finishing: its name
+    /// is still taken, but it is neither listed nor found.
+    leaving: bool,
 }
 
 #[derive(Debug, Default)]
@@ -44,7 +48,14 @@ impl Inner {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.order.insert(seq, name.to_vec());
-        self.by_name.insert(name.to_vec(), Entry { seq, target });
+        self.by_name.insert(
+            name.to_vec(),
+            Entry {
+                seq,
+                target,
+                leaving: false,
+            },
+        );
     }
 }
 
@@ -91,15 +102,19 @@ impl Registry {
         Ok(())
     }
 
+    /// The entry of `name` if it is connection `id`'s.
+    fn owned<'a>(inner: &'a mut Inner, name: &[u8], id: u64) -> Option<&'a mut Entry> {
+        inner
+            .by_name
+            .get_mut(name)
+            .filter(|entry| matches!(entry.target, Target::User { id: owner, .. } if owner == id))
+    }
+
     /// Logs `name` out if connection `id` still owns it. Returns whether it did.
     pub(super) fn logout(&self, name: &[u8], id: u64) -> bool {
         let mut inner = self.lock();
-        let seq = match inner.by_name.get(name) {
-            Some(Entry {
-                seq,
-                target: Target::User { id: owner, .. },
-            }) if *owner == id => *seq,
-            _ => return false,
+        let Some(&mut Entry { seq, .. }) = Self::owned(&mut inner, name, id) else {
+            return false;
         };
         inner.by_name.remove(name);
         inner.order.remove(&seq);
@@ -107,33 +122,60 @@ impl Registry {
         true
     }
 
-    /// Where messages for `name` go, if anyone has that name.
-    pub(super) fn lookup(&self, name: &[u8]) -> Option<Target> {
-        self.lock().by_name.get(name).map(|e| e.target.clone())
+    /// Marks `name` as leaving (if connection `id` still owns it): from now
+    /// on it is not listed and nobody can send to it, but the name stays
+    /// taken, and counted, until [`logout`](Self::logout).
+    pub(super) fn leave(&self, name: &[u8], id: u64) {
+        let mut inner = self.lock();
+        if let Some(entry) = Self::owned(&mut inner, name, id) {
+            entry.leaving = true;
+            let seq = entry.seq;
+            inner.order.remove(&seq);
+        }
     }
 
-    /// The names for `LIST-OK`, in login order (bots first). In privacy mode only
-    /// the bots.
-    pub(super) fn list(&self) -> Vec<Vec<u8>> {
+    /// Where messages for `name` go, if anyone has that name.
+    pub(super) fn lookup(&self, name: &[u8]) -> Option<Target> {
         let inner = self.lock();
-        if self.hide_users {
-            inner
-                .order
-                .values()
-                .filter(|name| {
-                    matches!(
-                        inner.by_name.get(name.as_slice()),
-                        Some(Entry {
-                            target: Target::Bot(_),
-                            ..
-                        })
-                    )
+        let entry = inner.by_name.get(name)?;
+        (!entry.leaving).then(|| entry.target.clone())
+    }
+
+    /// Appends the `LIST-OK` line: the names in login order (bots first), or
+    /// in privacy mode only the bots.
+    pub(super) fn encode_list(&self, out: &mut Vec<u8>) {
+        let inner = self.lock();
+        let is_bot = |name: &[u8]| {
+            matches!(
+                inner.by_name.get(name),
+                Some(Entry {
+                    target: Target::Bot(_),
+                    ..
                 })
-                .cloned()
-                .collect()
-        } else {
-            inner.order.values().cloned().collect()
-        }
+            )
+        };
+        let names = inner
+            .order
+            .values()
+            .map(Vec::as_slice)
+            .filter(|name| !self.hide_users || is_bot(name))
+            .collect();
+        ServerMessage::ListOk(names).encode(out);
+    }
+
+    /// The outboxes of the users logged in (not leaving), with their names.
+    pub(super) fn users(&self) -> Vec<(Vec<u8>, Arc<Outbox>)> {
+        let inner = self.lock();
+        inner
+            .by_name
+            .iter()
+            .filter_map(|(name, entry)| match &entry.target {
+                Target::User { outbox, .. } if !entry.leaving => {
+                    Some((name.clone(), Arc::clone(outbox)))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// Logged-in users, bots not counted.
@@ -147,7 +189,18 @@ mod tests {
     use super::*;
 
     fn outbox() -> Arc<Outbox> {
-        Arc::new(Outbox::new(1000))
+        Arc::new(Outbox::new(1000, std::time::Duration::from_secs(1)))
+    }
+
+    /// The names `LIST-OK` gives.
+    fn list(r: &Registry) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        r.encode_list(&mut out);
+        let line = out.strip_suffix(b"\n").unwrap();
+        match ServerMessage::parse(line) {
+            ServerMessage::ListOk(names) => names.into_iter().map(<[u8]>::to_vec).collect(),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -156,7 +209,7 @@ mod tests {
         r.login(b"zed", 1, outbox()).unwrap();
         r.login(b"alice", 2, outbox()).unwrap();
         assert_eq!(
-            r.list(),
+            list(&r),
             vec![
                 b"echobot".to_vec(),
                 b"delaybot".to_vec(),
@@ -166,7 +219,7 @@ mod tests {
         );
         assert!(r.logout(b"zed", 1));
         r.login(b"zed", 3, outbox()).unwrap();
-        assert_eq!(r.list()[2..], [b"alice".to_vec(), b"zed".to_vec()]);
+        assert_eq!(list(&r)[2..], [b"alice".to_vec(), b"zed".to_vec()]);
     }
 
     #[test]
@@ -192,12 +245,30 @@ mod tests {
     }
 
     #[test]
+    fn a_leaving_user_is_neither_listed_nor_found_but_keeps_its_name() {
+        let r = Registry::new(5, false, false);
+        r.login(b"a", 1, outbox()).unwrap();
+        r.login(b"b", 2, outbox()).unwrap();
+        r.leave(b"a", 2);
+        assert!(r.lookup(b"a").is_some(), "only its own connection leaves");
+        r.leave(b"a", 1);
+        assert!(r.lookup(b"a").is_none());
+        assert_eq!(list(&r), vec![b"b".to_vec()]);
+        assert_eq!(r.users().len(), 1);
+        assert_eq!(r.login(b"a", 3, outbox()), Err(Refusal::InUse));
+        assert_eq!(r.user_count(), 2);
+        assert!(r.logout(b"a", 1));
+        assert_eq!(r.user_count(), 1);
+        r.login(b"a", 3, outbox()).unwrap();
+    }
+
+    #[test]
     fn hidden_users_are_not_listed() {
         let r = Registry::new(5, true, true);
         r.login(b"a", 1, outbox()).unwrap();
-        assert_eq!(r.list(), vec![b"echobot".to_vec(), b"delaybot".to_vec()]);
+        assert_eq!(list(&r), vec![b"echobot".to_vec(), b"delaybot".to_vec()]);
         let r = Registry::new(5, false, false);
         r.login(b"a", 1, outbox()).unwrap();
-        assert_eq!(r.list(), vec![b"a".to_vec()]);
+        assert_eq!(list(&r), vec![b"a".to_vec()]);
     }
 }

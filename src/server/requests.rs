@@ -1,12 +1,14 @@
 //! What a logged-in user's requests do, without any I/O: a framed request in,
 //! replies pushed into the user's own outbox and deliveries into the
 //! recipients' outboxes. The connection (see `connection`) does the reading
-//! and the writing around it.
+//! and the waiting around it.
 
 use super::outbox::{Outbox, Pushed};
 use super::registry::Target;
 use super::Shared;
+use crate::protocol::message::wire_field;
 use crate::protocol::{ClientMessage, Frame, ServerMessage};
+use std::sync::Arc;
 use tracing::warn;
 
 /// The request handling of one logged-in user.
@@ -18,67 +20,147 @@ pub(super) struct RequestHandler<'a> {
     pub(super) outbox: &'a Outbox,
 }
 
+/// Why the user's next request must wait.
+#[derive(Debug)]
+pub(super) enum Wait {
+    /// More than [`OWN_BOUND`](super::outbox::OWN_BOUND) of replies to its
+    /// requests wait to be written: read no more until they are.
+    OwnReplies,
+    /// A recipient was over its limit when a message was queued for it.
+    Recipient(Full),
+}
+
+/// A recipient whose queue was over its limit when a message was queued for
+/// it: the sender's next request waits until it has room again.
+#[derive(Debug)]
+pub(super) struct Full {
+    id: u64,
+    name: Vec<u8>,
+    outbox: Arc<Outbox>,
+}
+
 impl RequestHandler<'_> {
-    /// Answers one request.
-    pub(super) fn handle(&self, frame: Frame<'_>) {
+    /// Answers one request. Replies wait in the outbox until it is flushed.
+    /// Returns what to wait for before the next request, if anything.
+    pub(super) fn handle(&self, frame: Frame<'_>) -> Option<Wait> {
+        if let Some(full) = self.answer(frame) {
+            return Some(Wait::Recipient(full));
+        }
+        self.outbox.own_over_bound().then_some(Wait::OwnReplies)
+    }
+
+    /// Waits for what [`handle`](Self::handle) asked, after writing the
+    /// replies so far. A full recipient that reads nothing for the stall time
+    /// is disconnected.
+    pub(super) async fn wait(&self, wait: Wait) {
+        self.outbox.flush();
+        match wait {
+            Wait::OwnReplies => self.outbox.wait_for_own_room().await,
+            Wait::Recipient(full) => {
+                if full.outbox.wait_for_room().await == Pushed::Killed {
+                    self.disconnected(full.id, &full.name);
+                }
+            }
+        }
+    }
+
+    fn answer(&self, frame: Frame<'_>) -> Option<Full> {
         let line = match frame {
             Frame::Line(line) => line,
-            Frame::TooLong => return self.reply(&ServerMessage::BadRequestBody),
+            Frame::TooLong => {
+                self.reply(&ServerMessage::BadRequestBody);
+                return None;
+            }
         };
         match ClientMessage::parse(line) {
             ClientMessage::List => {
-                let names = self.shared.registry.list();
-                self.reply(&ServerMessage::ListOk(
-                    names.iter().map(Vec::as_slice).collect(),
-                ));
+                self.outbox
+                    .reply(|buf| self.shared.registry.encode_list(buf));
+                None
             }
-            ClientMessage::Send { to, body } => self.send(to, body),
+            ClientMessage::Send { to, body } => self.send(to, wire_field(body)),
             ClientMessage::HelloFrom(_) | ClientMessage::Unknown(_) => {
                 self.reply(&ServerMessage::BadRequestHeader);
+                None
             }
         }
     }
 
     fn reply(&self, msg: &ServerMessage) {
-        self.outbox.push_bytes(msg.to_bytes());
+        self.outbox.reply(|buf| msg.encode(buf));
     }
 
-    fn send(&self, to: &[u8], body: &[u8]) {
+    /// `SEND`, with the body as it would be sent (cut at a line break).
+    fn send(&self, to: &[u8], body: &[u8]) -> Option<Full> {
         if to.is_empty() || body.iter().all(u8::is_ascii_whitespace) {
-            return self.reply(&ServerMessage::BadRequestBody);
+            self.reply(&ServerMessage::BadRequestBody);
+            return None;
         }
         let Some(target) = self.shared.registry.lookup(to) else {
-            return self.reply(&ServerMessage::BadDestUser);
+            self.reply(&ServerMessage::BadDestUser);
+            return None;
         };
-        self.reply(&ServerMessage::SendOk);
-        match target {
+        let delivery = ServerMessage::Delivery {
+            from: self.name,
+            body,
+        };
+        let (id, outbox) = match target {
             Target::Bot(bot) => {
-                self.outbox.push(bot.answer(body));
+                self.reply(&ServerMessage::SendOk);
+                self.outbox.reply_paced(&bot.answer(body));
+                return None;
             }
-            Target::User { id, outbox } => {
-                let line = ServerMessage::Delivery {
-                    from: self.name,
-                    body,
-                }
-                .to_bytes();
-                if outbox.push_bytes(line) == Pushed::Overflow {
-                    // The recipient does not read: it is disconnected (its own task
-                    // sees the kill), and its name is free from now on.
-                    self.shared.registry.logout(to, id);
-                    warn!(
-                        id,
-                        name = %String::from_utf8_lossy(to),
-                        "disconnecting a user whose outgoing queue overflowed"
-                    );
-                }
+            Target::User { outbox, .. } if std::ptr::eq(&*outbox, self.outbox) => {
+                // To oneself: a reply like any other.
+                self.reply(&ServerMessage::SendOk);
+                self.outbox.reply(|buf| delivery.encode(buf));
+                return None;
+            }
+            Target::User { id, outbox } => (id, outbox),
+        };
+        // Delivered first, so that SEND-OK is only said of a queued message.
+        match outbox.deliver(|buf| delivery.encode(buf)) {
+            Pushed::Queued => {
+                self.reply(&ServerMessage::SendOk);
+                None
+            }
+            Pushed::Full => {
+                self.reply(&ServerMessage::SendOk);
+                Some(Full {
+                    id,
+                    name: to.to_vec(),
+                    outbox,
+                })
+            }
+            Pushed::Killed => {
+                self.disconnected(id, to);
+                self.reply(&ServerMessage::BadDestUser);
+                None
+            }
+            Pushed::Gone => {
+                self.reply(&ServerMessage::BadDestUser);
+                None
             }
         }
+    }
+
+    /// The recipient `name` (connection `id`) does not read: it is being
+    /// disconnected (its own task sees the kill), and its name is free from
+    /// now on.
+    fn disconnected(&self, id: u64, name: &[u8]) {
+        self.shared.registry.logout(name, id);
+        warn!(
+            id,
+            name = %String::from_utf8_lossy(name),
+            "disconnecting a user that reads nothing while over its queue limit"
+        );
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::outbox::OWN_BOUND;
     use crate::server::Config;
     use std::sync::Arc;
 
@@ -90,13 +172,13 @@ mod tests {
 
     impl World {
         fn new(config: Config, names: &[&'static str]) -> World {
-            let max_queue = config.max_queue_bytes;
+            let (max_queue, stall) = (config.max_queue_bytes, config.stall_timeout);
             let shared = Shared::new(config);
             let users = names
                 .iter()
                 .enumerate()
                 .map(|(id, name)| {
-                    let outbox = Arc::new(Outbox::new(max_queue));
+                    let outbox = Arc::new(Outbox::new(max_queue, stall));
                     shared
                         .registry
                         .login(name.as_bytes(), id as u64, Arc::clone(&outbox))
@@ -107,15 +189,19 @@ mod tests {
             World { shared, users }
         }
 
-        /// User `user` sends the request `line`.
-        fn request(&self, user: usize, line: &[u8]) {
+        fn handler(&self, user: usize) -> RequestHandler<'_> {
             let (name, outbox) = &self.users[user];
             RequestHandler {
                 shared: &self.shared,
                 name,
                 outbox,
             }
-            .handle(Frame::Line(line));
+        }
+
+        /// User `user` sends the request `line`; returns whether its next
+        /// request must wait for a full recipient.
+        fn request(&self, user: usize, line: &[u8]) -> bool {
+            self.handler(user).handle(Frame::Line(line)).is_some()
         }
 
         /// What waits to be sent to user `user`, as text.
@@ -171,13 +257,7 @@ mod tests {
     #[test]
     fn an_over_long_line_is_a_bad_body() {
         let world = World::new(Config::default(), &["alice"]);
-        let (name, outbox) = &world.users[0];
-        RequestHandler {
-            shared: &world.shared,
-            name,
-            outbox,
-        }
-        .handle(Frame::TooLong);
+        assert!(world.handler(0).handle(Frame::TooLong).is_none());
         assert_eq!(world.queued(0), "BAD-RQST-BODY\n");
     }
 
@@ -196,20 +276,57 @@ mod tests {
     }
 
     #[test]
-    fn a_recipient_whose_queue_overflows_is_logged_out() {
+    fn a_message_is_judged_by_what_would_be_sent() {
+        let world = World::new(Config::default(), &["alice", "bob"]);
+        world.request(0, b"SEND bob \rb");
+        world.request(0, b"SEND bob  \r");
+        world.request(0, b"SEND bob a\rb");
+        assert_eq!(world.queued(0), "BAD-RQST-BODY\nBAD-RQST-BODY\nSEND-OK\n");
+        assert_eq!(world.queued(1), "DELIVERY alice a\n");
+    }
+
+    #[test]
+    fn over_the_limit_the_sender_waits_and_a_stalled_recipient_is_logged_out() {
         let config = Config {
             max_queue_bytes: 100,
+            stall_timeout: std::time::Duration::ZERO,
             ..Config::default()
         };
         let world = World::new(config, &["alice", "bob"]);
-        let body = [b'x'; 60];
-        let line = [&b"SEND bob "[..], &body].concat();
-        world.request(0, &line);
-        world.request(0, &line);
+        let line = [&b"SEND bob "[..], &[b'x'; 60]].concat();
+        assert!(!world.request(0, &line), "within the limit");
+        assert!(world.request(0, &line), "over it: wait for room");
+        // Still over it, and (with no stall time) not reading: disconnected.
+        assert!(!world.request(0, &line));
         assert!(world.users[1].1.is_killed());
         assert!(world.shared.registry.lookup(b"bob").is_none());
-        assert_eq!(world.queued(0), "SEND-OK\nSEND-OK\n");
-        world.request(0, &line);
         assert_eq!(world.queued(0), "SEND-OK\nSEND-OK\nBAD-DEST-USER\n");
+        world.request(0, &line);
+        assert_eq!(
+            world.queued(0),
+            "SEND-OK\nSEND-OK\nBAD-DEST-USER\nBAD-DEST-USER\n"
+        );
+    }
+
+    #[test]
+    fn a_flood_of_requests_waits_once_its_replies_pass_the_bound() {
+        let world = World::new(Config::default(), &["alice"]);
+        let mut handled = 0;
+        while !world.request(0, b"LIST x") {
+            handled += 1;
+        }
+        assert_eq!(handled, OWN_BOUND / b"BAD-RQST-HDR\n".len());
+    }
+
+    #[test]
+    fn replies_to_a_flood_are_counted_as_the_senders_own() {
+        let world = World::new(Config::default(), &["alice", "bob"]);
+        for _ in 0..1000 {
+            world.request(0, b"");
+            world.request(0, b"SEND alice x");
+        }
+        let own = (13 + 8 + 17) * 1000;
+        assert_eq!(world.users[0].1.counted(), (own, own));
+        assert_eq!(world.users[1].1.counted(), (0, 0));
     }
 }

@@ -108,7 +108,7 @@ impl Client {
     }
 
     pub fn send_bytes(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("write");
+        assert!(try_send(&mut self.writer, bytes), "write");
     }
 
     /// The next line as bytes, without its `\n`. Panics on timeout or EOF.
@@ -164,6 +164,11 @@ impl Client {
         self.send("LIST\n");
         self.line()
     }
+}
+
+/// Sends all of `bytes`; false if the connection failed (or timed out).
+pub fn try_send(stream: &mut TcpStream, bytes: &[u8]) -> bool {
+    stream.write_all(bytes).is_ok()
 }
 
 /// Resident memory (VmRSS) of process `pid`, in KiB; 0 if it cannot be read.
