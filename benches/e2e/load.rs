@@ -162,6 +162,10 @@ pub async fn login_many(addr: SocketAddr, n: usize) -> Logins {
 pub struct PairRun {
     /// Deliveries received inside the measurement window.
     delivered: u64,
+    /// Deliveries received in all (the window, and before and after it).
+    pub received: u64,
+    /// Messages a sender had `SEND-OK` for that never reached the receiver.
+    pub lost: u64,
     seconds: f64,
     /// SEND-to-DELIVERY latencies, in microseconds.
     latencies_us: Vec<u32>,
@@ -174,6 +178,8 @@ impl PairRun {
     /// Adds another run's figures to these.
     pub fn absorb(&mut self, run: PairRun) {
         self.delivered += run.delivered;
+        self.received += run.received;
+        self.lost += run.lost;
         self.seconds += run.seconds;
         self.errors += run.errors;
         self.latencies_us.extend(run.latencies_us);
@@ -217,6 +223,7 @@ impl PairRun {
         let now_ns = (now - window.epoch).as_nanos() as u64;
         let us = now_ns.saturating_sub(sent_ns) / 1000;
         self.latencies_us.push(us.min(u64::from(u32::MAX)) as u32);
+        self.received += 1;
         if now <= window.end {
             self.delivered += 1;
         }
@@ -400,6 +407,12 @@ async fn receive_timed(
         if run.record(&receiver.line, &window) {
             received += 1;
         }
+    }
+    if progress.done.load(Ordering::SeqCst) {
+        run.lost = progress
+            .sent
+            .load(Ordering::SeqCst)
+            .saturating_sub(received);
     }
     (run, receiver)
 }

@@ -27,6 +27,7 @@ mod client_scenarios;
 #[path = "../common/mod.rs"]
 mod common;
 mod load;
+mod naive_relay;
 mod process;
 #[path = "../../tests/common/procfs.rs"]
 mod procfs;
@@ -93,6 +94,11 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     chat: Option<PathBuf>,
 
+    /// Pass this flag to the chat-server the server scenarios start (repeat
+    /// for several; for example --server-arg=--threads=1).
+    #[arg(long = "server-arg", value_name = "FLAG", allow_hyphen_values = true)]
+    server_args: Vec<String>,
+
     /// Aim the server scenarios at this server instead of starting chat-server.
     #[arg(long, value_name = "ADDR:PORT")]
     target: Option<String>,
@@ -124,6 +130,10 @@ struct Args {
     /// client gives itself.
     #[arg(long, hide = true)]
     big_pipe: bool,
+
+    /// Internal: be the naive relay (the throughput scenario's baseline).
+    #[arg(long, hide = true)]
+    naive_relay: bool,
 
     /// Benchmark name filters passed by `cargo bench NAME`; ignored.
     #[arg(hide = true)]
@@ -161,7 +171,8 @@ enum Scenario {
     Startup,
     /// Server: resident memory per logged-in connection.
     Connections,
-    /// Server: messages/s and latency with sender/receiver pairs.
+    /// Server: messages/s, CPU per message and latency with sender/receiver
+    /// pairs, against a naive relay.
     Throughput,
     /// Server: throughput with and without one extra pair whose receiver reads slowly.
     Fanin,
@@ -193,6 +204,15 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(code) => return code,
     };
+    if args.naive_relay {
+        return match naive_relay::serve() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("naive relay: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(addr) = args.raw_copy {
         return match raw_copy::copy_to_stdout(addr, args.big_pipe) {
             Ok(()) => ExitCode::SUCCESS,

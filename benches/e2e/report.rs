@@ -43,6 +43,8 @@ impl Verdict {
 pub enum Value {
     Ms(f64),
     Us(f64),
+    /// Microseconds with two decimals (CPU time per message).
+    Us2(f64),
     Bytes(f64),
     Rate(f64),
     Ratio(f64),
@@ -54,7 +56,7 @@ impl Value {
     fn number(&self) -> Option<(f64, &'static str)> {
         match *self {
             Value::Ms(v) => Some((v, "ms")),
-            Value::Us(v) => Some((v, "us")),
+            Value::Us(v) | Value::Us2(v) => Some((v, "us")),
             Value::Bytes(v) => Some((v, "bytes")),
             Value::Rate(v) => Some((v, "per s")),
             Value::Ratio(v) => Some((v, "x")),
@@ -72,6 +74,7 @@ impl Value {
             Value::Ms(v) => format!("{v:.2} ms"),
             Value::Us(v) if *v >= 10_000.0 => format!("{:.1} ms", v / 1000.0),
             Value::Us(v) => format!("{v:.0} us"),
+            Value::Us2(v) => format!("{v:.2} us"),
             Value::Bytes(v) => bytes(*v),
             Value::Rate(v) => format!("{}/s", thousands(*v)),
             Value::Ratio(v) => format!("{v:.2}x"),

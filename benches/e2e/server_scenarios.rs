@@ -1,6 +1,7 @@
 //! The server scenarios: memory per logged-in connection (`connections`),
-//! messages per second and latency (`throughput`), and throughput with one
-//! slow reader (`fanin`), against a local chat-server or `--target`.
+//! messages per second, CPU per message and latency against the naive relay
+//! (`throughput`), and throughput with one slow reader (`fanin`), against a
+//! local chat-server or `--target`.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -9,29 +10,41 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::load::{login_many, run_pairs_blocking, PairRun};
+use crate::naive_relay;
 use crate::procfs;
 use crate::report::{bytes, ms, thousands, Figures, Value, Verdict};
 use crate::server_process::ServerProcess;
 use crate::Args;
 
 /// The server that the server scenarios aim at.
-enum ServerUnderTest {
+pub enum ServerUnderTest {
     Local(ServerProcess),
     Target(SocketAddr),
+    /// The naive relay ([`naive_relay`]), the floor baseline.
+    Naive(ServerProcess),
 }
 
 impl ServerUnderTest {
-    fn addr(&self) -> SocketAddr {
+    pub fn addr(&self) -> SocketAddr {
         match self {
-            ServerUnderTest::Local(s) => s.addr(),
+            ServerUnderTest::Local(s) | ServerUnderTest::Naive(s) => s.addr(),
             ServerUnderTest::Target(a) => *a,
         }
     }
 
-    fn label(&self) -> String {
+    pub fn label(&self) -> String {
         match self {
             ServerUnderTest::Local(_) => "chat-server".to_string(),
             ServerUnderTest::Target(a) => a.to_string(),
+            ServerUnderTest::Naive(_) => "naive relay".to_string(),
+        }
+    }
+
+    /// The server's process id, where it is known.
+    fn pid(&self, args: &Args) -> Option<u32> {
+        match self {
+            ServerUnderTest::Local(s) | ServerUnderTest::Naive(s) => Some(s.child.id()),
+            ServerUnderTest::Target(_) => args.target_pid,
         }
     }
 }
@@ -44,19 +57,20 @@ fn target_addr(target: &str) -> io::Result<SocketAddr> {
 }
 
 /// Starts a chat-server for `max_clients` clients, all from 127.0.0.1 and
-/// many logging in at a time.
-fn start_local(max_clients: usize) -> io::Result<ServerProcess> {
+/// many logging in at a time, with the --server-arg flags.
+pub fn start_local(args: &Args, max_clients: usize) -> io::Result<ServerProcess> {
     let max_clients = max_clients.to_string();
-    ServerProcess::start(
-        &[
-            "--quiet",
-            "--max-clients",
-            &max_clients,
-            "--max-pending-per-address",
-            "0",
-        ],
-        Stdio::inherit(),
-    )
+    let mut flags = vec![
+        "--quiet",
+        "--max-clients",
+        &max_clients,
+        "--max-pending",
+        "0",
+        "--max-pending-per-address",
+        "0",
+    ];
+    flags.extend(args.server_args.iter().map(String::as_str));
+    ServerProcess::start(&flags, Stdio::inherit())
 }
 
 /// The servers to measure: the target (if any), then a local chat-server when
@@ -67,7 +81,7 @@ fn servers(args: &Args, max_clients: usize) -> io::Result<Vec<ServerUnderTest>> 
         out.push(ServerUnderTest::Target(target_addr(target)?));
     }
     if args.target.is_none() || args.compare_local {
-        out.push(ServerUnderTest::Local(start_local(max_clients)?));
+        out.push(ServerUnderTest::Local(start_local(args, max_clients)?));
     }
     Ok(out)
 }
@@ -80,7 +94,7 @@ fn servers_for_pairs(args: &Args) -> io::Result<Vec<ServerUnderTest>> {
     Ok(list)
 }
 
-fn runtime() -> io::Result<tokio::runtime::Runtime> {
+pub fn runtime() -> io::Result<tokio::runtime::Runtime> {
     let workers = thread::available_parallelism().map_or(2, |n| n.get());
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
@@ -118,19 +132,16 @@ pub fn connections(args: &Args, figures: &mut Figures<'_>) -> io::Result<()> {
 
 /// The server's process id, to read its memory; without one, a skipped row.
 fn server_pid(server: &ServerUnderTest, args: &Args, figures: &mut Figures<'_>) -> Option<u32> {
-    match (server, args.target_pid) {
-        (ServerUnderTest::Local(local), _) => Some(local.child.id()),
-        (ServerUnderTest::Target(_), Some(pid)) => Some(pid),
-        (ServerUnderTest::Target(_), None) => {
-            figures.add(
-                &format!("{}: memory per connection", server.label()),
-                Value::Text("not measured".into()),
-                "needs the server's pid (--target-pid) to read its VmRSS",
-                Verdict::Skipped,
-            );
-            None
-        }
+    let pid = server.pid(args);
+    if pid.is_none() {
+        figures.add(
+            &format!("{}: memory per connection", server.label()),
+            Value::Text("not measured".into()),
+            "needs the server's pid (--target-pid) to read its VmRSS",
+            Verdict::Skipped,
+        );
     }
+    pid
 }
 
 /// Logs in `n` clients at once to the server at `addr` (process `pid`), and
@@ -220,25 +231,71 @@ struct Speed {
     rate: f64,
     /// At [`PERCENTILES`], in microseconds.
     latencies_us: [f64; 3],
+    /// The server's CPU time per message delivered, in microseconds (when its
+    /// process id is known).
+    cpu_us: Option<f64>,
+    lost: u64,
+}
+
+/// Runs the pairs against every server in `list` in turn, in windows of a
+/// quarter of the length each, the order reversed every other round (A B,
+/// B A, A B, B A), so that a drift in the machine's speed counts alike on
+/// all sides. Returns each server's runs and the CPU time it used (ns).
+fn alternate(
+    rt: &tokio::runtime::Runtime,
+    list: &[ServerUnderTest],
+    args: &Args,
+) -> io::Result<Vec<(PairRun, Option<u64>)>> {
+    let quarter = Duration::from_secs_f64(args.seconds as f64 / 4.0);
+    let mut runs: Vec<(PairRun, Option<u64>)> =
+        list.iter().map(|_| (PairRun::default(), Some(0))).collect();
+    for round in 0..4 {
+        let mut order: Vec<usize> = (0..list.len()).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let pid = list[i].pid(args);
+            let before = pid.map(procfs::cpu_ns).transpose()?;
+            let run = run_pairs_blocking(rt, list[i].addr(), args.pairs, quarter, false)?;
+            let after = pid.map(procfs::cpu_ns).transpose()?;
+            let used = before.zip(after).map(|(b, a)| a.saturating_sub(b));
+            runs[i].1 = runs[i].1.zip(used).map(|(sum, used)| sum + used);
+            runs[i].0.absorb(run);
+        }
+    }
+    Ok(runs)
 }
 
 pub fn throughput(args: &Args, figures: &mut Figures<'_>) -> io::Result<()> {
     let rt = runtime()?;
-    let list = servers_for_pairs(args)?;
-    let comparing = list.len() > 1;
-    let mut baseline: Option<Speed> = None;
-    for server in list {
+    let mut list = servers_for_pairs(args)?;
+    let has_local = list.iter().any(|s| matches!(s, ServerUnderTest::Local(_)));
+    if has_local {
+        list.insert(0, ServerUnderTest::Naive(naive_relay::start()?));
+    }
+    for server in &list {
         warm_up(&rt, server.addr(), args)?;
-        let length = Duration::from_secs(args.seconds);
-        let mut run = run_pairs_blocking(&rt, server.addr(), args.pairs, length, false)?;
+    }
+    let runs = alternate(&rt, &list, args)?;
+    let mut baseline: Option<(String, Speed)> = None;
+    for (server, (mut run, cpu_ns)) in list.iter().zip(runs) {
         let speed = Speed {
             rate: run.rate(),
             latencies_us: PERCENTILES.map(|(_, p)| run.percentile_us(p)),
+            cpu_us: cpu_ns.map(|ns| ns as f64 / 1000.0 / run.received.max(1) as f64),
+            lost: run.lost,
         };
-        let shown_baseline = baseline.as_ref().filter(|_| comparing);
-        report_throughput(figures, args, &server.label(), &speed, shown_baseline);
-        report_errors(figures, &format!("{}: errors", server.label()), &run);
-        baseline.get_or_insert(speed);
+        let label = server.label();
+        let shown = baseline
+            .as_ref()
+            .map(|(name, speed)| (name.as_str(), speed));
+        report_throughput(figures, args, &label, &speed, shown);
+        report_errors(figures, &format!("{label}: errors"), &run);
+        if let (ServerUnderTest::Local(_), Some((_, naive))) = (server, &baseline) {
+            report_against_naive(figures, &speed, naive);
+        }
+        baseline.get_or_insert((label, speed));
     }
     rt.shutdown_timeout(Duration::from_secs(5));
     Ok(())
@@ -249,12 +306,11 @@ fn report_throughput(
     args: &Args,
     label: &str,
     speed: &Speed,
-    baseline: Option<&Speed>,
+    baseline: Option<(&str, &Speed)>,
 ) {
-    let base = |value: Option<Value>| {
-        value
-            .map(|v| format!("chat-server: {}", v.shown()))
-            .unwrap_or_default()
+    let base = |value: Option<Value>| match (baseline, value) {
+        (Some((name, _)), Some(v)) => format!("{name}: {}", v.shown()),
+        _ => String::new(),
     };
     figures.add(
         &format!(
@@ -262,15 +318,50 @@ fn report_throughput(
             args.pairs, args.seconds
         ),
         Value::Rate(speed.rate),
-        base(baseline.map(|b| Value::Rate(b.rate))),
+        base(baseline.map(|(_, b)| Value::Rate(b.rate))),
         Verdict::Info,
     );
+    if let Some(cpu_us) = speed.cpu_us {
+        figures.add(
+            &format!("{label}: server CPU per message"),
+            Value::Us2(cpu_us),
+            base(baseline.and_then(|(_, b)| b.cpu_us).map(Value::Us2)),
+            Verdict::Info,
+        );
+    }
     for (i, (name, _)) in PERCENTILES.iter().enumerate() {
         figures.add(
             &format!("{label}: latency SEND -> DELIVERY {name}"),
             Value::Us(speed.latencies_us[i]),
-            base(baseline.map(|b| Value::Us(b.latencies_us[i]))),
+            base(baseline.map(|(_, b)| Value::Us(b.latencies_us[i]))),
             Verdict::Info,
+        );
+    }
+    figures.add(
+        &format!("{label}: messages lost (SEND-OK, no DELIVERY)"),
+        Value::Count(speed.lost as f64),
+        "goal 0",
+        Verdict::from_goal(speed.lost == 0),
+    );
+}
+
+/// chat-server's goals against the naive relay: at least its messages/s, at
+/// most its CPU per message.
+fn report_against_naive(figures: &mut Figures<'_>, ours: &Speed, naive: &Speed) {
+    let rate = ours.rate / naive.rate;
+    figures.add(
+        "chat-server / naive relay: messages/s",
+        Value::Ratio(rate),
+        "goal >= 1.00x",
+        Verdict::from_goal(rate >= 1.0),
+    );
+    if let (Some(a), Some(b)) = (ours.cpu_us, naive.cpu_us) {
+        let cpu = a / b;
+        figures.add(
+            "chat-server / naive relay: CPU per message",
+            Value::Ratio(cpu),
+            "goal <= 1.00x",
+            Verdict::from_goal(cpu <= 1.0),
         );
     }
 }

@@ -14,12 +14,33 @@ const LOG_LINES_HELD: usize = 10_000;
 /// How often dropped log lines are reported.
 const DROPPED_REPORT_EVERY: Duration = Duration::from_secs(10);
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli: Cli = match chat::parse_args() {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    let runtime = match cli.threads {
+        1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        n => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            if n > 0 {
+                builder.worker_threads(n);
+            }
+            builder.enable_all().build()
+        }
+    };
+    match runtime {
+        Ok(runtime) => runtime.block_on(run(cli)),
+        Err(e) => {
+            eprintln!("chat-server: cannot start: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> ExitCode {
     let (_flush_logs_at_exit, dropped) = log_to_stderr(cli.quiet);
     tokio::spawn(report_dropped(dropped.clone()));
     match rlimit::increase_nofile_limit(u64::MAX) {

@@ -122,6 +122,10 @@ pub struct Cli {
           default_value_t = Config::default().max_pending_per_address)]
     pub max_pending_per_address: usize,
 
+    /// Threads that serve the connections; 0 means one per core.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
     /// Log only errors.
     #[arg(long)]
     pub quiet: bool,

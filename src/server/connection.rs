@@ -225,19 +225,17 @@ impl Connection {
         let (mut rd, wr) = stream.into_split();
         outbox.attach(Box::new(wr));
         outbox.flush();
-        let handler = RequestHandler {
-            shared: &shared,
-            name,
-            outbox,
-        };
+        let handler = RequestHandler::new(&shared, name, outbox);
         let reading = read_requests(&handler, &mut rd, &mut framer);
         let writing = outbox.run_writer();
         tokio::pin!(reading, writing);
         let reason = tokio::select! {
             biased;
-            why = outbox.killed() => killed_reason(why),
             written = &mut writing => match written {
-                Ok(()) => "closed by the server".to_string(),
+                Ok(()) => match outbox.killed_because() {
+                    Some(why) => killed_reason(why),
+                    None => "closed by the server".to_string(),
+                },
                 Err(e) => format!("write failed: {e}"),
             },
             read = &mut reading => match read {
@@ -269,10 +267,10 @@ async fn finish(outbox: &Outbox, writing: impl Future<Output = io::Result<()>>) 
     loop {
         tokio::select! {
             biased;
-            why = outbox.killed() => return killed_reason(why),
-            written = &mut writing => return match written {
-                Ok(()) => "closed by peer".to_string(),
-                Err(e) => format!("closed by peer; final write failed: {e}"),
+            written = &mut writing => return match (written, outbox.killed_because()) {
+                (Ok(()), None) => "closed by peer".to_string(),
+                (Ok(()), Some(why)) => killed_reason(why),
+                (Err(e), _) => format!("closed by peer; final write failed: {e}"),
             },
             _ = watch.tick() => {
                 outbox.kill_if_stalled(DRAIN_STALL);
@@ -306,7 +304,7 @@ where
             }
             tokio::task::consume_budget().await;
         }
-        handler.outbox.flush();
+        handler.flush();
         if !read_into(rd, framer, READ_CHUNK).await? {
             return Ok(());
         }

@@ -192,7 +192,6 @@ impl State {
         self.written += n as u64;
         self.own.written(from, self.written);
         self.bytes -= n;
-        self.since = Instant::now();
     }
 
     /// How long the writer has been waiting for the socket to take anything.
@@ -327,7 +326,10 @@ impl Outbox {
             self.room.notify_waiters();
         }
         if matches!(state.status, Status::Killed(_)) {
+            // The writer stops, whether it waits for bytes, a pause or the
+            // socket.
             self.kill.notify_one();
+            self.wake_writer.notify_one();
         }
     }
 
@@ -353,24 +355,26 @@ impl Outbox {
 
     /// Queues a reply to the connection's own request, encoded by `encode`.
     /// Nothing is written until [`flush`](Self::flush), so that the replies
-    /// to a batch of requests go out in one write.
-    pub(super) fn reply(&self, encode: impl FnOnce(&mut Vec<u8>)) {
+    /// to a batch of requests go out in one write. Returns whether more than
+    /// [`OWN_BOUND`] of own replies wait now.
+    pub(super) fn reply(&self, encode: impl FnOnce(&mut Vec<u8>)) -> bool {
         let mut state = self.lock();
         if state.status != Status::Open {
-            return;
+            return false;
         }
         let start = state.pushed;
         state.append(encode);
         let end = state.pushed;
         state.own.pushed(start, end);
+        state.own_cost() > OWN_BOUND
     }
 
     /// Queues a paced answer to the connection's own request (see
     /// [`reply`](Self::reply)).
-    pub(super) fn reply_paced(&self, paced: &Paced) {
+    pub(super) fn reply_paced(&self, paced: &Paced) -> bool {
         let mut state = self.lock();
         if state.status != Status::Open {
-            return;
+            return false;
         }
         let mut start = 0;
         for &(pause, end) in &paced.pieces {
@@ -388,11 +392,7 @@ impl Outbox {
         state.append(|buf| buf.extend_from_slice(&paced.data[start..]));
         let to = state.pushed;
         state.own.pushed(from, to);
-    }
-
-    /// Whether more than [`OWN_BOUND`] of own replies wait.
-    pub(super) fn own_over_bound(&self) -> bool {
-        self.lock().own_cost() > OWN_BOUND
+        state.own_cost() > OWN_BOUND
     }
 
     /// Writes the queued replies (see [`reply`](Self::reply)).
@@ -405,14 +405,8 @@ impl Outbox {
     /// it at once if the socket takes it. See [`Pushed`].
     pub(super) fn deliver(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Pushed {
         let mut state = self.lock();
-        if state.status != Status::Open {
-            return Pushed::Gone;
-        }
-        let before = self.over(&state);
-        if before.0 && state.stalled_for(Instant::now()) >= self.stall {
-            state.kill(Killed::Stalled);
-            self.changed(&state, before);
-            return Pushed::Killed;
+        if let Some(refused) = self.refusal(&mut state) {
+            return refused;
         }
         state.append(encode);
         self.write_or_wake(&mut state);
@@ -421,6 +415,27 @@ impl Outbox {
             _ if self.over(&state).0 => Pushed::Full,
             _ => Pushed::Queued,
         }
+    }
+
+    /// Whether a message from another user would be queued now:
+    /// [`Pushed::Queued`] if so; [`Pushed::Gone`] if the outbox is closing or
+    /// dead; [`Pushed::Killed`] if it is over its limit and its socket has
+    /// taken nothing for the stall time (it is killed now).
+    pub(super) fn check(&self) -> Pushed {
+        self.refusal(&mut self.lock()).unwrap_or(Pushed::Queued)
+    }
+
+    fn refusal(&self, state: &mut State) -> Option<Pushed> {
+        if state.status != Status::Open {
+            return Some(Pushed::Gone);
+        }
+        let before = self.over(state);
+        if before.0 && state.stalled_for(Instant::now()) >= self.stall {
+            state.kill(Killed::Stalled);
+            self.changed(state, before);
+            return Some(Pushed::Killed);
+        }
+        None
     }
 
     /// Accepts no more bytes; the writer ends once everything queued is sent.
@@ -439,16 +454,6 @@ impl Outbox {
         match self.lock().status {
             Status::Killed(why) => Some(why),
             _ => None,
-        }
-    }
-
-    /// Completes when the outbox is killed. Only one task may wait on it.
-    pub(super) async fn killed(&self) -> Killed {
-        loop {
-            if let Some(why) = self.killed_because() {
-                return why;
-            }
-            self.kill.notified().await;
         }
     }
 
@@ -581,8 +586,9 @@ impl Outbox {
     }
 
     /// Writes what the pushers could not write at once, and waits out the
-    /// pauses, until the outbox is closed and empty (`Ok`), killed (`Ok`),
-    /// or a write fails (`Err`). Only one task may run it.
+    /// pauses, until the outbox is closed and empty (`Ok`), killed (`Ok`, at
+    /// once, see [`killed_because`](Self::killed_because)), or a write fails
+    /// (`Err`). Only one task may run it.
     pub(super) async fn run_writer(&self) -> io::Result<()> {
         let mut spare = Vec::new();
         loop {
@@ -594,7 +600,10 @@ impl Outbox {
                 Work::Finished => return Ok(()),
                 Work::Wait => self.wake_writer.notified().await,
                 Work::Pause(pause) => {
-                    tokio::time::sleep(pause).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        () = self.kill.notified() => {}
+                    }
                     self.lock().pausing = false;
                 }
                 Work::Write {
@@ -602,13 +611,18 @@ impl Outbox {
                     head,
                     mut sink,
                 } => {
-                    let written = write_fully_reporting(&mut sink, &bytes[head..], |n| {
+                    let write = write_fully_reporting(&mut sink, &bytes[head..], |n| {
                         let mut state = self.lock();
                         let before = self.over(&state);
                         state.written(n);
+                        state.since = Instant::now();
                         self.changed(&state, before);
-                    })
-                    .await;
+                    });
+                    let written = tokio::select! {
+                        written = write => written,
+                        // Killed while the socket takes nothing: stop now.
+                        () = self.kill.notified() => Ok(()),
+                    };
                     let mut state = self.lock();
                     state.writing = false;
                     if !matches!(state.status, Status::Killed(_)) {
@@ -634,6 +648,16 @@ impl Outbox {
 impl Outbox {
     pub(super) fn is_killed(&self) -> bool {
         self.killed_because().is_some()
+    }
+
+    /// Completes when the outbox is killed.
+    async fn killed(&self) -> Killed {
+        loop {
+            if let Some(why) = self.killed_because() {
+                return why;
+            }
+            self.kill.notified().await;
+        }
     }
 
     /// How long the socket has taken nothing while bytes were waiting for it.

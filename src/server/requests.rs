@@ -8,16 +8,22 @@ use super::registry::Target;
 use super::Shared;
 use crate::protocol::message::wire_field;
 use crate::protocol::{ClientMessage, Frame, ServerMessage};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use tracing::warn;
 
 /// The request handling of one logged-in user.
 pub(super) struct RequestHandler<'a> {
-    pub(super) shared: &'a Shared,
+    shared: &'a Shared,
     /// The user's name.
-    pub(super) name: &'a [u8],
+    name: &'a [u8],
     /// The user's own outbox: replies go there.
-    pub(super) outbox: &'a Outbox,
+    outbox: &'a Outbox,
+    /// Replies were queued since the last flush. (Only the connection's own
+    /// task uses these flags; atomics only because its futures must be `Send`.)
+    unflushed: AtomicBool,
+    /// The last reply found more than the bound of own replies waiting.
+    over_bound: AtomicBool,
 }
 
 /// Why the user's next request must wait.
@@ -39,23 +45,45 @@ pub(super) struct Full {
     outbox: Arc<Outbox>,
 }
 
-impl RequestHandler<'_> {
-    /// Answers one request. Replies wait in the outbox until it is flushed.
-    /// Returns what to wait for before the next request, if anything.
+impl<'a> RequestHandler<'a> {
+    pub(super) fn new(shared: &'a Shared, name: &'a [u8], outbox: &'a Outbox) -> Self {
+        RequestHandler {
+            shared,
+            name,
+            outbox,
+            unflushed: AtomicBool::new(false),
+            over_bound: AtomicBool::new(false),
+        }
+    }
+
+    /// Answers one request. Replies wait in the outbox until
+    /// [`flush`](Self::flush). Returns what to wait for before the next
+    /// request, if anything.
     pub(super) fn handle(&self, frame: Frame<'_>) -> Option<Wait> {
         if let Some(full) = self.answer(frame) {
             return Some(Wait::Recipient(full));
         }
-        self.outbox.own_over_bound().then_some(Wait::OwnReplies)
+        self.over_bound.load(Relaxed).then_some(Wait::OwnReplies)
+    }
+
+    /// Writes the replies queued so far.
+    pub(super) fn flush(&self) {
+        if self.unflushed.load(Relaxed) {
+            self.unflushed.store(false, Relaxed);
+            self.outbox.flush();
+        }
     }
 
     /// Waits for what [`handle`](Self::handle) asked, after writing the
     /// replies so far. A full recipient that reads nothing for the stall time
     /// is disconnected.
     pub(super) async fn wait(&self, wait: Wait) {
-        self.outbox.flush();
+        self.flush();
         match wait {
-            Wait::OwnReplies => self.outbox.wait_for_own_room().await,
+            Wait::OwnReplies => {
+                self.outbox.wait_for_own_room().await;
+                self.over_bound.store(false, Relaxed);
+            }
             Wait::Recipient(full) => {
                 if full.outbox.wait_for_room().await == Pushed::Killed {
                     self.disconnected(full.id, &full.name);
@@ -74,8 +102,10 @@ impl RequestHandler<'_> {
         };
         match ClientMessage::parse(line) {
             ClientMessage::List => {
-                self.outbox
-                    .reply(|buf| self.shared.registry.encode_list(buf));
+                self.queued(
+                    self.outbox
+                        .reply(|buf| self.shared.registry.encode_list(buf)),
+                );
                 None
             }
             ClientMessage::Send { to, body } => self.send(to, wire_field(body)),
@@ -87,7 +117,14 @@ impl RequestHandler<'_> {
     }
 
     fn reply(&self, msg: &ServerMessage) {
-        self.outbox.reply(|buf| msg.encode(buf));
+        self.queued(self.outbox.reply(|buf| msg.encode(buf)));
+    }
+
+    /// Notes that a reply was queued, and whether it put the own replies
+    /// over their bound.
+    fn queued(&self, over_bound: bool) {
+        self.unflushed.store(true, Relaxed);
+        self.over_bound.store(over_bound, Relaxed);
     }
 
     /// `SEND`, with the body as it would be sent (cut at a line break).
@@ -107,38 +144,43 @@ impl RequestHandler<'_> {
         let (id, outbox) = match target {
             Target::Bot(bot) => {
                 self.reply(&ServerMessage::SendOk);
-                self.outbox.reply_paced(&bot.answer(body));
+                self.queued(self.outbox.reply_paced(&bot.answer(body)));
                 return None;
             }
             Target::User { outbox, .. } if std::ptr::eq(&*outbox, self.outbox) => {
                 // To oneself: a reply like any other.
                 self.reply(&ServerMessage::SendOk);
-                self.outbox.reply(|buf| delivery.encode(buf));
+                self.queued(self.outbox.reply(|buf| delivery.encode(buf)));
                 return None;
             }
             Target::User { id, outbox } => (id, outbox),
         };
-        // Delivered first, so that SEND-OK is only said of a queued message.
-        match outbox.deliver(|buf| delivery.encode(buf)) {
-            Pushed::Queued => {
-                self.reply(&ServerMessage::SendOk);
-                None
-            }
-            Pushed::Full => {
-                self.reply(&ServerMessage::SendOk);
-                Some(Full {
-                    id,
-                    name: to.to_vec(),
-                    outbox,
-                })
-            }
+        // SEND-OK is said only of a message that can be queued; it goes out
+        // before the delivery, as the protocol has it (and as soon as
+        // possible: the sender may be waiting for it to send the next one).
+        match outbox.check() {
+            Pushed::Queued | Pushed::Full => {}
             Pushed::Killed => {
                 self.disconnected(id, to);
                 self.reply(&ServerMessage::BadDestUser);
-                None
+                return None;
             }
             Pushed::Gone => {
                 self.reply(&ServerMessage::BadDestUser);
+                return None;
+            }
+        }
+        self.reply(&ServerMessage::SendOk);
+        self.flush();
+        match outbox.deliver(|buf| delivery.encode(buf)) {
+            Pushed::Full => Some(Full {
+                id,
+                name: to.to_vec(),
+                outbox,
+            }),
+            Pushed::Queued | Pushed::Gone => None,
+            Pushed::Killed => {
+                self.disconnected(id, to);
                 None
             }
         }
@@ -191,11 +233,7 @@ mod tests {
 
         fn handler(&self, user: usize) -> RequestHandler<'_> {
             let (name, outbox) = &self.users[user];
-            RequestHandler {
-                shared: &self.shared,
-                name,
-                outbox,
-            }
+            RequestHandler::new(&self.shared, name, outbox)
         }
 
         /// User `user` sends the request `line`; returns whether its next

@@ -28,12 +28,20 @@ impl ServerProcess {
     /// Like [`start`](Self::start), on `port` (0 picks a free one).
     pub fn start_on(port: u16, args: &[&str], stderr: Stdio) -> io::Result<ServerProcess> {
         let port = port.to_string();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chat-server"));
+        command
             .args(["--address", "127.0.0.1", "--port", &port])
             .args(args)
+            .stderr(stderr);
+        ServerProcess::spawn(command)
+    }
+
+    /// Starts `command`, a server that announces its port as `chat-server`
+    /// does, and waits for that line.
+    pub fn spawn(mut command: Command) -> io::Result<ServerProcess> {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(stderr)
             .spawn()?;
         let stdout = child.stdout.take();
         // Killed on the way out if it does not announce its port.
