@@ -24,7 +24,7 @@ const MAX_MESSAGES_PER_SENDER: u64 = 10_000_000;
 const DRAIN: Duration = Duration::from_secs(3);
 
 /// A tag that makes this run's user names unique on a long-running server.
-fn run_tag() -> String {
+pub fn run_tag() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let t = SystemTime::now()
@@ -58,7 +58,12 @@ pub struct Peer {
 impl Peer {
     /// Connects (as connection number `index`) and logs in as `name`, reading
     /// with a buffer of `buffer` bytes.
-    async fn login(addr: SocketAddr, name: &str, buffer: usize, index: usize) -> io::Result<Peer> {
+    pub async fn login(
+        addr: SocketAddr,
+        name: &str,
+        buffer: usize,
+        index: usize,
+    ) -> io::Result<Peer> {
         let stream = match source_address(addr, index) {
             Some(source) => {
                 let socket = tokio::net::TcpSocket::new_v4()?;
@@ -91,9 +96,24 @@ impl Peer {
 
     /// Sends `request` and reads the reply into `self.line`. False if the
     /// server closed the connection instead.
-    async fn request(&mut self, request: &[u8]) -> io::Result<bool> {
-        write_fully(&mut self.wr, request).await?;
+    pub async fn request(&mut self, request: &[u8]) -> io::Result<bool> {
+        self.send(request).await?;
         self.next_line(Duration::from_secs(10)).await
+    }
+
+    /// Sends `bytes`, reading nothing.
+    pub async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        write_fully(&mut self.wr, bytes).await
+    }
+
+    /// The last line read.
+    pub fn line(&self) -> &[u8] {
+        &self.line
+    }
+
+    /// The two halves, to read and write at once.
+    pub fn split(self) -> (Incoming, OwnedWriteHalf) {
+        (Incoming(self.rd), self.wr)
     }
 
     /// Reads the next line into `self.line` (without `\n` or `\r`). False at
@@ -111,6 +131,26 @@ impl Peer {
             self.line.pop();
         }
         Ok(true)
+    }
+}
+
+/// What a peer receives, apart from what it sends.
+pub struct Incoming(tokio::io::BufReader<OwnedReadHalf>);
+
+impl Incoming {
+    /// Reads and drops what arrives, until the connection ends or `stop`.
+    pub async fn discard_until(&mut self, stop: &AtomicBool) -> u64 {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut total = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let read = tokio::time::timeout(Duration::from_millis(100), self.0.read(&mut buf));
+            match read.await {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(n)) => total += n as u64,
+                Err(_) => {}
+            }
+        }
+        total
     }
 }
 

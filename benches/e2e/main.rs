@@ -36,6 +36,7 @@ mod report;
 #[path = "../../tests/common/server_process.rs"]
 mod server_process;
 mod server_scenarios;
+mod stress_scenarios;
 
 use std::io;
 use std::net::SocketAddr;
@@ -71,6 +72,14 @@ struct Args {
     /// Length of the idle, throughput and fan-in measurements.
     #[arg(long, value_name = "S", default_value_t = 10)]
     seconds: u64,
+
+    /// Users whose queues fill in the burst scenario.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    burst_users: usize,
+
+    /// MiB queued for each of them in the burst scenario.
+    #[arg(long, value_name = "MIB", default_value_t = 60)]
+    burst_mb: usize,
 
     /// Sender/receiver pairs in the throughput and fan-in scenarios.
     #[arg(long, value_name = "N", default_value_t = 100)]
@@ -176,6 +185,10 @@ enum Scenario {
     Throughput,
     /// Server: throughput with and without one extra pair whose receiver reads slowly.
     Fanin,
+    /// Server: resident memory at rest, with twenty full queues, and after.
+    Burst,
+    /// Server: the pairs' service while clients flood the server with LIST.
+    RequestFlood,
 }
 
 impl Scenario {
@@ -195,6 +208,8 @@ impl Scenario {
             Scenario::Connections => server_scenarios::connections(args, figures),
             Scenario::Throughput => server_scenarios::throughput(args, figures),
             Scenario::Fanin => server_scenarios::fanin(args, figures),
+            Scenario::Burst => stress_scenarios::burst(args, figures),
+            Scenario::RequestFlood => stress_scenarios::request_flood(args, figures),
         }
     }
 }

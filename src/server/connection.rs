@@ -26,6 +26,8 @@ use tracing::{debug, info};
 /// Longest first line accepted before login. `HELLO-FROM` and the longest
 /// allowed name fit easily; anything longer is refused without being stored.
 const HANDSHAKE_LINE_BYTES: usize = 1024;
+/// Requests handled in a row before the other connections get their turn.
+const REQUESTS_PER_TURN: usize = 16;
 /// Bytes asked for per `read`.
 const READ_CHUNK: usize = 8 * 1024;
 /// How long a closing connection waits for the peer to finish sending.
@@ -298,11 +300,16 @@ where
     R: AsyncRead + Unpin,
 {
     loop {
-        for frame in framer.frames() {
+        for (i, frame) in framer.frames().enumerate() {
             if let Some(wait) = handler.handle(frame) {
                 handler.wait(wait).await;
             }
-            tokio::task::consume_budget().await;
+            if i % REQUESTS_PER_TURN == REQUESTS_PER_TURN - 1 {
+                // A client that sends many requests at once gets its turn
+                // like any other, not one turn for all of them.
+                handler.flush();
+                tokio::task::yield_now().await;
+            }
         }
         handler.flush();
         if !read_into(rd, framer, READ_CHUNK).await? {
