@@ -3,8 +3,9 @@
 //! how data flows through it; each module's documentation describes its part.
 //!
 //! The public surface is what the two binaries, the tests and the benchmarks
-//! need: [`client::run`] and [`client::Cli`], [`server::bind`], [`server::serve`],
-//! [`server::Config`] and [`server::Cli`], the sans-IO [`protocol`], and the
+//! need: [`client::run`] and [`client::Cli`], [`server::bind`], [`server::serve`]
+//! (with an optional [`server::Farewell`]), [`server::Config`] and
+//! [`server::Cli`], the sans-IO [`protocol`], and the
 //! socket helpers in [`net`]. Everything else is private to the crate.
 //!
 //! There is one `unsafe` block in the crate, in the client's `safe_text`

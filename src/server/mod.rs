@@ -1,17 +1,19 @@
 //! The chat server.
 //!
-//! - [`config`]: the settings ([`Config`]) and the command line ([`Cli`]).
-//! - [`admission`]: connections not logged in yet, counted in all and per
+//! - `config`: the settings ([`Config`]) and the command line ([`Cli`]).
+//! - `admission`: connections not logged in yet, counted in all and per
 //!   address.
-//! - [`connection`]: one connection: admission, handshake, then the logged-in
+//! - `connection`: one connection: admission, handshake, then the logged-in
 //!   loop.
-//! - [`requests`]: what a logged-in user's requests do (no I/O).
-//! - [`registry`]: who is logged in, in login order; routes a name to its outbox.
-//! - [`outbox`]: each connection's bounded queue of outgoing bytes.
-//! - [`bots`]: `echobot` and `delaybot`.
+//! - `requests`: what a logged-in user's requests do (no I/O).
+//! - `registry`: who is logged in, in login order; routes a name to its outbox.
+//! - `outbox`: each connection's bounded queue of outgoing bytes, written
+//!   straight to the socket by whoever has bytes for it when it is idle.
+//! - `bots`: `echobot` and `delaybot`.
 //!
 //! [`bind`] and [`serve`] are all a program needs; `chat-server` and
-//! `chat --local` both use them.
+//! `chat --local` both use them. [`serve`] can stop with a [`Farewell`] to
+//! every user (`chat --local` says so when the hosting user leaves).
 
 mod admission;
 mod bots;
