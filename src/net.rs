@@ -111,11 +111,24 @@ mod tests {
     use std::pin::Pin;
     use std::task::{Context, Poll};
 
-    /// A socket whose send buffer takes at most `step` bytes per call.
+    /// A socket whose send buffer takes at most `step` bytes per call, and
+    /// `room` bytes in all (then it would wait).
     struct SlowSocket {
         got: Vec<u8>,
         step: usize,
         calls: usize,
+        room: usize,
+    }
+
+    impl SlowSocket {
+        fn new(step: usize, room: usize) -> SlowSocket {
+            SlowSocket {
+                got: Vec::new(),
+                step,
+                calls: 0,
+                room,
+            }
+        }
     }
 
     impl AsyncWrite for SlowSocket {
@@ -124,9 +137,13 @@ mod tests {
             _: &mut Context<'_>,
             buf: &[u8],
         ) -> Poll<io::Result<usize>> {
-            let n = buf.len().min(self.step);
+            if self.room == 0 {
+                return Poll::Pending;
+            }
+            let n = buf.len().min(self.step).min(self.room);
             self.got.extend_from_slice(&buf[..n]);
             self.calls += 1;
+            self.room -= n;
             Poll::Ready(Ok(n))
         }
         fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -140,11 +157,7 @@ mod tests {
     #[tokio::test]
     async fn partial_writes_are_continued_until_all_bytes_are_written() {
         let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
-        let mut w = SlowSocket {
-            got: Vec::new(),
-            step: 7,
-            calls: 0,
-        };
+        let mut w = SlowSocket::new(7, usize::MAX);
         write_fully(&mut w, &data).await.unwrap();
         assert_eq!(w.got, data);
         assert_eq!(w.calls, 10_000usize.div_ceil(7));
@@ -167,62 +180,21 @@ mod tests {
         assert!(!read_into(&mut stream, &mut framer, 4).await.unwrap());
     }
 
-    /// A socket that accepts `room` bytes, `step` at a time, then would wait.
-    struct FullSocket {
-        got: Vec<u8>,
-        step: usize,
-        room: usize,
-    }
-
-    impl AsyncWrite for FullSocket {
-        fn poll_write(
-            mut self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            let n = buf.len().min(self.step).min(self.room);
-            if n == 0 {
-                return Poll::Pending;
-            }
-            self.room -= n;
-            self.got.extend_from_slice(&buf[..n]);
-            Poll::Ready(Ok(n))
-        }
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-    }
-
     #[test]
     fn writing_now_writes_what_is_accepted_and_stops_where_it_would_wait() {
-        let mut w = FullSocket {
-            got: Vec::new(),
-            step: 3,
-            room: 10,
-        };
+        let mut w = SlowSocket::new(3, 10);
         assert_eq!(write_now(&mut w, b"0123456789abcdef").unwrap(), 10);
         assert_eq!(w.got, b"0123456789");
         w.room = 100;
         assert_eq!(write_now(&mut w, b"abcdef").unwrap(), 6);
         assert_eq!(w.got, b"0123456789abcdef");
-        let mut zero = SlowSocket {
-            got: Vec::new(),
-            step: 0,
-            calls: 0,
-        };
+        let mut zero = SlowSocket::new(0, usize::MAX);
         assert!(write_now(&mut zero, b"x").is_err());
     }
 
     #[tokio::test]
     async fn progress_is_reported_per_write() {
-        let mut w = SlowSocket {
-            got: Vec::new(),
-            step: 4,
-            calls: 0,
-        };
+        let mut w = SlowSocket::new(4, usize::MAX);
         let mut steps = Vec::new();
         write_fully_reporting(&mut w, b"0123456789", |n| steps.push(n))
             .await
@@ -232,11 +204,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_writer_that_accepts_nothing_is_an_error_not_a_hang() {
-        let mut w = SlowSocket {
-            got: Vec::new(),
-            step: 0,
-            calls: 0,
-        };
+        let mut w = SlowSocket::new(0, usize::MAX);
         let err = write_fully(&mut w, b"abc").await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::WriteZero);
     }

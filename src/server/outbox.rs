@@ -701,6 +701,7 @@ mod tests {
         got: Vec<u8>,
         room: usize,
         waker: Option<std::task::Waker>,
+        broken: bool,
     }
 
     impl Socket {
@@ -728,6 +729,9 @@ mod tests {
             buf: &[u8],
         ) -> Poll<io::Result<usize>> {
             let mut inner = self.0.lock().unwrap();
+            if inner.broken {
+                return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
+            }
             let n = buf.len().min(inner.room);
             if n == 0 {
                 inner.waker = Some(cx.waker().clone());
@@ -903,24 +907,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_write_kills() {
-        struct Broken;
-        impl AsyncWrite for Broken {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                _: &mut Context<'_>,
-                _: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()))
-            }
-            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-            fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-        }
         let outbox = outbox(100);
-        outbox.attach(Box::new(Broken));
+        let socket = Socket::default();
+        socket.0.lock().unwrap().broken = true;
+        outbox.attach(Box::new(socket));
         assert_eq!(outbox.deliver(line("x\n")), Pushed::Gone);
         assert_eq!(
             outbox.killed_because(),
