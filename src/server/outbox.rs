@@ -41,8 +41,8 @@ pub(super) const OWN_BOUND: usize = 256 * 1024;
 /// pauses, each of which starts a buffer).
 const SEGMENT_COST: usize = 64;
 /// A drained buffer with more room than this is freed rather than kept, so
-/// that memory comes back after a burst.
-const KEEP_CAPACITY: usize = 64 * 1024;
+/// that an idle connection holds little, and memory comes back after a burst.
+const KEEP_CAPACITY: usize = 4 * 1024;
 
 /// Bytes to queue in pieces: for each `(pause, end)`, wait `pause`, then
 /// write up to offset `end` (exclusive); anything after the last `end`
@@ -401,28 +401,33 @@ impl Outbox {
         self.write_or_wake(&mut state);
     }
 
-    /// Queues a message from another user, encoded by `encode`, and writes
-    /// it at once if the socket takes it. See [`Pushed`].
-    pub(super) fn deliver(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Pushed {
+    /// Queues a message from another user, encoded by `encode`, to be
+    /// written at the next [`flush`](Self::flush). Once queued it is sent
+    /// even if the connection closes meanwhile (closing sends what is
+    /// queued). See [`Pushed`].
+    pub(super) fn queue(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Pushed {
         let mut state = self.lock();
         if let Some(refused) = self.refusal(&mut state) {
             return refused;
         }
         state.append(encode);
-        self.write_or_wake(&mut state);
-        match state.status {
-            Status::Killed(_) => Pushed::Gone,
-            _ if self.over(&state).0 => Pushed::Full,
-            _ => Pushed::Queued,
+        if self.over(&state).0 {
+            Pushed::Full
+        } else {
+            Pushed::Queued
         }
     }
 
-    /// Whether a message from another user would be queued now:
-    /// [`Pushed::Queued`] if so; [`Pushed::Gone`] if the outbox is closing or
-    /// dead; [`Pushed::Killed`] if it is over its limit and its socket has
-    /// taken nothing for the stall time (it is killed now).
-    pub(super) fn check(&self) -> Pushed {
-        self.refusal(&mut self.lock()).unwrap_or(Pushed::Queued)
+    /// [`queue`](Self::queue), then [`flush`](Self::flush).
+    pub(super) fn deliver(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Pushed {
+        let pushed = self.queue(encode);
+        if matches!(pushed, Pushed::Queued | Pushed::Full) {
+            self.flush();
+            if self.killed_because().is_some() {
+                return Pushed::Gone;
+            }
+        }
+        pushed
     }
 
     fn refusal(&self, state: &mut State) -> Option<Pushed> {

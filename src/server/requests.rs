@@ -155,10 +155,11 @@ impl<'a> RequestHandler<'a> {
             }
             Target::User { id, outbox } => (id, outbox),
         };
-        // SEND-OK is said only of a message that can be queued; it goes out
-        // before the delivery, as the protocol has it (and as soon as
-        // possible: the sender may be waiting for it to send the next one).
-        match outbox.check() {
+        // Queued first, so that SEND-OK is said only of a message that will be
+        // sent; SEND-OK is written first, as the protocol has it (and as soon
+        // as possible: the sender may be waiting for it to send the next one).
+        let pushed = outbox.queue(|buf| delivery.encode(buf));
+        match pushed {
             Pushed::Queued | Pushed::Full => {}
             Pushed::Killed => {
                 self.disconnected(id, to);
@@ -172,18 +173,12 @@ impl<'a> RequestHandler<'a> {
         }
         self.reply(&ServerMessage::SendOk);
         self.flush();
-        match outbox.deliver(|buf| delivery.encode(buf)) {
-            Pushed::Full => Some(Full {
-                id,
-                name: to.to_vec(),
-                outbox,
-            }),
-            Pushed::Queued | Pushed::Gone => None,
-            Pushed::Killed => {
-                self.disconnected(id, to);
-                None
-            }
-        }
+        outbox.flush();
+        (pushed == Pushed::Full).then(|| Full {
+            id,
+            name: to.to_vec(),
+            outbox,
+        })
     }
 
     /// The recipient `name` (connection `id`) does not read: it is being
