@@ -1,0 +1,179 @@
+//! An outbox's state, behind its lock: the bytes waiting (contiguous, in
+//! segments split only at `delaybot`'s pauses), how many of them answer the
+//! connection's own requests, and who may write to the socket now.
+
+use super::{Killed, Sink, SEGMENT_COST};
+use crate::net::write_now;
+use std::collections::VecDeque;
+use std::time::Duration;
+use tokio::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Status {
+    Open,
+    /// No more pushes; the writer sends what is queued and stops.
+    Closing,
+    /// Everything was sent after closing.
+    Done,
+    Killed(Killed),
+}
+
+/// One stretch of contiguous bytes, written after `pause`.
+#[derive(Debug, Default)]
+pub(super) struct Segment {
+    pub(super) pause: Duration,
+    pub(super) bytes: Vec<u8>,
+    /// `bytes[..head]` is written already.
+    pub(super) head: usize,
+}
+
+impl Segment {
+    pub(super) fn unwritten(&self) -> &[u8] {
+        &self.bytes[self.head..]
+    }
+}
+
+/// Where in the byte stream the replies to the connection's own requests
+/// are, to count those not written yet.
+#[derive(Debug, Default)]
+pub(super) struct OwnBytes {
+    /// Stream positions `[start, end)` of own bytes, in order.
+    pub(super) runs: VecDeque<(u64, u64)>,
+    /// Own bytes not written yet.
+    pub(super) waiting: usize,
+}
+
+impl OwnBytes {
+    pub(super) fn pushed(&mut self, start: u64, end: u64) {
+        match self.runs.back_mut() {
+            Some(last) if last.1 == start => last.1 = end,
+            _ => self.runs.push_back((start, end)),
+        }
+        self.waiting += (end - start) as usize;
+    }
+
+    /// The stream from `from` to `to` has been written.
+    pub(super) fn written(&mut self, from: u64, to: u64) {
+        while let Some(&(start, end)) = self.runs.front() {
+            if start >= to {
+                break;
+            }
+            self.waiting -= (end.min(to) - start.max(from)) as usize;
+            if end > to {
+                break;
+            }
+            self.runs.pop_front();
+        }
+    }
+}
+
+pub(super) struct State {
+    /// Never empty. Pushes append to the last segment.
+    pub(super) segments: VecDeque<Segment>,
+    /// Bytes not written yet (those being written included), plus the cost
+    /// of the segments after the first.
+    pub(super) bytes: usize,
+    pub(super) own: OwnBytes,
+    /// Stream positions: after the last byte queued, and after the last
+    /// byte written.
+    pub(super) pushed: u64,
+    pub(super) written: u64,
+    /// The socket, while nobody is writing to it.
+    pub(super) sink: Option<Sink>,
+    /// The writer task is waiting out a pause: nobody may write meanwhile.
+    pub(super) pausing: bool,
+    /// The writer task is writing; `since` is when it started or last made
+    /// progress.
+    pub(super) writing: bool,
+    pub(super) since: Instant,
+    pub(super) status: Status,
+}
+
+impl State {
+    pub(super) fn extra_segments(&self) -> usize {
+        (self.segments.len() - 1) * SEGMENT_COST
+    }
+
+    pub(super) fn own_cost(&self) -> usize {
+        self.own.waiting + self.extra_segments()
+    }
+
+    /// Appends with `encode`; returns how many bytes it added.
+    pub(super) fn append(&mut self, encode: impl FnOnce(&mut Vec<u8>)) -> usize {
+        let last = self.segments.back_mut().expect("never empty");
+        let before = last.bytes.len();
+        encode(&mut last.bytes);
+        let added = last.bytes.len() - before;
+        self.bytes += added;
+        self.pushed += added as u64;
+        added
+    }
+
+    pub(super) fn start_segment(&mut self, pause: Duration) {
+        self.segments.push_back(Segment {
+            pause,
+            ..Segment::default()
+        });
+        self.bytes += SEGMENT_COST;
+    }
+
+    /// Counts `n` more bytes as written.
+    pub(super) fn written(&mut self, n: usize) {
+        let from = self.written;
+        self.written += n as u64;
+        self.own.written(from, self.written);
+        self.bytes -= n;
+    }
+
+    /// How long the writer has been waiting for the socket to take anything.
+    pub(super) fn stalled_for(&self, now: Instant) -> Duration {
+        if self.writing {
+            now.saturating_duration_since(self.since)
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    pub(super) fn kill(&mut self, why: Killed) {
+        self.status = Status::Killed(why);
+        // Closes the socket (once the connection drops its read half too).
+        self.sink = None;
+        self.segments = VecDeque::from([Segment::default()]);
+        self.own = OwnBytes::default();
+        self.bytes = 0;
+    }
+
+    /// Writes the first segment straight to the socket if nobody else is
+    /// writing and no pause comes first. Returns whether the writer task is
+    /// needed (bytes left, or a pause to wait out).
+    pub(super) fn write_now(&mut self) -> bool {
+        if !matches!(self.status, Status::Open | Status::Closing) || self.pausing {
+            return false;
+        }
+        let front = &self.segments[0];
+        if !front.pause.is_zero() || front.head == front.bytes.len() {
+            return self.segments.len() > 1;
+        }
+        let Some(sink) = self.sink.as_mut() else {
+            return true;
+        };
+        match write_now(sink, front.unwritten()) {
+            Ok(n) => {
+                self.segments[0].head += n;
+                self.written(n);
+                let front = &mut self.segments[0];
+                if front.head == front.bytes.len() {
+                    front.bytes.clear();
+                    front.head = 0;
+                    self.segments.len() > 1
+                } else {
+                    true
+                }
+            }
+            Err(e) => {
+                self.kill(Killed::WriteFailed(e.kind()));
+                true
+            }
+        }
+    }
+}
