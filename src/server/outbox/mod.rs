@@ -46,7 +46,7 @@ pub(super) const OWN_BOUND: usize = 256 * 1024;
 const SEGMENT_COST: usize = 64;
 /// A drained buffer with more room than this is freed rather than kept, so
 /// that an idle connection holds little, and memory comes back after a burst.
-const KEEP_CAPACITY: usize = 4 * 1024;
+const KEEP_CAPACITY: usize = 1024;
 
 /// Bytes to queue in pieces: for each `(pause, end)`, wait `pause`, then
 /// write up to offset `end` (exclusive); anything after the last `end`
