@@ -72,6 +72,9 @@ pub(super) async fn run(
         match chat(&mut connection, &mut session, inputs, screen).await {
             End::Quit => {
                 connection.close().await;
+                if let Some(server) = local.take() {
+                    server.farewell(session.me());
+                }
                 return Outcome::Quit;
             }
             End::Lost(line) if !screen.reconnects() => {

@@ -18,14 +18,27 @@ const STOP_TIME: Duration = Duration::from_secs(2);
 /// A server running inside this process. Dropping it stops the server, which
 /// closes every connection, so the other users are told at once.
 pub(super) struct LocalServer {
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<oneshot::Sender<Option<server::Farewell>>>,
     stopped: std_mpsc::Receiver<()>,
+}
+
+impl LocalServer {
+    /// Stops the server, every other user first told that `host` (the user
+    /// of this client) left.
+    pub(super) fn farewell(mut self, host: &str) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(Some(server::Farewell {
+                from: host.to_string(),
+                text: super::text::HOST_LEFT.to_string(),
+            }));
+        }
+    }
 }
 
 impl Drop for LocalServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(None);
         }
         // Give the server a moment to close its connections cleanly; the
         // thread ends with the process anyway.
@@ -38,7 +51,7 @@ impl Drop for LocalServer {
 pub(super) async fn host(host: &str, port: u16) -> io::Result<Option<LocalServer>> {
     let addr = crate::net::resolve(host, port).await?;
     let (ready_tx, ready_rx) = oneshot::channel();
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (stop_tx, stop_rx) = oneshot::channel::<Option<server::Farewell>>();
     let (stopped_tx, stopped) = std_mpsc::channel();
     std::thread::Builder::new()
         .name("local-server".into())
@@ -62,10 +75,7 @@ pub(super) async fn host(host: &str, port: u16) -> io::Result<Option<LocalServer
                     }
                 };
                 let _ = ready_tx.send(Ok(()));
-                let stop = async move {
-                    let _ = stop_rx.await;
-                    None
-                };
+                let stop = async move { stop_rx.await.ok().flatten() };
                 let _ = server::serve(listener, server::Config::default(), stop).await;
             });
             let _ = stopped_tx.send(());
