@@ -1,5 +1,5 @@
-//! The shell completions and the man page in `completions/` are generated from
-//! the clap definition of `chat`. This test fails when a checked-in file
+//! The shell completions and the man pages in `completions/` are generated
+//! from the clap definitions of `chat` and `chat-server`. This test fails when a checked-in file
 //! differs from what the current definition generates.
 //!
 //! To regenerate them: `CHAT_UPDATE_COMPLETIONS=1 cargo test --test completions`.
@@ -27,11 +27,34 @@ fn generated() -> Vec<(String, Vec<u8>)> {
         "chat.1".to_string(),
         man_page(Cli::command(), CHAT_SECTIONS),
     ));
+    files.push((
+        "chat-server.1".to_string(),
+        man_page(chat::server::Cli::command(), SERVER_SECTIONS),
+    ));
     files
 }
 
 /// A man page section: its title and its entries (a term, and what it says).
 type Section = (&'static str, &'static [(&'static str, &'static str)]);
+
+/// The sections of `chat-server.1` that the command line does not describe.
+const SERVER_SECTIONS: &[Section] = &[
+    (
+        "SIGNALS",
+        &[(
+            "SIGINT, SIGTERM",
+            "Stop accepting connections, close every connection, and exit.",
+        )],
+    ),
+    (
+        "EXIT STATUS",
+        &[
+            ("0", "Stopped by SIGINT or SIGTERM."),
+            ("1", "The address could not be resolved or listened on."),
+            ("2", "A mistake on the command line."),
+        ],
+    ),
+];
 
 /// The sections of `chat.1` that the command line does not describe.
 const CHAT_SECTIONS: &[Section] = &[
@@ -123,7 +146,10 @@ fn checked_in_completions_and_man_page_are_current() {
 
 #[test]
 fn the_man_page_has_files_environment_and_exit_status() {
-    let (_, man) = generated().pop().unwrap();
+    let (_, man) = generated()
+        .into_iter()
+        .find(|(name, _)| name == "chat.1")
+        .unwrap();
     let man = String::from_utf8(man).unwrap();
     for section in ["FILES", "ENVIRONMENT", "EXIT STATUS"] {
         assert!(man.contains(&format!(".SH \"{section}\"")), "{section}");
@@ -133,8 +159,29 @@ fn the_man_page_has_files_environment_and_exit_status() {
 }
 
 #[test]
+fn the_server_has_a_man_page_with_every_flag() {
+    let (_, man) = generated()
+        .into_iter()
+        .find(|(name, _)| name == "chat-server.1")
+        .unwrap();
+    let man = String::from_utf8(man).unwrap().replace("\\-", "-");
+    for flag in [
+        "--port",
+        "--max-clients",
+        "--max-queue-bytes",
+        "--login-timeout",
+        "EXIT STATUS",
+    ] {
+        assert!(man.contains(flag), "{flag}");
+    }
+}
+
+#[test]
 fn completions_offer_every_flag() {
-    for (name, content) in generated() {
+    for (name, content) in generated()
+        .into_iter()
+        .filter(|(name, _)| name != "chat-server.1")
+    {
         // roff escapes the hyphens of the man page.
         let text = String::from_utf8(content).unwrap().replace("\\-", "-");
         for flag in [
