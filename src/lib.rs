@@ -23,7 +23,7 @@ pub mod protocol;
 pub mod server;
 
 /// Parses the command line into `T`. `--help` and `--version`, and mistakes,
-/// are printed as clap words them, and come back as the exit status to return
+/// are printed the way clap words them, and come back as the exit status to return
 /// from `main` (0 for help and version, 2 for a mistake): the programs end by
 /// returning from `main`, never by exiting from inside a library.
 pub fn parse_args<T: clap::Parser>() -> Result<T, std::process::ExitCode> {

@@ -16,6 +16,9 @@ use expectrl::session::OsSession;
 use expectrl::{Eof, Expect, Regex, Session};
 
 /// The client in a pseudo-terminal, with a transcript of all it printed.
+/// It matches the output as a stream of bytes, with regular expressions, the
+/// way the course's check does; `common::screen::Terminal` is for rich mode,
+/// whose tests assert what the screen shows instead.
 struct Pty {
     session: OsSession,
     transcript: Vec<u8>,

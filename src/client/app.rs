@@ -1,6 +1,6 @@
 //! The client's main loop, shared by the plain and the rich front ends:
 //! hosting a server (`--local`), logging in, the logged-in session, and, in
-//! rich mode, reconnecting when the connection ends.
+//! rich mode, reconnecting when the connection ends (`reconnect`).
 //!
 //! A front end supplies a channel of [`UserInput`] (typed lines, end of
 //! input, interrupts) and a [`Screen`]. Everything else is the same in both
@@ -14,6 +14,7 @@ use super::connection::Connection;
 use super::inputs::{Inputs, UserInput};
 use super::local::{self, LocalServer};
 use super::login::{self, describe_error, LoginAnswer};
+use super::reconnect::reconnect;
 use super::render::{render, Line};
 use super::safe::SafeText;
 use super::screen::{Backlog, Screen};
@@ -120,7 +121,7 @@ async fn host(
 
 /// Asks for names until one is accepted. `preset` is tried first, without
 /// asking (`--name`).
-async fn login(
+pub(super) async fn login(
     settings: &Settings,
     inputs: &mut Inputs,
     screen: &mut dyn Screen,
@@ -177,7 +178,7 @@ async fn next_name(inputs: &mut Inputs, screen: &mut dyn Screen) -> Result<Strin
 /// Tells the user the server's answer to the name `tried`. Returns the
 /// connection and the confirmed name when logged in, `None` to ask again, or
 /// how the program ends.
-fn show_answer(
+pub(super) fn show_answer(
     settings: &Settings,
     answer: LoginAnswer,
     tried: String,
@@ -370,105 +371,6 @@ impl NamesSync {
     }
 }
 
-/// Rich mode: logs in again after the connection ended, with capped
-/// exponential backoff, until it works or the user quits. With `--local`, a
-/// client that finds nothing listening starts the server itself.
-async fn reconnect(
-    settings: &Settings,
-    inputs: &mut Inputs,
-    screen: &mut dyn Screen,
-    local: &mut Option<LocalServer>,
-    name: &str,
-) -> Result<(Connection, String), Outcome> {
-    screen.offline();
-    let mut backoff = Backoff::default();
-    loop {
-        let wait = backoff.next_wait();
-        screen.show(&[Line::notice(text::reconnecting(
-            wait.as_secs_f64().round().max(1.0) as u64,
-        ))]);
-        if !wait_offline(inputs, screen, wait).await {
-            return Err(Outcome::Quit);
-        }
-        if settings.local && local.is_none() {
-            if let Ok(Some(server)) = local::host(&settings.address, settings.port).await {
-                screen.show(&[Line::notice(text::hosting(&settings.shown_address()))]);
-                *local = Some(server);
-            }
-        }
-        let attempt = login::attempt(&settings.address, settings.port, name);
-        let Some(answer) = inputs.during(attempt).await else {
-            return Err(Outcome::Quit);
-        };
-        let reason = match answer {
-            Ok(refused @ (LoginAnswer::InUse | LoginAnswer::Rejected)) => {
-                show_answer(settings, refused, name.to_string(), screen)?;
-                screen.show(&[Line::info(text::ENTER_LOGIN)]);
-                return login(settings, inputs, screen, None).await;
-            }
-            Ok(accepted @ LoginAnswer::Accepted(..)) => {
-                match show_answer(settings, accepted, name.to_string(), screen)? {
-                    Some(logged_in) => return Ok(logged_in),
-                    None => continue,
-                }
-            }
-            Ok(LoginAnswer::Busy) => text::SERVER_FULL.to_string(),
-            Ok(LoginAnswer::NoAnswer | LoginAnswer::TimedOut) => "no answer".to_string(),
-            Ok(LoginAnswer::NotChatServer) => "not a chat server".to_string(),
-            Err(err) => describe_error(&err),
-        };
-        let reason = SafeText::neutralise_str(&reason);
-        screen.show(&[Line::notice(text::reconnect_failed(&reason))]);
-    }
-}
-
-/// Waits `wait` while disconnected. Returns false when the user quits.
-async fn wait_offline(inputs: &mut Inputs, screen: &mut dyn Screen, wait: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep_until(deadline) => return true,
-            input = inputs.next() => match input {
-                UserInput::Line(typed) => match LoginInput::parse(&typed.text) {
-                    LoginInput::Quit => return false,
-                    LoginInput::Empty => {}
-                    _ => screen.show(&[Line::notice(text::NOT_CONNECTED)]),
-                },
-                UserInput::Eof | UserInput::Interrupt => return false,
-                UserInput::RefreshNames => {}
-            },
-        }
-    }
-}
-
-/// Capped exponential backoff with jitter: about 1, 2, 4, ... seconds, at
-/// most 30, each between 75% and 125% of its step, so that many clients cut
-/// off together do not all come back at the same moment.
-#[derive(Debug, Default)]
-struct Backoff {
-    attempts: u32,
-}
-
-/// The longest wait between two reconnection attempts (before jitter).
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-impl Backoff {
-    fn next_wait(&mut self) -> Duration {
-        let step = Duration::from_secs(1u64 << self.attempts.min(5)).min(MAX_BACKOFF);
-        self.attempts += 1;
-        step.mul_f64(0.75 + 0.5 * random_fraction())
-    }
-}
-
-/// A number in [0, 1), different in every call and every process (the
-/// standard library's randomly seeded hasher is enough for jitter).
-fn random_fraction() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(Instant::now().elapsed().as_nanos());
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
-}
-
 /// How long the client waits, after the end of input, for the replies to
 /// requests already sent.
 const REPLY_GRACE: Duration = Duration::from_secs(2);
@@ -484,30 +386,5 @@ async fn sleep_until_deadline(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_with_jitter() {
-        let mut backoff = Backoff::default();
-        let waits: Vec<f64> = (0..9).map(|_| backoff.next_wait().as_secs_f64()).collect();
-        let steps = [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0];
-        for (wait, step) in waits.iter().zip(steps) {
-            assert!(
-                (0.75 * step..=1.25 * step).contains(wait),
-                "{wait} for a step of {step}"
-            );
-        }
-    }
-
-    #[test]
-    fn jitter_differs_between_calls() {
-        let draws: Vec<f64> = (0..20).map(|_| random_fraction()).collect();
-        assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
-        assert!(draws.windows(2).any(|w| w[0] != w[1]));
     }
 }

@@ -13,6 +13,7 @@
 //! - `inputs`: what the user does, and the budget that bounds reading it.
 //! - `app`: hosting, login, the main loop and reconnecting, shared by both
 //!   front ends through `screen`'s trait.
+//! - `reconnect`: rich mode's reconnecting, with backoff.
 //! - `local`: `--local`, a server hosted inside the client.
 //! - `plain`: the line-oriented front end (the assignment's interface);
 //!   `output`: writing whole lines to standard output.
@@ -27,6 +28,7 @@ mod local;
 mod login;
 mod output;
 mod plain;
+mod reconnect;
 pub(crate) mod render;
 mod rich;
 pub(crate) mod safe;

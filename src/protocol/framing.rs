@@ -24,6 +24,9 @@
 //!
 //! Because lines borrow the buffer, the borrow checker enforces the one rule
 //! of use: finish with the lines before pushing more bytes.
+//!
+//! (Longer than 500 lines because its unit and property tests live at the
+//! bottom; the framer itself is about 230 lines.)
 
 /// One unit handed out by [`LineFramer::next_frame`] and [`Frames`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,9 @@
 //! history with Up and Down (keeping the line being typed), and searches it
 //! backwards with Ctrl-R. It knows nothing of terminals: drawing is
 //! [`super::draw`]'s job.
+//!
+//! (Longer than 500 lines because its key-by-key tests live at the bottom;
+//! the editor itself is about 370 lines.)
 
 use unicode_segmentation::UnicodeSegmentation;
 

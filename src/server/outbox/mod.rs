@@ -21,6 +21,10 @@
 //!
 //! Memory held for a connection is therefore at most the limit, plus one
 //! message from each sender that waits for room, plus its own replies.
+//!
+//! (Longer than 500 lines because it is one type's whole life, each method
+//! with the reasoning that makes it safe; its state machine is in `state.rs`
+//! and its tests in `tests.rs`.)
 
 mod state;
 

@@ -1,0 +1,141 @@
+//! Rich mode's reconnecting: after the connection ended, log in again with
+//! the same name, with capped exponential backoff, until it works or the
+//! user quits; with `--local`, start the server if nothing listens any more.
+
+use std::time::{Duration, Instant};
+
+use super::app::{login, show_answer, Outcome};
+use super::command::LoginInput;
+use super::connection::Connection;
+use super::inputs::{Inputs, UserInput};
+use super::local::{self, LocalServer};
+use super::login::{self as attempt, describe_error, LoginAnswer};
+use super::render::Line;
+use super::safe::SafeText;
+use super::screen::Screen;
+use super::settings::Settings;
+use super::text;
+
+/// Logs in again after the connection ended, with capped
+/// exponential backoff, until it works or the user quits. With `--local`, a
+/// client that finds nothing listening starts the server itself.
+pub(super) async fn reconnect(
+    settings: &Settings,
+    inputs: &mut Inputs,
+    screen: &mut dyn Screen,
+    local: &mut Option<LocalServer>,
+    name: &str,
+) -> Result<(Connection, String), Outcome> {
+    screen.offline();
+    let mut backoff = Backoff::default();
+    loop {
+        let wait = backoff.next_wait();
+        screen.show(&[Line::notice(text::reconnecting(
+            wait.as_secs_f64().round().max(1.0) as u64,
+        ))]);
+        if !wait_offline(inputs, screen, wait).await {
+            return Err(Outcome::Quit);
+        }
+        if settings.local && local.is_none() {
+            if let Ok(Some(server)) = local::host(&settings.address, settings.port).await {
+                screen.show(&[Line::notice(text::hosting(&settings.shown_address()))]);
+                *local = Some(server);
+            }
+        }
+        let attempt = attempt::attempt(&settings.address, settings.port, name);
+        let Some(answer) = inputs.during(attempt).await else {
+            return Err(Outcome::Quit);
+        };
+        let reason = match answer {
+            Ok(refused @ (LoginAnswer::InUse | LoginAnswer::Rejected)) => {
+                show_answer(settings, refused, name.to_string(), screen)?;
+                screen.show(&[Line::info(text::ENTER_LOGIN)]);
+                return login(settings, inputs, screen, None).await;
+            }
+            Ok(accepted @ LoginAnswer::Accepted(..)) => {
+                match show_answer(settings, accepted, name.to_string(), screen)? {
+                    Some(logged_in) => return Ok(logged_in),
+                    None => continue,
+                }
+            }
+            Ok(LoginAnswer::Busy) => text::SERVER_FULL.to_string(),
+            Ok(LoginAnswer::NoAnswer | LoginAnswer::TimedOut) => "no answer".to_string(),
+            Ok(LoginAnswer::NotChatServer) => "not a chat server".to_string(),
+            Err(err) => describe_error(&err),
+        };
+        let reason = SafeText::neutralise_str(&reason);
+        screen.show(&[Line::notice(text::reconnect_failed(&reason))]);
+    }
+}
+
+/// Waits `wait` while disconnected. Returns false when the user quits.
+async fn wait_offline(inputs: &mut Inputs, screen: &mut dyn Screen, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => return true,
+            input = inputs.next() => match input {
+                UserInput::Line(typed) => match LoginInput::parse(&typed.text) {
+                    LoginInput::Quit => return false,
+                    LoginInput::Empty => {}
+                    _ => screen.show(&[Line::notice(text::NOT_CONNECTED)]),
+                },
+                UserInput::Eof | UserInput::Interrupt => return false,
+                UserInput::RefreshNames => {}
+            },
+        }
+    }
+}
+
+/// Capped exponential backoff with jitter: about 1, 2, 4, ... seconds, at
+/// most 30, each between 75% and 125% of its step, so that many clients cut
+/// off together do not all come back at the same moment.
+#[derive(Debug, Default)]
+struct Backoff {
+    attempts: u32,
+}
+
+/// The longest wait between two reconnection attempts (before jitter).
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+impl Backoff {
+    fn next_wait(&mut self) -> Duration {
+        let step = Duration::from_secs(1u64 << self.attempts.min(5)).min(MAX_BACKOFF);
+        self.attempts += 1;
+        step.mul_f64(0.75 + 0.5 * random_fraction())
+    }
+}
+
+/// A number in [0, 1), different in every call and every process (the
+/// standard library's randomly seeded hasher is enough for jitter).
+fn random_fraction() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(Instant::now().elapsed().as_nanos());
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter() {
+        let mut backoff = Backoff::default();
+        let waits: Vec<f64> = (0..9).map(|_| backoff.next_wait().as_secs_f64()).collect();
+        let steps = [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0];
+        for (wait, step) in waits.iter().zip(steps) {
+            assert!(
+                (0.75 * step..=1.25 * step).contains(wait),
+                "{wait} for a step of {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn jitter_differs_between_calls() {
+        let draws: Vec<f64> = (0..20).map(|_| random_fraction()).collect();
+        assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
+        assert!(draws.windows(2).any(|w| w[0] != w[1]));
+    }
+}
