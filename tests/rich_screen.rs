@@ -251,3 +251,46 @@ fn a_flood_faster_than_the_terminal_keeps_memory_bounded_and_ctrl_c_quits_at_onc
     assert_eq!(t.wait_exit(), 0);
     assert_eq!(t.seen().titles_restored, 1, "the title is put back");
 }
+
+#[test]
+fn quitting_on_a_slow_terminal_is_prompt_and_counts_the_lines_not_shown() {
+    const LINES: usize = 20_000;
+    // 20,000 messages at once (about 700 KB: less than the client takes
+    // before it stops reading), then silence.
+    let (port, _server) = fake_server(|mut conn| {
+        let _ = conn.accept_login();
+        let all: Vec<u8> = (0..LINES)
+            .flat_map(|i| format!("DELIVERY flood message number {i}\n").into_bytes())
+            .collect();
+        let _ = conn.stream.write_all(&all);
+        thread::sleep(Duration::from_secs(30));
+    });
+    let home = temp_home("slow-terminal");
+    let mut t = Terminal::rich(port, &home, &["--name", "zed"]);
+    // A terminal that takes 400 KB/s: the client cannot show it all in time.
+    t.read_slowly("the first message", |t| {
+        t.count("From flood: message number 0") == 1
+    });
+    t.send("\x03");
+    let asked = Instant::now();
+    t.read_slowly("the end", Terminal::ended);
+    let took = asked.elapsed();
+    assert_eq!(t.wait_exit(), 0);
+    // Every line was either shown, once and in order, or counted.
+    let rows = t.rows();
+    let shown: Vec<&String> = rows
+        .iter()
+        .filter(|row| row.starts_with("From flood: "))
+        .collect();
+    for (i, row) in shown.iter().enumerate() {
+        assert_eq!(**row, format!("From flood: message number {i}"));
+    }
+    let not_shown = text::not_shown(LINES - shown.len());
+    assert!(
+        shown.len() < LINES && rows.iter().any(|row| row == not_shown.as_str()),
+        "{} lines shown, and no {not_shown:?}",
+        shown.len()
+    );
+    assert_eq!(t.seen().titles_restored, 1, "the title is put back");
+    assert!(took < Duration::from_secs(5), "quitting took {took:?}");
+}

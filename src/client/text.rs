@@ -224,6 +224,16 @@ pub fn not_sent(line: &SafeText) -> SafeText<'static> {
     line!("Not sent: ", line.clone())
 }
 
+/// Lines that came just before the program ended, on a terminal too slow
+/// to show them in time.
+pub fn not_shown(lines: usize) -> SafeText<'static> {
+    line!(
+        "(",
+        SafeText::number(u64::try_from(lines).unwrap_or(u64::MAX)),
+        " more lines not shown: the terminal did not keep up)"
+    )
+}
+
 /// The history file could not be used.
 pub fn no_history(path: &SafeText, reason: &SafeText) -> SafeText<'static> {
     line!(

@@ -131,21 +131,62 @@ impl Terminal {
     /// Reads what the client wrote so far, into the emulator, and answers
     /// its cursor position requests. Returns whether anything came.
     fn pump(&mut self) -> bool {
-        let mut buf = [0u8; 65536];
-        let mut any = false;
+        self.read_available() != Available::Nothing
+    }
+
+    /// Reads everything the client wrote so far, and says whether the
+    /// output has ended (the client and its children have closed the
+    /// terminal: end of file, or EIO on Linux).
+    fn read_available(&mut self) -> Available {
+        let mut got = Available::Nothing;
         loop {
-            match self.session.try_read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    any = true;
-                    self.parser.process(&buf[..n]);
-                    self.answer_cursor_requests();
-                }
-                Err(err) if err.kind() == ErrorKind::WouldBlock => break,
-                Err(_) => break,
+            match self.read_some(65536) {
+                Available::Some => got = Available::Some,
+                Available::Nothing => return got,
+                Available::Ended => return Available::Ended,
             }
         }
-        any
+    }
+
+    /// One read of at most `most` bytes.
+    fn read_some(&mut self, most: usize) -> Available {
+        let mut buf = vec![0u8; most];
+        match self.session.try_read(&mut buf) {
+            Ok(0) => Available::Ended,
+            Ok(n) => {
+                self.parser.process(&buf[..n]);
+                self.answer_cursor_requests();
+                Available::Some
+            }
+            Err(err) if err.kind() == ErrorKind::WouldBlock => Available::Nothing,
+            Err(_) => Available::Ended,
+        }
+    }
+
+    /// Reads like a slow terminal, 4 KiB every 10 ms at most (400 KB/s),
+    /// until `done` holds, for at most the tests' timeout.
+    pub fn read_slowly(&mut self, what: &str, mut done: impl FnMut(&mut Terminal) -> bool) {
+        let deadline = Instant::now() + TIMEOUT;
+        while !done(self) {
+            if Instant::now() >= deadline {
+                panic!("timed out waiting for {what}; the screen:\n{}", self.dump());
+            }
+            if self.read_some(4096) == Available::Ended {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Whether the client has ended (its output may not all be read yet).
+    pub fn ended(&mut self) -> bool {
+        if self.exit.is_none() {
+            match self.session.get_process().status() {
+                Ok(WaitStatus::StillAlive) | Err(_) => {}
+                Ok(status) => self.exit = Some(status),
+            }
+        }
+        self.exit.is_some()
     }
 
     fn answer_cursor_requests(&mut self) {
@@ -320,24 +361,22 @@ impl Terminal {
     /// Waits for the client to end; returns its exit code.
     pub fn wait_exit(&mut self) -> i32 {
         let deadline = Instant::now() + TIMEOUT;
-        loop {
+        while !self.ended() {
             self.pump();
-            if let Some(status) = self.exit {
-                return exit_code(status);
-            }
-            match self.session.get_process().status() {
-                Ok(WaitStatus::StillAlive) | Err(_) => {}
-                Ok(status) => {
-                    self.exit = Some(status);
-                    self.settle(Duration::from_millis(100));
-                    return exit_code(status);
-                }
-            }
             if Instant::now() >= deadline {
                 panic!("the client did not end; the screen:\n{}", self.dump());
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+        // Everything it wrote before it ended, however much a busy machine
+        // left unread.
+        while self.read_available() != Available::Ended {
+            if Instant::now() >= deadline {
+                panic!("the output did not end; the screen:\n{}", self.dump());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        exit_code(self.exit.expect("ended"))
     }
 
     /// Types `!quit` and checks that the client ends with success.
@@ -377,4 +416,12 @@ pub fn temp_home(name: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// What one read of the terminal found.
+#[derive(PartialEq)]
+enum Available {
+    Nothing,
+    Some,
+    Ended,
 }

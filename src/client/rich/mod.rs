@@ -47,10 +47,11 @@ use super::screen::{Backlog, Screen};
 use super::settings::Settings;
 use style::{Palette, Style};
 use terminal::Modes;
-use ui::{Ui, UiEvent, UiOptions};
+use ui::{Ui, UiEvent, UiOptions, SHOW_LEFT_TIME};
 
-/// How long quitting waits for the terminal thread to give the terminal back.
-const FINISH_TIME: Duration = Duration::from_secs(1);
+/// How long quitting waits for the terminal thread to give the terminal back:
+/// the time it may spend printing what is left, and one more second.
+const FINISH_TIME: Duration = SHOW_LEFT_TIME.saturating_add(Duration::from_secs(1));
 
 /// How much may wait for the terminal thread before the main loop stops
 /// reading the server: enough for any burst a person can read, little

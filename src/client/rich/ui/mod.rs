@@ -18,6 +18,7 @@
 
 mod screen;
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -84,6 +85,12 @@ pub(crate) struct UiOptions {
 const ESCAPE_WAIT: Duration = Duration::from_millis(40);
 /// How long the terminal may take to say where the cursor is.
 const CURSOR_WAIT: Duration = Duration::from_millis(300);
+/// Lines are written in frames of about this many bytes at most (one line
+/// may be longer), the keys read between them.
+const FRAME_BYTES: usize = 64 * 1024;
+/// On the way out, lines still held are printed for this long at most; the
+/// rest are counted, not shown (they are in the log, with `--log`).
+pub(crate) const SHOW_LEFT_TIME: Duration = Duration::from_millis(500);
 /// How long Tab waits for a fresh list of names.
 const NAMES_WAIT: Duration = Duration::from_millis(300);
 /// At most this many lines shown before login are kept for the log.
@@ -119,7 +126,7 @@ pub(crate) struct Ui {
     /// terminal to say where the cursor is.
     resizing: Option<(Instant, screen::Drawn)>,
     /// Lines that came while resizing, shown after.
-    held: Vec<String>,
+    held: VecDeque<String>,
     names: Vec<SafeText<'static>>,
     names_at: Option<Instant>,
     /// Tab waits for fresh names until then.
@@ -163,7 +170,7 @@ impl Ui {
             columns: terminal::columns(),
             drawn: None,
             resizing: None,
-            held: Vec::new(),
+            held: VecDeque::new(),
             names: Vec::new(),
             names_at: None,
             tab_wait: None,
@@ -226,6 +233,8 @@ impl Ui {
             escape,
             self.resizing.as_ref().map(|(at, _)| *at),
             self.tab_wait,
+            // More lines to print: at once, after the keys that came.
+            self.printable().then(Instant::now),
         ]
         .into_iter()
         .flatten()
@@ -503,7 +512,17 @@ impl Ui {
         }
         self.finished = true;
         self.resizing = None;
-        self.print_held();
+        let started = Instant::now();
+        while self.printable() {
+            if started.elapsed() >= SHOW_LEFT_TIME {
+                let left = std::mem::take(&mut self.held).len();
+                let line = Line::notice(text::not_shown(left));
+                let now = Local::now().format("%H:%M").to_string();
+                self.held.push_back(self.options.style.line(&line, &now));
+            }
+            self.print_held();
+            self.write_frame();
+        }
         self.clear_row();
         // A search under way is not something typed.
         self.editor.cancel_search();

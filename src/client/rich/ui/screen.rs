@@ -8,7 +8,7 @@ use chrono::{DateTime, Local};
 use super::super::draw::{self, rows_above_cursor, Prompt};
 use super::super::phase::Phase;
 use super::super::terminal;
-use super::{Ui, CURSOR_WAIT};
+use super::{Ui, CURSOR_WAIT, FRAME_BYTES};
 use crate::client::render::Line;
 use crate::client::safe::SafeText;
 
@@ -40,7 +40,7 @@ impl Ui {
                 .options
                 .style
                 .line(line, &at.format("%H:%M").to_string());
-            self.held.push(shown);
+            self.held.push_back(shown);
         }
         if messages > 0 && matches!(self.phase, Phase::Chatting { .. }) {
             self.bell_due |= self.options.bell;
@@ -50,17 +50,28 @@ impl Ui {
         self.check_size();
     }
 
-    /// Prints the lines held, unless a resize is being sorted out.
+    /// Prints the lines held, unless a resize is being sorted out: as many
+    /// as fit in [`FRAME_BYTES`] (at least one), so that no single write
+    /// keeps the thread from the keys for long on a slow terminal. The rest
+    /// wait for the next write.
     pub(super) fn print_held(&mut self) {
         if self.resizing.is_some() || self.held.is_empty() {
             return;
         }
         self.clear_row();
-        for line in std::mem::take(&mut self.held) {
+        while let Some(line) = self.held.pop_front() {
             self.frame.push_str(&line);
             self.frame.push_str("\r\n");
+            if self.frame.len() >= FRAME_BYTES {
+                break;
+            }
         }
         self.draw_row();
+    }
+
+    /// Whether lines are held that can be printed now.
+    pub(super) fn printable(&self) -> bool {
+        self.resizing.is_none() && !self.held.is_empty()
     }
 
     pub(super) fn set_phase(&mut self, phase: Phase) {
