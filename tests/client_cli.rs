@@ -261,18 +261,29 @@ fn piped_quit_behind_other_lines_during_login_keeps_its_place() {
     assert_eq!(request, "SEND bob hi");
 }
 
-#[test]
-fn the_course_check_passes_through_client_py_on_a_capable_terminal() {
-    use expectrl::Regex;
-    let server = start_server(&[]);
-    let mut bob = Client::login(&server, "bob");
-    let mut cmd = Launch::ClientPy.command(server.port, &[]);
+/// The client started by `launch` with `args` on a terminal that can do
+/// colour and titles, logged in as alice.
+fn alice_on_a_capable_terminal(
+    launch: Launch,
+    port: u16,
+    args: &[&str],
+) -> expectrl::session::OsSession {
+    let mut cmd = launch.command(port, args);
     cmd.env("TERM", "xterm-256color");
     let mut s = Session::spawn(cmd).unwrap();
     s.set_expect_timeout(Some(TIMEOUT));
     s.expect(text::WELCOME).unwrap();
     s.send_line("alice").unwrap();
     s.expect(text::logged_in(&"alice".into()).as_str()).unwrap();
+    s
+}
+
+#[test]
+fn the_course_check_passes_through_client_py_on_a_capable_terminal() {
+    use expectrl::Regex;
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let mut s = alice_on_a_capable_terminal(Launch::ClientPy, server.port, &[]);
     let messages: Vec<String> = (0..10)
         .map(|i| format!("quick{i}{}", "x".repeat(40)))
         .collect();
@@ -294,13 +305,11 @@ fn the_course_check_passes_through_client_py_on_a_capable_terminal() {
 fn plain_mode_never_colours_and_never_sets_a_title() {
     let server = start_server(&[]);
     let mut bob = Client::login(&server, "bob");
-    let mut cmd = Launch::Binary.command(server.port, &["--color", "always", "--bell"]);
-    cmd.env("TERM", "xterm-256color");
-    let mut s = Session::spawn(cmd).unwrap();
-    s.set_expect_timeout(Some(TIMEOUT));
-    s.expect(text::WELCOME).unwrap();
-    s.send_line("alice").unwrap();
-    s.expect(text::logged_in(&"alice".into()).as_str()).unwrap();
+    let mut s = alice_on_a_capable_terminal(
+        Launch::Binary,
+        server.port,
+        &["--color", "always", "--bell"],
+    );
     bob.send_line("SEND alice hi");
     s.expect(text::message_from(&"bob".into(), &"hi".into()).as_str())
         .unwrap();
