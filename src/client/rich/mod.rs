@@ -9,7 +9,8 @@
 //! - `files`: the history and the log, per server and name.
 //! - `phase`: asking for a name, chatting, offline: the prompt and the title.
 //! - `terminal`: modes, size and control sequences.
-//! - `ui`: the thread that owns the terminal (`ui/screen.rs`: what it draws).
+//! - `ui`: the thread that owns the terminal (`ui/screen.rs`: what it draws;
+//!   `ui/tab.rs`: completing; `ui/login.rs`: the files opened at login).
 //!
 //! The terminal belongs to a thread of its own ([`ui`]); the main loop sends
 //! it lines and prompt changes and never waits for it, so the network and

@@ -15,8 +15,13 @@
 //! cursor tells: the thread asks the terminal where the cursor is, and
 //! clears from the start of the row wherever it now is. Nothing above the
 //! row is ever cleared, so no received line can be lost.
+//!
+//! `screen` prints lines and draws the edit row; `tab` completes; `login`
+//! opens the history and log files once logged in.
 
+mod login;
 mod screen;
+mod tab;
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -27,7 +32,6 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Local};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::complete::{complete, Completion};
 use super::draw::Prompt;
 use super::editor::{Editor, Outcome};
 use super::files::Files;
@@ -38,7 +42,7 @@ use super::terminal::{self, Modes};
 use crate::client::command::QUIT;
 use crate::client::inputs::{Budget, Typed, UserInput};
 use crate::client::output::write_out;
-use crate::client::render::{Kind, Line};
+use crate::client::render::Line;
 use crate::client::safe::SafeText;
 use crate::client::screen::Backlog;
 use crate::client::settings::HistoryChoice;
@@ -389,101 +393,8 @@ impl Ui {
         self.draw_row();
     }
 
-    fn remember(&mut self, line: &str) {
-        if self.editor.remember(line) {
-            if let Some(warning) = self.files.remember(line) {
-                self.warn(warning);
-            }
-        }
-    }
-
-    fn logged_in(&mut self, name: SafeText<'static>, address: &str, port: u16) {
-        let renamed = self
-            .options
-            .style
-            .me
-            .as_deref()
-            .is_some_and(|me| me != name.as_str());
-        self.options.style.me = Some(name.to_string());
-        let opened = self.files.open(
-            &self.options.history,
-            self.options.log,
-            address,
-            port,
-            &name,
-        );
-        if let Some(entries) = opened.history {
-            self.editor.set_history(entries);
-        }
-        // Lines typed while offline were promised to be in the history:
-        // under a new name too.
-        for line in std::mem::take(&mut self.typed_offline) {
-            if renamed {
-                self.remember(&line);
-            }
-        }
-        for (at, line) in std::mem::take(&mut self.early) {
-            self.files.log(at, std::iter::once(line.as_str()));
-        }
-        for warning in opened.warnings {
-            self.warn(warning);
-        }
-        self.set_phase(Phase::Chatting { me: name });
-        self.set_title();
-    }
-
-    /// Appends lines shown to the log, or keeps them for it until the log
-    /// opens at login (a few lines only: what is shown before login).
-    pub(super) fn log<'a>(&mut self, at: DateTime<Local>, lines: impl Iterator<Item = &'a str>) {
-        if self.phase.me().is_some() {
-            self.files.log(at, lines);
-        } else if self.options.log && self.early.len() < EARLY_LINES {
-            self.early.extend(lines.map(|line| (at, line.to_string())));
-        }
-    }
-
     fn warn(&mut self, line: SafeText<'static>) {
         self.show(vec![(Line::notice(line), Local::now())]);
-    }
-
-    fn start_completion(&mut self) {
-        if !matches!(self.phase, Phase::Chatting { .. }) {
-            return;
-        }
-        let line = self.editor.line();
-        let stale = self.names_at.is_none_or(|at| at.elapsed() >= NAMES_MAX_AGE);
-        let found = complete(line, self.editor.cursor(), &self.names);
-        if line.starts_with('@') && (stale || found.is_none()) {
-            // Ask for the list, and answer when it comes (or soon anyway).
-            let _ = self.inputs.send(UserInput::RefreshNames);
-            self.tab_wait = Some(Instant::now() + NAMES_WAIT);
-            return;
-        }
-        self.apply(found);
-    }
-
-    fn complete_now(&mut self) {
-        let found = complete(self.editor.line(), self.editor.cursor(), &self.names);
-        self.apply(found);
-    }
-
-    fn apply(&mut self, completion: Option<Completion>) {
-        let Some(completion) = completion else {
-            return;
-        };
-        self.editor.replace(completion.range, &completion.with);
-        if completion.choices.is_empty() {
-            self.draw_row();
-        } else {
-            let list = completion
-                .choices
-                .iter()
-                .map(|choice| choice.as_str())
-                .collect::<Vec<_>>()
-                .join("  ");
-            let list = SafeText::neutralise_str(&list).into_owned();
-            self.show(vec![(Line::Text(Kind::Info, list), Local::now())]);
-        }
     }
 
     /// Ctrl-Z: gives the terminal back and stops, as a shell expects; on
@@ -516,9 +427,8 @@ impl Ui {
         while self.printable() {
             if started.elapsed() >= SHOW_LEFT_TIME {
                 let left = std::mem::take(&mut self.held).len();
-                let line = Line::notice(text::not_shown(left));
-                let now = Local::now().format("%H:%M").to_string();
-                self.held.push_back(self.options.style.line(&line, &now));
+                let notice = self.notice_now(text::not_shown(left));
+                self.held.push_back(notice);
             }
             self.print_held();
             self.write_frame();
@@ -533,10 +443,8 @@ impl Ui {
                 self.print_held();
                 self.clear_row();
             }
-            let line = text::not_sent(&SafeText::neutralise_str(&unsent));
-            let now = Local::now().format("%H:%M").to_string();
-            self.frame
-                .push_str(&self.options.style.line(&Line::notice(line), &now));
+            let notice = self.notice_now(text::not_sent(&SafeText::neutralise_str(&unsent)));
+            self.frame.push_str(&notice);
             self.frame.push_str("\r\n");
         }
         self.frame.push_str(terminal::PASTE_OFF);
@@ -544,6 +452,12 @@ impl Ui {
         self.frame.push_str(terminal::SHOW_CURSOR);
         self.write_frame();
         self.modes.restore();
+    }
+
+    /// A notice as shown now, styled (with the time, if timestamps are on).
+    fn notice_now(&self, line: SafeText<'static>) -> String {
+        let now = Local::now().format("%H:%M").to_string();
+        self.options.style.line(&Line::notice(line), &now)
     }
 
     /// Prints what is held, rings and retitles as due, and writes it all.
