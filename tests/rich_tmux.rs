@@ -210,3 +210,43 @@ fn a_wide_character_on_the_new_wrap_column_leaves_nothing_behind() {
     }
     tmux.wait_until("the whole row", |t| t.count(&row) == 1);
 }
+
+#[test]
+fn narrowed_until_the_cursor_is_on_the_last_column_nothing_stale_stays() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let home = temp_home("tmux-last-column");
+    let Some(tmux) = Tmux::start("last", &client_command(server.port, &home), 80, 24) else {
+        return;
+    };
+    tmux.wait_until("the welcome", |t| t.count(text::WELCOME) == 1);
+    tmux.keys(&["alice", "Enter"]);
+    tmux.wait_until("the prompt", |t| t.lines().iter().any(|l| l == "alice>"));
+    // "alice> " and 37 characters: at 15 columns the cursor (column 44)
+    // falls on the last column of the third row, where a terminal that
+    // cuts lines would put it too.
+    let typed = "@bob the text typed before the resize";
+    let row = format!("alice> {typed}");
+    assert_eq!(row.len(), 2 * 15 + 14);
+    tmux.keys(&["-l", typed]);
+    tmux.wait_until("the typed line", |t| t.count(&row) == 1);
+    let expected = [from("bob", "one"), from("bob", "two")];
+    for line in ["SEND alice one", "SEND alice two"] {
+        bob.send_line(line);
+        assert_eq!(bob.line(), "SEND-OK");
+    }
+    let once = |t: &Tmux| expected.iter().all(|l| t.count(l) == 1);
+    tmux.wait_until("both lines", once);
+    tmux.resize(15, 24);
+    thread::sleep(Duration::from_millis(300));
+    tmux.wait_until("no stale piece of the prompt", |t| {
+        once(t) && !t.lines().iter().any(|l| l.contains("alice>"))
+    });
+    tmux.resize(80, 24);
+    thread::sleep(Duration::from_millis(300));
+    tmux.wait_until("the row once, whole", |t| {
+        once(t)
+            && t.count(&row) == 1
+            && t.lines().iter().filter(|l| l.contains("alice>")).count() == 1
+    });
+}

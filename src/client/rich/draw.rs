@@ -221,20 +221,23 @@ impl View {
 /// rewraps lines moved the cursor to where it falls in the rewrapped row (a
 /// wide character that does not fit at the end of a row starts the next
 /// one); one that does not left it on the row, at the last column. When the
-/// two cannot be told apart, 0: a stale piece of the row may stay above, but
-/// no line above it is ever cleared.
+/// two cannot be told apart (the rewrapped cursor is on the last column
+/// too), `rewraps` decides: whether the terminal is known to rewrap lines.
+/// If it is not, 0: a stale piece of the row may stay above, but no line
+/// above it is ever cleared.
 pub(crate) fn rows_above_cursor(
     cells: &[usize],
     cursor: usize,
     now: usize,
     columns: usize,
+    rewraps: bool,
 ) -> usize {
     if columns == 0 || cursor < columns {
         return 0;
     }
     let (row, column) = rewrapped(cells, cursor, columns);
     let cut = columns - 1;
-    if row > 0 && now == column && now != cut {
+    if row > 0 && now == column && (now != cut || rewraps) {
         row
     } else {
         0
@@ -370,14 +373,19 @@ mod tests {
     fn rows_above_the_cursor_after_a_resize() {
         let narrow = |n: usize| vec![1; n];
         // The row fit: nothing moved.
-        assert_eq!(rows_above_cursor(&narrow(30), 30, 30, 40), 0);
-        // Rewrapped from 100 to 40 columns: the cursor at 93 went to row 2.
-        assert_eq!(rows_above_cursor(&narrow(93), 93, 13, 40), 2);
-        assert_eq!(rows_above_cursor(&narrow(50), 45, 5, 40), 1);
-        // Cut (no rewrapping): the cursor stays on the row, at the edge.
-        assert_eq!(rows_above_cursor(&narrow(93), 93, 39, 40), 0);
-        // Both would put it at the edge: no guess.
-        assert_eq!(rows_above_cursor(&narrow(79), 79, 39, 40), 0);
+        for rewraps in [false, true] {
+            assert_eq!(rows_above_cursor(&narrow(30), 30, 30, 40, rewraps), 0);
+            // Rewrapped from 100 to 40 columns: the cursor at 93 went to row 2.
+            assert_eq!(rows_above_cursor(&narrow(93), 93, 13, 40, rewraps), 2);
+            assert_eq!(rows_above_cursor(&narrow(50), 45, 5, 40, rewraps), 1);
+            // Cut (no rewrapping): the cursor stays on the row, at the edge.
+            assert_eq!(rows_above_cursor(&narrow(93), 93, 39, 40, rewraps), 0);
+        }
+        // Both would put it at the edge: no guess, unless the terminal is
+        // known to rewrap.
+        assert_eq!(rows_above_cursor(&narrow(79), 79, 39, 40, false), 0);
+        assert_eq!(rows_above_cursor(&narrow(79), 79, 39, 40, true), 1);
+        assert_eq!(rows_above_cursor(&narrow(44), 44, 14, 15, true), 2);
     }
 
     #[test]
@@ -388,7 +396,7 @@ mod tests {
         cells.extend([1; 5]);
         // At 40 columns 日 does not fit in the last column: it starts row 1.
         assert_eq!(rewrapped(&cells, 39 + 6 + 5, 40), (1, 11));
-        assert_eq!(rows_above_cursor(&cells, 50, 11, 40), 1);
+        assert_eq!(rows_above_cursor(&cells, 50, 11, 40, false), 1);
         // The cursor on 日 itself.
         assert_eq!(rewrapped(&cells, 39, 40), (1, 0));
         // At the end of a row that is full.

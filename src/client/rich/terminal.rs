@@ -26,6 +26,16 @@ pub(crate) fn set_title(title: &str) -> String {
     format!("\x1b]2;{title}\x07")
 }
 
+/// Whether the terminal is known to rewrap lines when it gets narrower
+/// (which settles the one case a cursor report cannot, see
+/// [`rows_above_cursor`](super::draw::rows_above_cursor)): tmux, which says
+/// so in `TMUX`, unless GNU screen runs in it (`STY`). Other terminals' own
+/// variables are not trusted: a terminal started from another's shell
+/// inherits them.
+pub(crate) fn known_to_rewrap() -> bool {
+    std::env::var_os("TMUX").is_some() && std::env::var_os("STY").is_none()
+}
+
 /// The terminal's width in columns (80 if it cannot be told).
 pub(crate) fn columns() -> usize {
     terminal_size::terminal_size_of(io::stdout())

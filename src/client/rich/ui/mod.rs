@@ -125,6 +125,8 @@ pub(crate) struct Ui {
     prompt: Prompt,
     scroll: usize,
     columns: usize,
+    /// The terminal is known to rewrap lines ([`terminal::known_to_rewrap`]).
+    rewraps: bool,
     drawn: Option<screen::Drawn>,
     /// A resize made the terminal narrower than the row: waiting for the
     /// terminal to say where the cursor is.
@@ -172,6 +174,7 @@ impl Ui {
             prompt: Prompt::none(),
             scroll: 0,
             columns: terminal::columns(),
+            rewraps: terminal::known_to_rewrap(),
             drawn: None,
             resizing: None,
             held: VecDeque::new(),

@@ -161,6 +161,7 @@ impl Ui {
             drawn.cursor,
             column.saturating_sub(1),
             self.columns,
+            self.rewraps,
         );
         self.resized(rows_up);
     }
