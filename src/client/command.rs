@@ -22,22 +22,13 @@ pub(crate) const HELP: &str = "!help";
 /// `!help` lists them (and Tab offers them).
 pub(crate) const RICH_COMMANDS: &[(&str, &str)] = &[
     ("@<name> <message>", "send <message> to <name>"),
-    (
-        "@<name>",
-        "talk to <name>: lines that start with neither @ nor ! go to them",
-    ),
+    ("@<name>", "talk to <name>: other lines go to them"),
     ("@", "leave the conversation"),
-    (
-        TO,
-        "!to <name> is @<name>; !to alone leaves the conversation",
-    ),
-    (
-        REPLY,
-        "!reply <message> (or !r) answers the last person who wrote to you",
-    ),
+    (TO, "!to <name> is @<name>; !to alone is @"),
+    (REPLY, "!reply <message> (or !r): answer the last sender"),
     (WHO, "list the users online"),
     (HELP, "show this list"),
-    (QUIT, "leave (Ctrl-D on an empty line does too)"),
+    (QUIT, "leave (Ctrl-D on an empty line too)"),
 ];
 
 /// Which commands a front end understands.

@@ -170,6 +170,22 @@ mod tests {
     }
 
     #[test]
+    fn rich_help_and_hints_fit_80_columns_with_timestamps() {
+        const TIMESTAMP: usize = "[HH:MM] ".len();
+        let help = plain(Event::Help);
+        assert_eq!(help.len(), 1 + RICH_COMMANDS.len());
+        // (Plain mode's hint, `Event::Hint`, is rich mode's RICH_HINT.)
+        let hints = [
+            vec![text::RICH_HINT.to_string()],
+            plain(Event::NobodyToAnswer),
+            plain(Event::Conversation(None)),
+        ];
+        for line in help.iter().chain(hints.iter().flatten()) {
+            assert!(TIMESTAMP + line.chars().count() < 80, "too wide: {line:?}");
+        }
+    }
+
+    #[test]
     fn user_list_keeps_the_server_order() {
         assert_eq!(
             plain(Event::Users(vec![

@@ -165,7 +165,7 @@ pub const TRY_LOCAL: &str = "To start a chat server here, run the client with --
 // ---- Rich mode ---------------------------------------------------------------
 
 /// A typed line that is not a command, in rich mode.
-pub const RICH_HINT: &str = "Type @<username> <message> to send a message, @<username> to talk to someone, or !help for the commands.";
+pub const RICH_HINT: &str = "To send: @<name> <message>. To talk to someone: @<name>. More: !help";
 
 /// Asked again for a name (after a reconnect found the name taken).
 pub const ENTER_LOGIN: &str = "Enter your login:";
