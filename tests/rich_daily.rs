@@ -282,22 +282,29 @@ fn timestamps_put_the_local_time_before_each_line() {
     t.login("alice");
     bob.send_line("SEND alice stamped");
     t.wait_for(&from("bob", "stamped"));
-    let row = t
-        .rows()
-        .into_iter()
-        .find(|r| r.ends_with("From bob: stamped"))
-        .unwrap();
-    let stamp = &row[..row.len() - "From bob: stamped".len()];
-    let bytes = stamp.as_bytes();
-    assert_eq!(stamp.len(), 8, "{row:?}");
-    assert!(
-        bytes[0] == b'['
-            && bytes[3] == b':'
-            && bytes[6] == b']'
-            && bytes[7] == b' '
-            && [1, 2, 4, 5].iter().all(|&i| bytes[i].is_ascii_digit()),
-        "{row:?}"
-    );
+    assert_eq!(bob.line(), "SEND-OK");
+    t.send_line("@bob typed");
+    assert_eq!(bob.line(), "DELIVERY alice typed");
+    t.wait_for(text::SENT);
+    // A line received, a line typed, and the answer to it.
+    for shown in [
+        from("bob", "stamped"),
+        "alice> @bob typed".to_string(),
+        text::SENT.to_string(),
+    ] {
+        let row = t.rows().into_iter().find(|r| r.ends_with(&shown)).unwrap();
+        let stamp = &row[..row.len() - shown.len()];
+        let bytes = stamp.as_bytes();
+        assert_eq!(stamp.len(), 8, "{row:?}");
+        assert!(
+            bytes[0] == b'['
+                && bytes[3] == b':'
+                && bytes[6] == b']'
+                && bytes[7] == b' '
+                && [1, 2, 4, 5].iter().all(|&i| bytes[i].is_ascii_digit()),
+            "{row:?}"
+        );
+    }
     // Without the flag: no stamp.
     t.quit();
     let mut t = Terminal::rich(server.port, &home, &[]);

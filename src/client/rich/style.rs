@@ -99,17 +99,23 @@ impl Style {
         styled.to_string()
     }
 
+    /// What comes before every line shown: `[HH:MM] ` with timestamps on,
+    /// else nothing; `time` is `HH:MM`.
+    pub(crate) fn stamp(&self, time: &str) -> String {
+        if !self.timestamps {
+            return String::new();
+        }
+        let stamp = format!("[{time}] ");
+        if self.palette == Palette::None {
+            stamp
+        } else {
+            stamp.dimmed().to_string()
+        }
+    }
+
     /// The line as shown, without its line ending; `time` is `HH:MM`.
     pub(crate) fn line(&self, line: &Line<'_>, time: &str) -> String {
-        let mut shown = String::new();
-        if self.timestamps {
-            let stamp = format!("[{time}] ");
-            if self.palette == Palette::None {
-                shown.push_str(&stamp);
-            } else {
-                shown.push_str(&stamp.dimmed().to_string());
-            }
-        }
+        let mut shown = self.stamp(time);
         match line {
             Line::From { name, message } => {
                 shown.push_str(text::FROM_PREFIX);

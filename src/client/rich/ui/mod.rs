@@ -371,6 +371,9 @@ impl Ui {
     /// main loop.
     fn submit(&mut self, line: String) {
         self.clear_row();
+        // What was typed stays on the screen as a line like the others.
+        let now = Local::now().format("%H:%M").to_string();
+        self.frame.push_str(&self.options.style.stamp(&now));
         self.frame.push_str(&self.prompt.styled);
         // The user's own text, typed or pasted: the editor holds no control
         // characters.
