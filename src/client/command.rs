@@ -105,6 +105,9 @@ impl<'a> Command<'a> {
             return Some(Command::Help);
         }
         if let Some(rest) = line.strip_prefix('@') {
+            // Spaces after the name alone (Tab completion leaves one) send
+            // nothing: the line means the conversation, as without them.
+            let rest = rest.trim_end();
             if rest.is_empty() {
                 return Some(Command::Converse(None));
             }
@@ -121,6 +124,7 @@ impl<'a> Command<'a> {
                     name if !name.contains(char::is_whitespace) => Command::Converse(Some(name)),
                     _ => Command::Invalid,
                 },
+                REPLY | REPLY_SHORT if arg.trim().is_empty() => Command::Reply(""),
                 REPLY | REPLY_SHORT => Command::Reply(arg),
                 _ => Command::Invalid,
             });
@@ -192,8 +196,8 @@ mod tests {
             assert_eq!(parse("@bob hello"), send("bob", "hello"));
             assert_eq!(parse("@bob  two  spaces "), send("bob", " two  spaces "));
             assert_eq!(parse("@bob ü €"), send("bob", "ü €"));
-            assert_eq!(parse("@echobot "), send("echobot", ""));
         }
+        assert_eq!(plain("@echobot "), send("echobot", ""));
     }
 
     #[test]
@@ -218,6 +222,17 @@ mod tests {
     #[test]
     fn rich_mode_conversations() {
         assert_eq!(rich("@bob"), Command::Converse(Some("bob")));
+        assert_eq!(rich("@bob "), Command::Converse(Some("bob")));
+        assert_eq!(rich("@bob  \t"), Command::Converse(Some("bob")));
+        assert_eq!(rich("@ "), Command::Converse(None));
+        // Plain mode sends it as typed: the server judges an empty message.
+        assert_eq!(
+            plain("@bob "),
+            Command::Send {
+                to: "bob",
+                body: ""
+            }
+        );
         assert_eq!(rich("@"), Command::Converse(None));
         assert_eq!(rich("!to bob"), Command::Converse(Some("bob")));
         assert_eq!(rich("!to  bob "), Command::Converse(Some("bob")));
@@ -234,6 +249,7 @@ mod tests {
         assert_eq!(rich("!r thanks"), Command::Reply("thanks"));
         assert_eq!(rich("!reply thanks a lot"), Command::Reply("thanks a lot"));
         assert_eq!(rich("!r"), Command::Reply(""));
+        assert_eq!(rich("!r   "), Command::Reply(""));
         assert_eq!(rich("!help"), Command::Help);
         assert_eq!(rich("!nonsense"), Command::Invalid);
         assert_eq!(rich("!"), Command::Invalid);
