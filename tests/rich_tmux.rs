@@ -105,9 +105,10 @@ impl Drop for Tmux {
     }
 }
 
+/// The client in a tmux pane, with the `TERM` tmux gives it.
 fn client_command(port: u16, home: &Path) -> String {
     format!(
-        "env TERM=xterm-256color NO_COLOR=1 HOME='{h}' XDG_DATA_HOME='{h}/data' XDG_CONFIG_HOME='{h}/config' '{CHAT}' --port {port}; sleep 60",
+        "env TERM=tmux-256color NO_COLOR=1 HOME='{h}' XDG_DATA_HOME='{h}/data' XDG_CONFIG_HOME='{h}/config' '{CHAT}' --port {port}; sleep 60",
         h = home.display()
     )
 }

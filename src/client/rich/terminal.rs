@@ -29,11 +29,23 @@ pub(crate) fn set_title(title: &str) -> String {
 /// Whether the terminal is known to rewrap lines when it gets narrower
 /// (which settles the one case a cursor report cannot, see
 /// [`rows_above_cursor`](super::draw::rows_above_cursor)): tmux, which says
-/// so in `TMUX`, unless GNU screen runs in it (`STY`). Other terminals' own
-/// variables are not trusted: a terminal started from another's shell
-/// inherits them.
+/// so in `TMUX` and names itself in `TERM` (`tmux*` or `screen*`, its
+/// defaults), unless GNU screen runs in it (`STY`). Both are needed: a
+/// terminal started from a tmux pane (an xterm, which cuts lines) inherits
+/// `TMUX` but sets its own `TERM`. Other terminals' variables are not
+/// trusted, for the same reason.
 pub(crate) fn known_to_rewrap() -> bool {
-    std::env::var_os("TMUX").is_some() && std::env::var_os("STY").is_none()
+    let term = std::env::var("TERM").unwrap_or_default();
+    rewraps_given(
+        std::env::var_os("TMUX").is_some(),
+        &term,
+        std::env::var_os("STY").is_some(),
+    )
+}
+
+fn rewraps_given(tmux: bool, term: &str, screen: bool) -> bool {
+    let names_tmux = term.starts_with("tmux") || term.starts_with("screen");
+    tmux && names_tmux && !screen
 }
 
 /// The terminal's width in columns (80 if it cannot be told).
@@ -85,5 +97,23 @@ impl Modes {
             use nix::sys::termios::{tcsetattr, SetArg};
             let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, saved);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_tmux_itself_is_known_to_rewrap() {
+        assert!(rewraps_given(true, "tmux-256color", false));
+        assert!(rewraps_given(true, "screen", false));
+        assert!(rewraps_given(true, "screen-256color", false));
+        // An xterm started from a tmux pane.
+        assert!(!rewraps_given(true, "xterm-256color", false));
+        // GNU screen in tmux, or screen alone.
+        assert!(!rewraps_given(true, "screen", true));
+        assert!(!rewraps_given(false, "screen", true));
+        assert!(!rewraps_given(false, "tmux-256color", false));
     }
 }
