@@ -9,7 +9,7 @@ use super::command::LoginInput;
 use super::connection::Connection;
 use super::inputs::{Inputs, UserInput};
 use super::local::{self, LocalServer};
-use super::login::{self as attempt, describe_error, LoginAnswer};
+use super::login::{self, describe_error, LoginAnswer};
 use super::render::Line;
 use super::safe::SafeText;
 use super::screen::Screen;
@@ -42,8 +42,8 @@ pub(super) async fn reconnect(
                 *local = Some(server);
             }
         }
-        let attempt = attempt::attempt(&settings.address, settings.port, name);
-        let Some(answer) = inputs.during(attempt).await else {
+        let login_attempt = login::attempt(&settings.address, settings.port, name);
+        let Some(answer) = inputs.during(login_attempt).await else {
             return Err(Outcome::Quit);
         };
         let reason = match answer {

@@ -227,10 +227,16 @@ pub fn not_sent(line: &SafeText) -> SafeText<'static> {
 /// Lines that came just before the program ended, on a terminal too slow
 /// to show them in time.
 pub fn not_shown(lines: usize) -> SafeText<'static> {
+    let what = if lines == 1 {
+        " more line"
+    } else {
+        " more lines"
+    };
     line!(
         "(",
         SafeText::number(u64::try_from(lines).unwrap_or(u64::MAX)),
-        " more lines not shown: the terminal did not keep up)"
+        what,
+        " not shown: the terminal did not keep up)"
     )
 }
 
@@ -254,4 +260,21 @@ pub fn no_log(path: &SafeText, reason: &SafeText) -> SafeText<'static> {
         reason.clone(),
         "); going on without it."
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_not_shown_are_counted_in_good_english() {
+        assert_eq!(
+            not_shown(1).as_str(),
+            "(1 more line not shown: the terminal did not keep up)"
+        );
+        assert_eq!(
+            not_shown(2).as_str(),
+            "(2 more lines not shown: the terminal did not keep up)"
+        );
+    }
 }
