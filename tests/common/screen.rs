@@ -163,17 +163,28 @@ impl Terminal {
         }
     }
 
-    /// Reads like a slow terminal, 4 KiB every 10 ms at most (400 KB/s),
-    /// until `done` holds, for at most the tests' timeout.
-    pub fn read_slowly(&mut self, what: &str, mut done: impl FnMut(&mut Terminal) -> bool) {
+    /// Reads like a slow terminal, `step` bytes every 10 ms at most, until
+    /// `done` holds, for at most the tests' timeout. Panics, with the
+    /// screen, if it never does (the output ending first included).
+    pub fn read_slowly(
+        &mut self,
+        what: &str,
+        step: usize,
+        mut done: impl FnMut(&mut Terminal) -> bool,
+    ) {
         let deadline = Instant::now() + TIMEOUT;
+        let mut ended = false;
         while !done(self) {
             if Instant::now() >= deadline {
-                panic!("timed out waiting for {what}; the screen:\n{}", self.dump());
+                let why = if ended {
+                    "the output ended"
+                } else {
+                    "timed out"
+                };
+                panic!("{why} waiting for {what}; the screen:\n{}", self.dump());
             }
-            if self.read_some(4096) == Available::Ended {
-                return;
-            }
+            // Once the output has ended, only the exit status may change.
+            ended = ended || self.read_some(step) == Available::Ended;
             std::thread::sleep(Duration::from_millis(10));
         }
     }

@@ -1,6 +1,7 @@
 //! How rich mode shows lines: colour, each sender's own colour, your own
 //! name in a style of its own, and timestamps.
 
+use chrono::{DateTime, Local};
 use colored::{Color, ColoredString, Colorize};
 
 use crate::client::render::{Kind, Line};
@@ -99,13 +100,13 @@ impl Style {
         styled.to_string()
     }
 
-    /// What comes before every line shown: `[HH:MM] ` with timestamps on,
-    /// else nothing; `time` is `HH:MM`.
-    pub(crate) fn stamp(&self, time: &str) -> String {
+    /// What comes before every line shown: `[HH:MM] ` (the local time
+    /// `at`) with timestamps on, else nothing.
+    pub(crate) fn stamp(&self, at: DateTime<Local>) -> String {
         if !self.timestamps {
             return String::new();
         }
-        let stamp = format!("[{time}] ");
+        let stamp = format!("[{}] ", at.format("%H:%M"));
         if self.palette == Palette::None {
             stamp
         } else {
@@ -113,9 +114,9 @@ impl Style {
         }
     }
 
-    /// The line as shown, without its line ending; `time` is `HH:MM`.
-    pub(crate) fn line(&self, line: &Line<'_>, time: &str) -> String {
-        let mut shown = self.stamp(time);
+    /// The line as shown, without its line ending, received at `at`.
+    pub(crate) fn line(&self, line: &Line<'_>, at: DateTime<Local>) -> String {
+        let mut shown = self.stamp(at);
         match line {
             Line::From { name, message } => {
                 shown.push_str(text::FROM_PREFIX);
@@ -139,6 +140,11 @@ impl Style {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
+
+    fn at(hour: u32, minute: u32) -> DateTime<Local> {
+        Local.with_ymd_and_hms(2026, 1, 2, hour, minute, 0).unwrap()
+    }
 
     fn style(palette: Palette, timestamps: bool) -> Style {
         colored::control::set_override(true);
@@ -180,18 +186,18 @@ mod tests {
     #[test]
     fn senders_in_colour_and_you_in_your_own_style() {
         let s = style(Palette::Full, false);
-        let line = s.line(&from("alice"), "12:34");
+        let line = s.line(&from("alice"), at(12, 34));
         assert_eq!(line, "From \u{1b}[1;38;5;94malice\u{1b}[0m: hi");
-        let mine = s.line(&from("me"), "12:34");
+        let mine = s.line(&from("me"), at(12, 34));
         assert_eq!(mine, "From \u{1b}[1;4mme\u{1b}[0m: hi");
     }
 
     #[test]
     fn timestamps_come_first() {
         let s = style(Palette::None, true);
-        assert_eq!(s.line(&from("bob"), "09:05"), "[09:05] From bob: hi");
+        assert_eq!(s.line(&from("bob"), at(9, 5)), "[09:05] From bob: hi");
         assert_eq!(
-            s.line(&Line::error(text::SERVER_FULL), "23:59"),
+            s.line(&Line::error(text::SERVER_FULL), at(23, 59)),
             format!("[23:59] {}", text::SERVER_FULL)
         );
     }
@@ -204,7 +210,7 @@ mod tests {
             Line::notice(text::COMMAND_HINT),
             Line::info(text::SENT),
         ] {
-            assert_eq!(s.line(&line, "00:00"), line.plain().as_str());
+            assert_eq!(s.line(&line, at(0, 0)), line.plain().as_str());
         }
     }
 }

@@ -89,9 +89,14 @@ pub(crate) struct UiOptions {
 const ESCAPE_WAIT: Duration = Duration::from_millis(40);
 /// How long the terminal may take to say where the cursor is.
 const CURSOR_WAIT: Duration = Duration::from_millis(300);
-/// Lines are written in frames of about this many bytes at most (one line
-/// may be longer), the keys read between them.
-const FRAME_BYTES: usize = 64 * 1024;
+/// Lines are written in frames, the keys read between them. A frame is
+/// sized to take about this long to write, as fast as the terminal took the
+/// last one ([`Ui::frame_bytes`])...
+const FRAME_TIME: Duration = Duration::from_millis(50);
+/// ... and holds this many bytes at most, and at least (one line may be
+/// longer).
+const FRAME_MAX: usize = 64 * 1024;
+const FRAME_MIN: usize = 1024;
 /// On the way out, lines still held are printed for this long at most; the
 /// rest are counted, not shown (they are in the log, with `--log`).
 pub(crate) const SHOW_LEFT_TIME: Duration = Duration::from_millis(500);
@@ -107,6 +112,10 @@ pub(crate) struct Ui {
     out: Box<dyn Write + Send>,
     /// What is to be written at the end of the current event, in one go.
     frame: String,
+    /// How many bytes of lines the next frame may hold (see [`FRAME_TIME`]):
+    /// [`FRAME_MIN`] at first, so that a slow terminal is not given a large
+    /// frame before its pace is known.
+    frame_bytes: usize,
     modes: Modes,
     inputs: UnboundedSender<UserInput>,
     budget: Arc<Budget>,
@@ -159,6 +168,7 @@ impl Ui {
         Ui {
             out,
             frame: String::new(),
+            frame_bytes: FRAME_MIN,
             modes,
             inputs,
             budget,
@@ -370,17 +380,19 @@ impl Ui {
     /// Enter: the line stays on the screen after its prompt, and goes to the
     /// main loop.
     fn submit(&mut self, line: String) {
-        self.clear_row();
-        // What was typed stays on the screen as a line like the others.
-        let now = Local::now().format("%H:%M").to_string();
-        self.frame.push_str(&self.options.style.stamp(&now));
-        self.frame.push_str(&self.prompt.styled);
+        // What was typed stays on the screen as a line like the others,
+        // after those that came before it.
+        let now = Local::now();
         // The user's own text, typed or pasted: the editor holds no control
         // characters.
-        self.frame.push_str(&line);
-        self.frame.push_str("\r\n");
+        let shown = [
+            self.options.style.stamp(now),
+            self.prompt.styled.clone(),
+            line.clone(),
+        ];
+        self.held.push_back(shown.concat());
         let echo = SafeText::concat(&[&self.prompt.text(), &SafeText::neutralise_str(&line)]);
-        self.log(Local::now(), std::iter::once(echo.as_str()));
+        self.log(now, std::iter::once(echo.as_str()));
         let logged_in = matches!(self.phase, Phase::Chatting { .. } | Phase::Offline { .. });
         if logged_in && line.trim() != QUIT {
             self.remember(&line);
@@ -396,7 +408,8 @@ impl Ui {
         let _ = self
             .inputs
             .send(UserInput::Line(Typed { text: line, permit }));
-        self.draw_row();
+        // The line, and the empty row after it.
+        self.print_held();
     }
 
     fn warn(&mut self, line: SafeText<'static>) {
@@ -462,8 +475,7 @@ impl Ui {
 
     /// A notice as shown now, styled (with the time, if timestamps are on).
     fn notice_now(&self, line: SafeText<'static>) -> String {
-        let now = Local::now().format("%H:%M").to_string();
-        self.options.style.line(&Line::notice(line), &now)
+        self.options.style.line(&Line::notice(line), Local::now())
     }
 
     /// Prints what is held, rings and retitles as due, and writes it all.
@@ -481,16 +493,60 @@ impl Ui {
     fn write_frame(&mut self) {
         if !self.frame.is_empty() {
             let frame = std::mem::take(&mut self.frame);
+            let started = Instant::now();
             // If the terminal is gone there is nobody to tell.
             let _ = write_out(
                 &mut self.out,
                 &mut [std::io::IoSlice::new(frame.as_bytes())],
             );
             let _ = self.out.flush();
+            self.frame_bytes = next_frame_bytes(self.frame_bytes, frame.len(), started.elapsed());
         }
         if self.held.is_empty() {
             // All the lines taken are on the terminal now.
             self.backlog.shown(std::mem::take(&mut self.taken));
         }
+    }
+}
+
+/// The size of the next frame, after one of `written` bytes took `took` to
+/// write: what the terminal takes in [`FRAME_TIME`] at that pace, if it made
+/// the write wait; twice the last size if it did not.
+fn next_frame_bytes(last: usize, written: usize, took: Duration) -> usize {
+    let waited = took >= Duration::from_millis(1);
+    let next = if waited {
+        let per_second = written as f64 / took.as_secs_f64();
+        (per_second * FRAME_TIME.as_secs_f64()) as usize
+    } else {
+        last.saturating_mul(2)
+    };
+    next.clamp(FRAME_MIN, FRAME_MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_take_about_frame_time_on_a_slow_terminal() {
+        // 400 KB/s: 20,000 bytes in 50 ms.
+        let slow = next_frame_bytes(FRAME_MAX, 8_000, Duration::from_millis(20));
+        assert_eq!(slow, 20_000);
+        // Slower than FRAME_MIN in FRAME_TIME: FRAME_MIN.
+        assert_eq!(
+            next_frame_bytes(slow, 100, Duration::from_secs(1)),
+            FRAME_MIN
+        );
+        // A write that did not wait: twice as much next time, up to the most.
+        assert_eq!(
+            next_frame_bytes(FRAME_MIN, 10, Duration::ZERO),
+            2 * FRAME_MIN
+        );
+        assert_eq!(next_frame_bytes(FRAME_MAX, 10, Duration::ZERO), FRAME_MAX);
+        // Fast, and waited: the most.
+        assert_eq!(
+            next_frame_bytes(FRAME_MIN, 1 << 20, Duration::from_millis(2)),
+            FRAME_MAX
+        );
     }
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Local};
 use super::super::draw::{self, rows_above_cursor, Prompt};
 use super::super::phase::Phase;
 use super::super::terminal;
-use super::{Ui, CURSOR_WAIT, FRAME_BYTES};
+use super::{Ui, CURSOR_WAIT};
 use crate::client::render::Line;
 use crate::client::safe::SafeText;
 
@@ -36,10 +36,7 @@ impl Ui {
             self.log(*at, plain.iter().map(|line| line.as_str()));
         }
         for (line, at) in &lines {
-            let shown = self
-                .options
-                .style
-                .line(line, &at.format("%H:%M").to_string());
+            let shown = self.options.style.line(line, *at);
             self.held.push_back(shown);
         }
         if messages > 0 && matches!(self.phase, Phase::Chatting { .. }) {
@@ -51,7 +48,7 @@ impl Ui {
     }
 
     /// Prints the lines held, unless a resize is being sorted out: as many
-    /// as fit in [`FRAME_BYTES`] (at least one), so that no single write
+    /// as fit in the frame's size (at least one), so that no single write
     /// keeps the thread from the keys for long on a slow terminal. The rest
     /// wait for the next write.
     pub(super) fn print_held(&mut self) {
@@ -62,7 +59,7 @@ impl Ui {
         while let Some(line) = self.held.pop_front() {
             self.frame.push_str(&line);
             self.frame.push_str("\r\n");
-            if self.frame.len() >= FRAME_BYTES {
+            if self.frame.len() >= self.frame_bytes {
                 break;
             }
         }
