@@ -301,3 +301,36 @@ fn quitting_on_a_slow_terminal_shows_what_it_can_and_counts_the_rest() {
     );
     assert_eq!(t.seen().titles_restored, 1, "the title is put back");
 }
+
+#[test]
+fn a_line_typed_while_others_wait_for_a_slow_terminal_is_shown_after_them() {
+    const LINES: usize = 2_000;
+    let (port, _server) = fake_server(|mut conn| {
+        let _ = conn.accept_login();
+        let all: Vec<u8> = (0..LINES)
+            .flat_map(|i| format!("DELIVERY flood message number {i}\n").into_bytes())
+            .collect();
+        let _ = conn.stream.write_all(&all);
+        thread::sleep(Duration::from_secs(30));
+    });
+    let home = temp_home("typed-after");
+    let mut t = Terminal::rich(port, &home, &["--name", "zed"]);
+    // About 70 KB, shown at 100 KB/s: typed after the first line shows,
+    // the line waits behind the others.
+    const STEP: usize = 1024;
+    t.read_slowly("the first message", STEP, |t| {
+        t.count("From flood: message number 0") == 1
+    });
+    t.send_line("typed early");
+    let last = format!("From flood: message number {}", LINES - 1);
+    t.read_slowly("every line and the typed one", STEP, |t| {
+        t.count(&last) == 1 && t.count("zed> typed early") == 1
+    });
+    let rows = t.rows();
+    let at = |line: &str| rows.iter().position(|row| row == line).unwrap();
+    assert!(
+        at("zed> typed early") > at(&last),
+        "the typed line came before lines that arrived earlier"
+    );
+    t.quit();
+}
