@@ -90,9 +90,12 @@ const ESCAPE_WAIT: Duration = Duration::from_millis(40);
 /// How long the terminal may take to say where the cursor is.
 const CURSOR_WAIT: Duration = Duration::from_millis(300);
 /// Lines are written in frames, the keys read between them. A frame is
-/// sized to take about this long to write, as fast as the terminal took the
-/// last one ([`Ui::frame_bytes`])...
+/// sized to take about this long at the pace the terminal has taken the
+/// frames so far ([`next_frame_bytes`])...
 const FRAME_TIME: Duration = Duration::from_millis(50);
+/// ... once frames have been written back to back for this long; before,
+/// each frame may be twice the last.
+const PACE_TIME: Duration = Duration::from_millis(100);
 /// ... and holds this many bytes at most, and at least (one line may be
 /// longer).
 const FRAME_MAX: usize = 64 * 1024;
@@ -116,6 +119,9 @@ pub(crate) struct Ui {
     /// [`FRAME_MIN`] at first, so that a slow terminal is not given a large
     /// frame before its pace is known.
     frame_bytes: usize,
+    /// Since when frames have been written back to back (lines were held
+    /// after each), and how many bytes: the terminal's pace.
+    busy: Option<(Instant, usize)>,
     modes: Modes,
     inputs: UnboundedSender<UserInput>,
     budget: Arc<Budget>,
@@ -169,6 +175,7 @@ impl Ui {
             out,
             frame: String::new(),
             frame_bytes: FRAME_MIN,
+            busy: None,
             modes,
             inputs,
             budget,
@@ -444,6 +451,9 @@ impl Ui {
         self.resizing = None;
         let started = Instant::now();
         while self.printable() {
+            // The smallest frames: each takes little, whatever the pace, so
+            // that what is left is cut off in time.
+            self.frame_bytes = FRAME_MIN;
             if started.elapsed() >= SHOW_LEFT_TIME {
                 let left = std::mem::take(&mut self.held).len();
                 let notice = self.notice_now(text::not_shown(left));
@@ -493,32 +503,37 @@ impl Ui {
     fn write_frame(&mut self) {
         if !self.frame.is_empty() {
             let frame = std::mem::take(&mut self.frame);
-            let started = Instant::now();
+            let (since, bytes) = self.busy.get_or_insert((Instant::now(), 0));
             // If the terminal is gone there is nobody to tell.
             let _ = write_out(
                 &mut self.out,
                 &mut [std::io::IoSlice::new(frame.as_bytes())],
             );
             let _ = self.out.flush();
-            self.frame_bytes = next_frame_bytes(self.frame_bytes, frame.len(), started.elapsed());
+            *bytes += frame.len();
+            self.frame_bytes = next_frame_bytes(self.frame_bytes, *bytes, since.elapsed());
         }
         if self.held.is_empty() {
-            // All the lines taken are on the terminal now.
+            // All the lines taken are on the terminal now; the next frame
+            // starts a new measure of its pace.
             self.backlog.shown(std::mem::take(&mut self.taken));
+            self.busy = None;
         }
     }
 }
 
-/// The size of the next frame, after one of `written` bytes took `took` to
-/// write: what the terminal takes in [`FRAME_TIME`] at that pace, if it made
-/// the write wait; twice the last size if it did not.
-fn next_frame_bytes(last: usize, written: usize, took: Duration) -> usize {
-    let waited = took >= Duration::from_millis(1);
-    let next = if waited {
-        let per_second = written as f64 / took.as_secs_f64();
-        (per_second * FRAME_TIME.as_secs_f64()) as usize
-    } else {
+/// The size of the next frame, after frames of `written` bytes in all were
+/// written back to back for `busy`: what the terminal takes in
+/// [`FRAME_TIME`] at that pace. Until [`PACE_TIME`] has passed, twice the
+/// last size: the first frames go at once into the kernel's buffer for the
+/// terminal (a few KiB to some tens), whatever its pace; after that the
+/// buffer is a smaller and smaller part of the measure.
+fn next_frame_bytes(last: usize, written: usize, busy: Duration) -> usize {
+    let next = if busy < PACE_TIME {
         last.saturating_mul(2)
+    } else {
+        let per_second = written as f64 / busy.as_secs_f64();
+        (per_second * FRAME_TIME.as_secs_f64()) as usize
     };
     next.clamp(FRAME_MIN, FRAME_MAX)
 }
@@ -529,23 +544,23 @@ mod tests {
 
     #[test]
     fn frames_take_about_frame_time_on_a_slow_terminal() {
-        // 400 KB/s: 20,000 bytes in 50 ms.
-        let slow = next_frame_bytes(FRAME_MAX, 8_000, Duration::from_millis(20));
-        assert_eq!(slow, 20_000);
+        // 25 KB/s over two seconds: 1,250 bytes in 50 ms.
+        let slow = next_frame_bytes(FRAME_MAX, 50_000, Duration::from_secs(2));
+        assert_eq!(slow, 1_250);
         // Slower than FRAME_MIN in FRAME_TIME: FRAME_MIN.
         assert_eq!(
             next_frame_bytes(slow, 100, Duration::from_secs(1)),
             FRAME_MIN
         );
-        // A write that did not wait: twice as much next time, up to the most.
+        // Too soon to tell: twice as much next time, up to the most.
         assert_eq!(
             next_frame_bytes(FRAME_MIN, 10, Duration::ZERO),
             2 * FRAME_MIN
         );
         assert_eq!(next_frame_bytes(FRAME_MAX, 10, Duration::ZERO), FRAME_MAX);
-        // Fast, and waited: the most.
+        // Fast: the most.
         assert_eq!(
-            next_frame_bytes(FRAME_MIN, 1 << 20, Duration::from_millis(2)),
+            next_frame_bytes(FRAME_MIN, 1 << 22, Duration::from_millis(200)),
             FRAME_MAX
         );
     }
