@@ -252,19 +252,25 @@ fn a_flood_faster_than_the_terminal_keeps_memory_bounded_and_ctrl_c_quits_at_onc
     assert_eq!(t.seen().titles_restored, 1, "the title is put back");
 }
 
-#[test]
-fn quitting_on_a_slow_terminal_shows_what_it_can_and_counts_the_rest() {
-    const LINES: usize = 20_000;
-    // 20,000 messages at once (about 700 KB: less than the client takes
-    // before it stops reading), then silence.
-    let (port, _server) = fake_server(|mut conn| {
+/// A fake server that logs the client in, sends `lines` messages from
+/// `flood` at once (`From flood: message number <i>`), then stays silent.
+fn flood_server(lines: usize) -> (u16, thread::JoinHandle<()>) {
+    fake_server(move |mut conn| {
         let _ = conn.accept_login();
-        let all: Vec<u8> = (0..LINES)
+        let all: Vec<u8> = (0..lines)
             .flat_map(|i| format!("DELIVERY flood message number {i}\n").into_bytes())
             .collect();
         let _ = conn.stream.write_all(&all);
         thread::sleep(Duration::from_secs(30));
-    });
+    })
+}
+
+#[test]
+fn quitting_on_a_slow_terminal_shows_what_it_can_and_counts_the_rest() {
+    const LINES: usize = 20_000;
+    // 20,000 messages at once (about 700 KB: less than the client takes
+    // before it stops reading).
+    let (port, _server) = flood_server(LINES);
     let home = temp_home("slow-terminal");
     let mut t = Terminal::rich(port, &home, &["--name", "zed", "--log"]);
     // A terminal that takes 25 KB/s (a slow link): showing it all would
@@ -305,14 +311,7 @@ fn quitting_on_a_slow_terminal_shows_what_it_can_and_counts_the_rest() {
 #[test]
 fn a_line_typed_while_others_wait_for_a_slow_terminal_is_shown_after_them() {
     const LINES: usize = 2_000;
-    let (port, _server) = fake_server(|mut conn| {
-        let _ = conn.accept_login();
-        let all: Vec<u8> = (0..LINES)
-            .flat_map(|i| format!("DELIVERY flood message number {i}\n").into_bytes())
-            .collect();
-        let _ = conn.stream.write_all(&all);
-        thread::sleep(Duration::from_secs(30));
-    });
+    let (port, _server) = flood_server(LINES);
     let home = temp_home("typed-after");
     let mut t = Terminal::rich(port, &home, &["--name", "zed"]);
     // About 70 KB, shown at 100 KB/s: typed after the first line shows,
