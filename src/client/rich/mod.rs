@@ -10,7 +10,9 @@
 //! - `phase`: asking for a name, chatting, offline: the prompt and the title.
 //! - `terminal`: modes, size and control sequences.
 //! - `ui`: the thread that owns the terminal (`ui/screen.rs`: what it draws;
-//!   `ui/tab.rs`: completing; `ui/login.rs`: the files opened at login).
+//!   `ui/pace.rs`: how much at a time; `ui/tab.rs`: completing;
+//!   `ui/login.rs`: the files opened at login; `ui/leave.rs`: Ctrl-Z and
+//!   the way out).
 //!
 //! The terminal belongs to a thread of its own ([`ui`]); the main loop sends
 //! it lines and prompt changes and never waits for it, so the network and

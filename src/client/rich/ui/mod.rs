@@ -16,13 +16,17 @@
 //! clears from the start of the row wherever it now is. Nothing above the
 //! row is ever cleared, so no received line can be lost.
 //!
-//! `screen` prints lines and draws the edit row; `tab` completes; `login`
-//! opens the history and log files once logged in.
+//! `screen` prints lines and draws the edit row, in frames sized by `pace`;
+//! `tab` completes; `login` opens the history and log files once logged in;
+//! `leave` gives the terminal back.
 
+mod leave;
 mod login;
+mod pace;
 mod screen;
 mod tab;
 
+use pace::Pace;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -46,7 +50,6 @@ use crate::client::render::Line;
 use crate::client::safe::SafeText;
 use crate::client::screen::Backlog;
 use crate::client::settings::HistoryChoice;
-use crate::client::text;
 
 /// What the terminal thread is told.
 pub(crate) enum UiEvent {
@@ -89,17 +92,6 @@ pub(crate) struct UiOptions {
 const ESCAPE_WAIT: Duration = Duration::from_millis(40);
 /// How long the terminal may take to say where the cursor is.
 const CURSOR_WAIT: Duration = Duration::from_millis(300);
-/// Lines are written in frames, the keys read between them. A frame is
-/// sized to take about this long at the pace the terminal has taken the
-/// frames so far ([`next_frame_bytes`])...
-const FRAME_TIME: Duration = Duration::from_millis(50);
-/// ... once frames have been written back to back for this long; before,
-/// each frame may be twice the last.
-const PACE_TIME: Duration = Duration::from_millis(100);
-/// ... and holds this many bytes at most, and at least (one line may be
-/// longer).
-const FRAME_MAX: usize = 64 * 1024;
-const FRAME_MIN: usize = 1024;
 /// On the way out, lines still held are printed for this long at most; the
 /// rest are counted, not shown (they are in the log, with `--log`).
 pub(crate) const SHOW_LEFT_TIME: Duration = Duration::from_millis(500);
@@ -115,13 +107,8 @@ pub(crate) struct Ui {
     out: Box<dyn Write + Send>,
     /// What is to be written at the end of the current event, in one go.
     frame: String,
-    /// How many bytes of lines the next frame may hold (see [`FRAME_TIME`]):
-    /// [`FRAME_MIN`] at first, so that a slow terminal is not given a large
-    /// frame before its pace is known.
-    frame_bytes: usize,
-    /// Since when frames have been written back to back (lines were held
-    /// after each), and how many bytes: the terminal's pace.
-    busy: Option<(Instant, usize)>,
+    /// The terminal's pace, and so the size of the next frame.
+    pace: Pace,
     modes: Modes,
     inputs: UnboundedSender<UserInput>,
     budget: Arc<Budget>,
@@ -174,8 +161,7 @@ impl Ui {
         Ui {
             out,
             frame: String::new(),
-            frame_bytes: FRAME_MIN,
-            busy: None,
+            pace: Pace::default(),
             modes,
             inputs,
             budget,
@@ -423,66 +409,6 @@ impl Ui {
         self.show(vec![(Line::notice(line), Local::now())]);
     }
 
-    /// Ctrl-Z: gives the terminal back and stops, as a shell expects; on
-    /// `fg`, takes it again.
-    fn suspend(&mut self) {
-        self.clear_row();
-        self.frame.push_str(terminal::PASTE_OFF);
-        self.frame.push_str(terminal::TITLE_RESTORE);
-        self.write_frame();
-        self.modes.restore();
-        #[cfg(unix)]
-        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGTSTP);
-        self.modes.raw_again();
-        self.frame.push_str(terminal::PASTE_ON);
-        self.frame.push_str(terminal::TITLE_SAVE);
-        self.set_title();
-        self.columns = terminal::columns();
-        self.draw_row();
-    }
-
-    /// Shows what is held, keeps and prints a half-typed line, and gives the
-    /// terminal back.
-    fn finish(&mut self) {
-        if self.finished {
-            return;
-        }
-        self.finished = true;
-        self.resizing = None;
-        let started = Instant::now();
-        while self.printable() {
-            // The smallest frames: each takes little, whatever the pace, so
-            // that what is left is cut off in time.
-            self.frame_bytes = FRAME_MIN;
-            if started.elapsed() >= SHOW_LEFT_TIME {
-                let left = std::mem::take(&mut self.held).len();
-                let notice = self.notice_now(text::not_shown(left));
-                self.held.push_back(notice);
-            }
-            self.print_held();
-            self.write_frame();
-        }
-        self.clear_row();
-        // A search under way is not something typed.
-        self.editor.cancel_search();
-        let unsent = self.editor.take();
-        if !unsent.trim().is_empty() {
-            if matches!(self.phase, Phase::Chatting { .. } | Phase::Offline { .. }) {
-                self.remember(&unsent);
-                self.print_held();
-                self.clear_row();
-            }
-            let notice = self.notice_now(text::not_sent(&SafeText::neutralise_str(&unsent)));
-            self.frame.push_str(&notice);
-            self.frame.push_str("\r\n");
-        }
-        self.frame.push_str(terminal::PASTE_OFF);
-        self.frame.push_str(terminal::TITLE_RESTORE);
-        self.frame.push_str(terminal::SHOW_CURSOR);
-        self.write_frame();
-        self.modes.restore();
-    }
-
     /// A notice as shown now, styled (with the time, if timestamps are on).
     fn notice_now(&self, line: SafeText<'static>) -> String {
         self.options.style.line(&Line::notice(line), Local::now())
@@ -503,65 +429,19 @@ impl Ui {
     fn write_frame(&mut self) {
         if !self.frame.is_empty() {
             let frame = std::mem::take(&mut self.frame);
-            let (since, bytes) = self.busy.get_or_insert((Instant::now(), 0));
+            self.pace.writing();
             // If the terminal is gone there is nobody to tell.
             let _ = write_out(
                 &mut self.out,
                 &mut [std::io::IoSlice::new(frame.as_bytes())],
             );
             let _ = self.out.flush();
-            *bytes += frame.len();
-            self.frame_bytes = next_frame_bytes(self.frame_bytes, *bytes, since.elapsed());
+            self.pace.wrote(frame.len());
         }
         if self.held.is_empty() {
-            // All the lines taken are on the terminal now; the next frame
-            // starts a new measure of its pace.
+            // All the lines taken are on the terminal now.
             self.backlog.shown(std::mem::take(&mut self.taken));
-            self.busy = None;
+            self.pace.caught_up();
         }
-    }
-}
-
-/// The size of the next frame, after frames of `written` bytes in all were
-/// written back to back for `busy`: what the terminal takes in
-/// [`FRAME_TIME`] at that pace. Until [`PACE_TIME`] has passed, twice the
-/// last size: the first frames go at once into the kernel's buffer for the
-/// terminal (a few KiB to some tens), whatever its pace; after that the
-/// buffer is a smaller and smaller part of the measure.
-fn next_frame_bytes(last: usize, written: usize, busy: Duration) -> usize {
-    let next = if busy < PACE_TIME {
-        last.saturating_mul(2)
-    } else {
-        let per_second = written as f64 / busy.as_secs_f64();
-        (per_second * FRAME_TIME.as_secs_f64()) as usize
-    };
-    next.clamp(FRAME_MIN, FRAME_MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frames_take_about_frame_time_on_a_slow_terminal() {
-        // 25 KB/s over two seconds: 1,250 bytes in 50 ms.
-        let slow = next_frame_bytes(FRAME_MAX, 50_000, Duration::from_secs(2));
-        assert_eq!(slow, 1_250);
-        // Slower than FRAME_MIN in FRAME_TIME: FRAME_MIN.
-        assert_eq!(
-            next_frame_bytes(slow, 100, Duration::from_secs(1)),
-            FRAME_MIN
-        );
-        // Too soon to tell: twice as much next time, up to the most.
-        assert_eq!(
-            next_frame_bytes(FRAME_MIN, 10, Duration::ZERO),
-            2 * FRAME_MIN
-        );
-        assert_eq!(next_frame_bytes(FRAME_MAX, 10, Duration::ZERO), FRAME_MAX);
-        // Fast: the most.
-        assert_eq!(
-            next_frame_bytes(FRAME_MIN, 1 << 22, Duration::from_millis(200)),
-            FRAME_MAX
-        );
     }
 }

@@ -59,7 +59,7 @@ impl Ui {
         while let Some(line) = self.held.pop_front() {
             self.frame.push_str(&line);
             self.frame.push_str("\r\n");
-            if self.frame.len() >= self.frame_bytes {
+            if self.frame.len() >= self.pace.frame_bytes() {
                 break;
             }
         }
