@@ -21,10 +21,6 @@
 //!
 //! Memory held for a connection is therefore at most the limit, plus one
 //! message from each sender that waits for room, plus its own replies.
-//!
-//! (Longer than 500 lines because it is one type's whole life, each method
-//! with the reasoning that makes it safe; its state machine is in `state.rs`
-//! and its tests in `tests.rs`.)
 
 mod state;
 
@@ -484,47 +480,6 @@ impl Outbox {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-impl Outbox {
-    pub(super) fn is_killed(&self) -> bool {
-        self.killed_because().is_some()
-    }
-
-    /// Completes when the outbox is killed.
-    async fn killed(&self) -> Killed {
-        loop {
-            if let Some(why) = self.killed_because() {
-                return why;
-            }
-            self.kill.notified().await;
-        }
-    }
-
-    /// How long the socket has taken nothing while bytes were waiting for it.
-    pub(super) fn stalled_for(&self) -> Duration {
-        self.lock().stalled_for(Instant::now())
-    }
-
-    /// Everything queued and not written, as it would be written (pauses
-    /// left out).
-    pub(super) fn queued(&self) -> Vec<u8> {
-        let state = self.lock();
-        state
-            .segments
-            .iter()
-            .flat_map(|segment| segment.unwritten())
-            .copied()
-            .collect()
-    }
-
-    /// Bytes counted as waiting (segments' cost included), and of those the
-    /// replies to the connection's own requests.
-    pub(super) fn counted(&self) -> (usize, usize) {
-        let state = self.lock();
-        (state.bytes, state.own.waiting)
     }
 }
 

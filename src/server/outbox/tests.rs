@@ -6,6 +6,47 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+/// What the tests look at (the request handler's tests too).
+impl Outbox {
+    pub(in crate::server) fn is_killed(&self) -> bool {
+        self.killed_because().is_some()
+    }
+
+    /// Completes when the outbox is killed.
+    async fn killed(&self) -> Killed {
+        loop {
+            if let Some(why) = self.killed_because() {
+                return why;
+            }
+            self.kill.notified().await;
+        }
+    }
+
+    /// How long the socket has taken nothing while bytes were waiting for it.
+    pub(in crate::server) fn stalled_for(&self) -> Duration {
+        self.lock().stalled_for(Instant::now())
+    }
+
+    /// Everything queued and not written, as it would be written (pauses
+    /// left out).
+    pub(in crate::server) fn queued(&self) -> Vec<u8> {
+        let state = self.lock();
+        state
+            .segments
+            .iter()
+            .flat_map(|segment| segment.unwritten())
+            .copied()
+            .collect()
+    }
+
+    /// Bytes counted as waiting (segments' cost included), and of those the
+    /// replies to the connection's own requests.
+    pub(in crate::server) fn counted(&self) -> (usize, usize) {
+        let state = self.lock();
+        (state.bytes, state.own.waiting)
+    }
+}
+
 /// A socket that takes at most `room` more bytes, shared with the test.
 #[derive(Clone, Default)]
 struct Socket(Arc<Mutex<SocketInner>>);
