@@ -29,29 +29,21 @@ impl Phase {
 
     /// The prompt, with the conversation (`with`) when chatting.
     pub(crate) fn prompt(&self, with: Option<&SafeText<'_>>, style: &Style) -> Prompt {
-        let (text, styled) = match self {
-            Phase::Waiting => (SafeText::default(), String::new()),
-            Phase::AskingName => ("> ".into(), "> ".to_string()),
-            Phase::Chatting { me } => match with {
-                None => (
-                    SafeText::concat(&[me, &"> ".into()]),
-                    format!("{}> ", style.name(me)),
-                ),
-                Some(with) => (
-                    SafeText::concat(&[me, &" -> ".into(), with, &"> ".into()]),
-                    format!("{} -> {}> ", style.name(me), style.name(with)),
-                ),
-            },
-            Phase::Offline { me } => match with {
-                None => (
-                    SafeText::concat(&[me, &" (offline)> ".into()]),
-                    format!("{} (offline)> ", style.name(me)),
-                ),
-                Some(with) => (
-                    SafeText::concat(&[me, &" -> ".into(), with, &" (offline)> ".into()]),
-                    format!("{} -> {} (offline)> ", style.name(me), style.name(with)),
-                ),
-            },
+        let (me, end) = match self {
+            Phase::Waiting => return Prompt::new(&SafeText::default(), String::new()),
+            Phase::AskingName => return Prompt::new(&"> ".into(), "> ".to_string()),
+            Phase::Chatting { me } => (me, "> "),
+            Phase::Offline { me } => (me, " (offline)> "),
+        };
+        let (text, styled) = match with {
+            None => (
+                SafeText::concat(&[me, &end.into()]),
+                format!("{}{end}", style.name(me)),
+            ),
+            Some(with) => (
+                SafeText::concat(&[me, &" -> ".into(), with, &end.into()]),
+                format!("{} -> {}{end}", style.name(me), style.name(with)),
+            ),
         };
         Prompt::new(&text, styled)
     }
