@@ -409,12 +409,7 @@ impl Outbox {
                 continue;
             }
             // Everything is written.
-            let front = &mut state.segments[0];
-            if front.bytes.capacity() > KEEP_CAPACITY {
-                front.bytes = Vec::new();
-            }
-            front.bytes.clear();
-            front.head = 0;
+            state.segments[0].drained();
             if state.status == Status::Closing {
                 state.status = Status::Done;
                 self.room.notify_waiters();

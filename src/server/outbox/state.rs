@@ -2,7 +2,7 @@
 //! segments split only at `delaybot`'s pauses), how many of them answer the
 //! connection's own requests, and who may write to the socket now.
 
-use super::{Killed, Sink, SEGMENT_COST};
+use super::{Killed, Sink, KEEP_CAPACITY, SEGMENT_COST};
 use crate::net::write_now;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -30,6 +30,16 @@ pub(super) struct Segment {
 impl Segment {
     pub(super) fn unwritten(&self) -> &[u8] {
         &self.bytes[self.head..]
+    }
+
+    /// Everything in it is written: empty it, and free its buffer if large,
+    /// so that an idle connection holds little.
+    pub(super) fn drained(&mut self) {
+        if self.bytes.capacity() > KEEP_CAPACITY {
+            self.bytes = Vec::new();
+        }
+        self.bytes.clear();
+        self.head = 0;
     }
 }
 
@@ -163,8 +173,7 @@ impl State {
                 self.written(n);
                 let front = &mut self.segments[0];
                 if front.head == front.bytes.len() {
-                    front.bytes.clear();
-                    front.head = 0;
+                    front.drained();
                     self.segments.len() > 1
                 } else {
                     true

@@ -133,6 +133,18 @@ async fn bytes_go_out_in_order_with_the_pauses_and_the_writer_ends_after_close()
     assert_eq!(outbox.counted(), (0, 0));
 }
 
+#[test]
+fn a_large_message_written_at_once_leaves_no_large_buffer_behind() {
+    let outbox = outbox(1 << 20);
+    let socket = Socket::with_room(usize::MAX);
+    outbox.attach(Box::new(socket.clone()));
+    let big = "x".repeat(100_000);
+    assert_eq!(outbox.deliver(line(&big)), Pushed::Queued);
+    assert_eq!(socket.got().len(), big.len(), "written straight away");
+    let kept = outbox.lock().segments[0].bytes.capacity();
+    assert!(kept <= KEEP_CAPACITY, "{kept} bytes kept by an idle outbox");
+}
+
 #[tokio::test]
 async fn a_message_to_an_idle_outbox_is_written_without_the_writer() {
     let outbox = outbox(100);
