@@ -86,6 +86,11 @@ impl Files {
     }
 
     /// Appends lines shown at `at` to the log, if there is one.
+    /// Whether a log file is open.
+    pub(crate) fn logging(&self) -> bool {
+        self.log.is_some()
+    }
+
     pub(crate) fn log<'a>(&mut self, at: DateTime<Local>, lines: impl Iterator<Item = &'a str>) {
         let Some(log) = &mut self.log else {
             return;

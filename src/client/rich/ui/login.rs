@@ -53,6 +53,16 @@ impl Ui {
         self.set_title();
     }
 
+    /// Whether lines shown now go to the log (or are kept for it): when not,
+    /// nothing needs to be made ready for it.
+    pub(super) fn logging(&self) -> bool {
+        if self.phase.me().is_some() {
+            self.files.logging()
+        } else {
+            self.options.log && self.early.len() < EARLY_LINES
+        }
+    }
+
     /// Appends lines shown to the log, or keeps them for it until the log
     /// opens at login (a few lines only: what is shown before login).
     pub(super) fn log<'a>(&mut self, at: DateTime<Local>, lines: impl Iterator<Item = &'a str>) {

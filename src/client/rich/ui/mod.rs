@@ -384,8 +384,10 @@ impl Ui {
             line.clone(),
         ];
         self.held.push_back(shown.concat());
-        let echo = SafeText::concat(&[&self.prompt.text(), &SafeText::neutralise_str(&line)]);
-        self.log(now, std::iter::once(echo.as_str()));
+        if self.logging() {
+            let echo = SafeText::concat(&[&self.prompt.text(), &SafeText::neutralise_str(&line)]);
+            self.log(now, std::iter::once(echo.as_str()));
+        }
         let logged_in = matches!(self.phase, Phase::Chatting { .. } | Phase::Offline { .. });
         if logged_in && line.trim() != QUIT {
             self.remember(&line);

@@ -30,7 +30,7 @@ impl Ui {
             .iter()
             .filter(|(line, _)| matches!(line, Line::From { .. }))
             .count();
-        if let Some((_, at)) = lines.first() {
+        if let Some((_, at)) = lines.first().filter(|_| self.logging()) {
             let plain: Vec<SafeText<'static>> =
                 lines.iter().map(|(line, _)| line.plain()).collect();
             self.log(*at, plain.iter().map(|line| line.as_str()));
