@@ -134,18 +134,20 @@ impl Terminal {
         self.read_available() != Available::Nothing
     }
 
-    /// Reads everything the client wrote so far, and says whether the
-    /// output has ended (the client and its children have closed the
-    /// terminal: end of file, or EIO on Linux).
+    /// Reads what the client wrote so far (at most 4 MiB: under a flood
+    /// there is always more, and the caller has its own deadline to keep),
+    /// and says whether the output has ended (the client and its children
+    /// have closed the terminal: end of file, or EIO on Linux).
     fn read_available(&mut self) -> Available {
         let mut got = Available::Nothing;
-        loop {
+        for _ in 0..64 {
             match self.read_some(65536) {
                 Available::Some => got = Available::Some,
                 Available::Nothing => return got,
                 Available::Ended => return Available::Ended,
             }
         }
+        got
     }
 
     /// One read of at most `most` bytes.
