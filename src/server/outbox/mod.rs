@@ -196,10 +196,7 @@ impl Outbox {
         if state.status != Status::Open {
             return false;
         }
-        let start = state.pushed;
-        state.append(encode);
-        let end = state.pushed;
-        state.own.pushed(start, end);
+        state.append_own(encode);
         state.own_cost() > OWN_BOUND
     }
 
@@ -211,21 +208,16 @@ impl Outbox {
             return false;
         }
         let mut start = 0;
-        for &(pause, end) in &paced.pieces {
+        // The pieces, then the rest at once.
+        let rest = (Duration::ZERO, paced.data.len());
+        for &(pause, end) in paced.pieces.iter().chain([&rest]) {
             let end = end.clamp(start, paced.data.len());
             if !pause.is_zero() {
                 state.start_segment(pause);
             }
-            let from = state.pushed;
-            state.append(|buf| buf.extend_from_slice(&paced.data[start..end]));
-            let to = state.pushed;
-            state.own.pushed(from, to);
+            state.append_own(|buf| buf.extend_from_slice(&paced.data[start..end]));
             start = end;
         }
-        let from = state.pushed;
-        state.append(|buf| buf.extend_from_slice(&paced.data[start..]));
-        let to = state.pushed;
-        state.own.pushed(from, to);
         state.own_cost() > OWN_BOUND
     }
 

@@ -108,15 +108,22 @@ impl State {
         self.own.waiting + self.extra_segments()
     }
 
-    /// Appends with `encode`; returns how many bytes it added.
-    pub(super) fn append(&mut self, encode: impl FnOnce(&mut Vec<u8>)) -> usize {
+    /// Appends with `encode`.
+    pub(super) fn append(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
         let last = self.segments.back_mut().expect("never empty");
         let before = last.bytes.len();
         encode(&mut last.bytes);
         let added = last.bytes.len() - before;
         self.bytes += added;
         self.pushed += added as u64;
-        added
+    }
+
+    /// Appends with `encode`, counted as a reply to the connection's own
+    /// request.
+    pub(super) fn append_own(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.pushed;
+        self.append(encode);
+        self.own.pushed(start, self.pushed);
     }
 
     pub(super) fn start_segment(&mut self, pause: Duration) {
