@@ -53,8 +53,12 @@ use terminal::Modes;
 use ui::{Ui, UiEvent, UiOptions, SHOW_LEFT_TIME};
 
 /// How long quitting waits for the terminal thread to give the terminal back:
-/// the time it may spend printing what is left, and one more second.
-const FINISH_TIME: Duration = SHOW_LEFT_TIME.saturating_add(Duration::from_secs(1));
+/// the time it may spend printing what is left, and the writes around it.
+/// However small, a write to a slow terminal can wait long: the kernel wakes
+/// a writer only once the terminal has taken a good part of its buffer (up
+/// to 0.7 s measured at 25 KB/s), and the frame under way, the last one
+/// shown and the last notice may each wait that long.
+const FINISH_TIME: Duration = SHOW_LEFT_TIME.saturating_add(Duration::from_millis(2500));
 
 /// How much may wait for the terminal thread before the main loop stops
 /// reading the server: enough for any burst a person can read, little
