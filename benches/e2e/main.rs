@@ -14,8 +14,8 @@
 //! binary in plain mode against a scripted server inside this process, with
 //! its standard output on a pipe that is read and counted here
 //! ([`process`]); their baseline is a raw socket-to-pipe copy ([`raw_copy`]).
-//! Server scenarios ([`server_scenarios`]) start `chat-server --port 0
-//! --quiet` ([`server_process`]) or aim at `--target ADDR:PORT`, and drive it
+//! Server scenarios ([`server_scenarios`], [`throughput`]) start `chat-server
+//! --port 0 --quiet` ([`server_process`]) or aim at `--target ADDR:PORT`, and drive it
 //! with many protocol connections from a tokio runtime in this process
 //! ([`load`]). Memory and CPU time come from /proc ([`procfs`]); the figures
 //! are shown as a table and written as JSON by [`report`].
@@ -37,6 +37,7 @@ mod report;
 mod server_process;
 mod server_scenarios;
 mod stress_scenarios;
+mod throughput;
 
 use std::io;
 use std::net::SocketAddr;
@@ -206,7 +207,7 @@ impl Scenario {
             Scenario::Idle => client_scenarios::idle(args, figures),
             Scenario::Startup => client_scenarios::startup(args, figures),
             Scenario::Connections => server_scenarios::connections(args, figures),
-            Scenario::Throughput => server_scenarios::throughput(args, figures),
+            Scenario::Throughput => throughput::throughput(args, figures),
             Scenario::Fanin => server_scenarios::fanin(args, figures),
             Scenario::Burst => stress_scenarios::burst(args, figures),
             Scenario::RequestFlood => stress_scenarios::request_flood(args, figures),

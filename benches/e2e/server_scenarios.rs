@@ -1,7 +1,7 @@
 //! The server scenarios: memory per logged-in connection (`connections`),
-//! messages per second, CPU per message and latency against the naive relay
-//! (`throughput`), and throughput with one slow reader (`fanin`), against a
-//! local chat-server or `--target`.
+//! throughput with one slow reader (`fanin`), and what they share with the
+//! `throughput` scenario (in its own module), against a local chat-server or
+//! `--target`.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -10,7 +10,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::load::{login_many, run_pairs_blocking, PairRun};
-use crate::naive_relay;
 use crate::procfs;
 use crate::report::{bytes, ms, thousands, Figures, Value, Verdict};
 use crate::server_process::ServerProcess;
@@ -20,7 +19,7 @@ use crate::Args;
 pub enum ServerUnderTest {
     Local(ServerProcess),
     Target(SocketAddr),
-    /// The naive relay ([`naive_relay`]), the floor baseline.
+    /// The naive relay ([`crate::naive_relay`]), the floor baseline.
     Naive(ServerProcess),
 }
 
@@ -41,7 +40,7 @@ impl ServerUnderTest {
     }
 
     /// The server's process id, where it is known.
-    fn pid(&self, args: &Args) -> Option<u32> {
+    pub fn pid(&self, args: &Args) -> Option<u32> {
         match self {
             ServerUnderTest::Local(s) | ServerUnderTest::Naive(s) => Some(s.child.id()),
             ServerUnderTest::Target(_) => args.target_pid,
@@ -88,7 +87,7 @@ fn servers(args: &Args, max_clients: usize) -> io::Result<Vec<ServerUnderTest>> 
 
 /// The servers for the sender/receiver pairs, the baseline (the local
 /// server, when comparing) first.
-fn servers_for_pairs(args: &Args) -> io::Result<Vec<ServerUnderTest>> {
+pub fn servers_for_pairs(args: &Args) -> io::Result<Vec<ServerUnderTest>> {
     let mut list = servers(args, args.pairs * 2 + 100)?;
     list.reverse();
     Ok(list)
@@ -215,7 +214,7 @@ fn report_connections(figures: &mut Figures<'_>, label: &str, run: &ConnectionsR
 
 /// The same load, unmeasured, so that a server that warms up (a JIT) is
 /// measured warm.
-fn warm_up(rt: &tokio::runtime::Runtime, addr: SocketAddr, args: &Args) -> io::Result<()> {
+pub fn warm_up(rt: &tokio::runtime::Runtime, addr: SocketAddr, args: &Args) -> io::Result<()> {
     if args.warmup > 0.0 {
         let length = Duration::from_secs_f64(args.warmup);
         run_pairs_blocking(rt, addr, args.pairs, length, false)?;
@@ -223,151 +222,8 @@ fn warm_up(rt: &tokio::runtime::Runtime, addr: SocketAddr, args: &Args) -> io::R
     Ok(())
 }
 
-/// The latency percentiles the throughput scenario shows.
-const PERCENTILES: [(&str, f64); 3] = [("p50", 0.50), ("p99", 0.99), ("p99.9", 0.999)];
-
-/// The throughput scenario's figures for one server.
-struct Speed {
-    rate: f64,
-    /// At [`PERCENTILES`], in microseconds.
-    latencies_us: [f64; 3],
-    /// The server's CPU time per message delivered, in microseconds (when its
-    /// process id is known).
-    cpu_us: Option<f64>,
-    lost: u64,
-}
-
-/// Runs the pairs against every server in `list` in turn, in windows of a
-/// quarter of the length each, the order reversed every other round (A B,
-/// B A, A B, B A), so that a drift in the machine's speed counts alike on
-/// all sides. Returns each server's runs and the CPU time it used (ns).
-fn alternate(
-    rt: &tokio::runtime::Runtime,
-    list: &[ServerUnderTest],
-    args: &Args,
-) -> io::Result<Vec<(PairRun, Option<u64>)>> {
-    let quarter = Duration::from_secs_f64(args.seconds as f64 / 4.0);
-    let mut runs: Vec<(PairRun, Option<u64>)> =
-        list.iter().map(|_| (PairRun::default(), Some(0))).collect();
-    for round in 0..4 {
-        let mut order: Vec<usize> = (0..list.len()).collect();
-        if round % 2 == 1 {
-            order.reverse();
-        }
-        for i in order {
-            let pid = list[i].pid(args);
-            let before = pid.map(procfs::cpu_ns).transpose()?;
-            let run = run_pairs_blocking(rt, list[i].addr(), args.pairs, quarter, false)?;
-            let after = pid.map(procfs::cpu_ns).transpose()?;
-            let used = before.zip(after).map(|(b, a)| a.saturating_sub(b));
-            runs[i].1 = runs[i].1.zip(used).map(|(sum, used)| sum + used);
-            runs[i].0.absorb(run);
-        }
-    }
-    Ok(runs)
-}
-
-pub fn throughput(args: &Args, figures: &mut Figures<'_>) -> io::Result<()> {
-    let rt = runtime()?;
-    let mut list = servers_for_pairs(args)?;
-    let has_local = list.iter().any(|s| matches!(s, ServerUnderTest::Local(_)));
-    if has_local {
-        list.insert(0, ServerUnderTest::Naive(naive_relay::start()?));
-    }
-    for server in &list {
-        warm_up(&rt, server.addr(), args)?;
-    }
-    let runs = alternate(&rt, &list, args)?;
-    let mut baseline: Option<(String, Speed)> = None;
-    for (server, (mut run, cpu_ns)) in list.iter().zip(runs) {
-        let speed = Speed {
-            rate: run.rate(),
-            latencies_us: PERCENTILES.map(|(_, p)| run.percentile_us(p)),
-            cpu_us: cpu_ns.map(|ns| ns as f64 / 1000.0 / run.received.max(1) as f64),
-            lost: run.lost,
-        };
-        let label = server.label();
-        let shown = baseline
-            .as_ref()
-            .map(|(name, speed)| (name.as_str(), speed));
-        report_throughput(figures, args, &label, &speed, shown);
-        report_errors(figures, &format!("{label}: errors"), &run);
-        if let (ServerUnderTest::Local(_), Some((_, naive))) = (server, &baseline) {
-            report_against_naive(figures, &speed, naive);
-        }
-        baseline.get_or_insert((label, speed));
-    }
-    rt.shutdown_timeout(Duration::from_secs(5));
-    Ok(())
-}
-
-fn report_throughput(
-    figures: &mut Figures<'_>,
-    args: &Args,
-    label: &str,
-    speed: &Speed,
-    baseline: Option<(&str, &Speed)>,
-) {
-    let base = |value: Option<Value>| match (baseline, value) {
-        (Some((name, _)), Some(v)) => format!("{name}: {}", v.shown()),
-        _ => String::new(),
-    };
-    figures.add(
-        &format!(
-            "{label}: messages/s, {} pairs, {} s",
-            args.pairs, args.seconds
-        ),
-        Value::Rate(speed.rate),
-        base(baseline.map(|(_, b)| Value::Rate(b.rate))),
-        Verdict::Info,
-    );
-    if let Some(cpu_us) = speed.cpu_us {
-        figures.add(
-            &format!("{label}: server CPU per message"),
-            Value::Us2(cpu_us),
-            base(baseline.and_then(|(_, b)| b.cpu_us).map(Value::Us2)),
-            Verdict::Info,
-        );
-    }
-    for (i, (name, _)) in PERCENTILES.iter().enumerate() {
-        figures.add(
-            &format!("{label}: latency SEND -> DELIVERY {name}"),
-            Value::Us(speed.latencies_us[i]),
-            base(baseline.map(|(_, b)| Value::Us(b.latencies_us[i]))),
-            Verdict::Info,
-        );
-    }
-    figures.add(
-        &format!("{label}: messages lost (SEND-OK, no DELIVERY)"),
-        Value::Count(speed.lost as f64),
-        "goal 0",
-        Verdict::from_goal(speed.lost == 0),
-    );
-}
-
-/// chat-server's goals against the naive relay: at least its messages/s, at
-/// most its CPU per message.
-fn report_against_naive(figures: &mut Figures<'_>, ours: &Speed, naive: &Speed) {
-    let rate = ours.rate / naive.rate;
-    figures.add(
-        "chat-server / naive relay: messages/s",
-        Value::Ratio(rate),
-        "goal >= 1.00x",
-        Verdict::from_goal(rate >= 1.0),
-    );
-    if let (Some(a), Some(b)) = (ours.cpu_us, naive.cpu_us) {
-        let cpu = a / b;
-        figures.add(
-            "chat-server / naive relay: CPU per message",
-            Value::Ratio(cpu),
-            "goal <= 1.00x",
-            Verdict::from_goal(cpu <= 1.0),
-        );
-    }
-}
-
 /// A row for the errors of a run, if it had any.
-fn report_errors(figures: &mut Figures<'_>, figure: &str, run: &PairRun) {
+pub fn report_errors(figures: &mut Figures<'_>, figure: &str, run: &PairRun) {
     if run.errors > 0 {
         figures.add(
             figure,

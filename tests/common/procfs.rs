@@ -16,8 +16,9 @@ pub fn status_kib(pid: u32, field: &str) -> io::Result<u64> {
         .ok_or_else(|| io::Error::other(format!("no {field} in /proc/{pid}/status")))
 }
 
-/// utime + stime of a process, in ticks (/proc/<pid>/stat fields 14 and 15).
-pub fn cpu_ticks(pid: u32) -> io::Result<u64> {
+/// utime and stime of a process: its time on CPU in user space and in the
+/// kernel, in ticks (/proc/<pid>/stat fields 14 and 15).
+pub fn user_and_system_ticks(pid: u32) -> io::Result<(u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     let malformed = || io::Error::other("malformed /proc/<pid>/stat");
     // The command name (field 2) may contain spaces; it ends at the last ')'.
@@ -30,7 +31,13 @@ pub fn cpu_ticks(pid: u32) -> io::Result<u64> {
             .and_then(|f| f.parse().ok())
             .ok_or_else(malformed)
     };
-    Ok(num(11)? + num(12)?)
+    Ok((num(11)?, num(12)?))
+}
+
+/// utime + stime of a process, in ticks.
+pub fn cpu_ticks(pid: u32) -> io::Result<u64> {
+    let (user, system) = user_and_system_ticks(pid)?;
+    Ok(user + system)
 }
 
 /// Nanoseconds on CPU of all the threads of a process (/proc/<pid>/task/*/schedstat),
