@@ -138,6 +138,24 @@ impl Peer {
 pub struct Incoming(tokio::io::BufReader<OwnedReadHalf>);
 
 impl Incoming {
+    /// Reads until `lines` lines have ended (whatever their length), or
+    /// fails after `limit`, or at end of stream.
+    pub async fn count_lines(&mut self, lines: usize, limit: Duration) -> io::Result<()> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut seen = 0;
+        let deadline = tokio::time::Instant::now() + limit;
+        while seen < lines {
+            let n = tokio::time::timeout_at(deadline, self.0.read(&mut buf))
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "lines missing"))??;
+            if n == 0 {
+                return Err(io::Error::other("closed before every line arrived"));
+            }
+            seen += memchr::memchr_iter(b'\n', &buf[..n]).count();
+        }
+        Ok(())
+    }
+
     /// Reads and drops what arrives, until the connection ends or `stop`.
     pub async fn discard_until(&mut self, stop: &AtomicBool) -> u64 {
         let mut buf = vec![0u8; 64 * 1024];

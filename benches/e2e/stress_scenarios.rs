@@ -1,7 +1,7 @@
 //! The server under hostile load: memory after a burst (`burst`: resident
-//! memory at rest, at the peak of twenty full queues, and after their users
-//! left), and the others' service while a few clients flood the server with
-//! requests (`request-flood`).
+//! memory at rest, at the peak, and after the users left, for twenty full
+//! queues and for large messages through `delaybot`), and the others' service
+//! while a few clients flood the server with requests (`request-flood`).
 
 use std::io;
 use std::net::SocketAddr;
@@ -26,57 +26,153 @@ fn rss(pid: u32) -> io::Result<f64> {
     Ok(procfs::status_kib(pid, "VmRSS")? as f64 * 1024.0)
 }
 
+/// Users of the burst through `delaybot`, and the messages each sends it.
+const LARGE_USERS: usize = 8;
+const LARGE_MESSAGES: usize = 3;
+/// The size of those messages: just under the server's default line limit.
+const LARGE_BYTES: usize = 16 * MIB - 100;
+
 pub fn burst(args: &Args, figures: &mut Figures<'_>) -> io::Result<()> {
-    let server = start_local(args, 2 * args.burst_users + 10)?;
-    let pid = server.child.id();
     let rt = runtime()?;
+    let label = format!(
+        "chat-server: {} users with {} MiB queued each",
+        args.burst_users, args.burst_mb
+    );
+    let (users, mb) = (args.burst_users, args.burst_mb);
+    let memory = measure_burst(args, &rt, 2 * users + 10, |addr| async move {
+        fill_queues(addr, users, mb).await
+    })?;
+    report_burst(
+        figures,
+        &label,
+        &memory,
+        &format!("{} queued in all", bytes((users * mb * MIB) as f64)),
+    );
+    let label = format!(
+        "chat-server: {LARGE_USERS} users each sending {LARGE_MESSAGES} messages of 16 MiB to delaybot"
+    );
+    let memory = measure_burst(args, &rt, LARGE_USERS + 10, |addr| async move {
+        large_through_delaybot(addr).await.map(|()| Vec::new())
+    })?;
+    report_burst(figures, &label, &memory, "read at full speed");
+    rt.shutdown_timeout(Duration::from_secs(5));
+    Ok(())
+}
+
+/// A server's resident memory at rest, at the peak of a burst, and 1 s and
+/// 10 s after the burst's users left.
+struct BurstMemory {
+    rest: f64,
+    peak: f64,
+    after_1s: f64,
+    after_10s: f64,
+}
+
+/// Measures [`BurstMemory`] for a burst made by `burst` (which returns the
+/// connections to close at the peak) on a server of its own.
+fn measure_burst<F, Fut>(
+    args: &Args,
+    rt: &tokio::runtime::Runtime,
+    max_clients: usize,
+    burst: F,
+) -> io::Result<BurstMemory>
+where
+    F: FnOnce(SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = io::Result<Vec<Peer>>>,
+{
+    let server = start_local(args, max_clients)?;
+    let pid = server.child.id();
     thread::sleep(Duration::from_millis(300));
     let rest = rss(pid)?;
-    let peers = rt.block_on(fill_queues(server.addr(), args.burst_users, args.burst_mb))?;
-    thread::sleep(Duration::from_secs(1));
-    let peak = rss(pid)?;
+    let stop = AtomicBool::new(false);
+    let mut peak = rest;
+    let peers = thread::scope(|scope| {
+        // Sampled all along: a burst that flows (delaybot's) has no single
+        // moment at which everything is held.
+        let sampler = scope.spawn(|| {
+            let mut peak = 0.0f64;
+            while !stop.load(Ordering::Relaxed) {
+                peak = peak.max(rss(pid).unwrap_or(0.0));
+                thread::sleep(Duration::from_millis(20));
+            }
+            peak
+        });
+        let peers = rt.block_on(burst(server.addr()));
+        thread::sleep(Duration::from_secs(1));
+        stop.store(true, Ordering::Relaxed);
+        peak = peak.max(sampler.join().unwrap_or(0.0));
+        peers
+    })?;
     drop(peers);
     thread::sleep(Duration::from_secs(1));
     let after_1s = rss(pid)?;
     thread::sleep(Duration::from_secs(9));
     let after_10s = rss(pid)?;
-    rt.shutdown_timeout(Duration::from_secs(5));
+    Ok(BurstMemory {
+        rest,
+        peak,
+        after_1s,
+        after_10s,
+    })
+}
 
-    let label = format!(
-        "chat-server: {} users with {} MiB queued each",
-        args.burst_users, args.burst_mb
-    );
+fn report_burst(figures: &mut Figures<'_>, label: &str, memory: &BurstMemory, burst: &str) {
     figures.add(
         &format!("{label}: VmRSS at rest"),
-        Value::Bytes(rest),
+        Value::Bytes(memory.rest),
         "",
         Verdict::Info,
     );
     figures.add(
         &format!("{label}: VmRSS at the peak"),
-        Value::Bytes(peak),
-        format!(
-            "{} queued in all",
-            bytes((args.burst_users * args.burst_mb * MIB) as f64)
-        ),
+        Value::Bytes(memory.peak),
+        burst,
         Verdict::Info,
     );
     figures.add(
         &format!("{label}: VmRSS 1 s after they left"),
-        Value::Bytes(after_1s),
+        Value::Bytes(memory.after_1s),
         "",
         Verdict::Info,
     );
-    let kept = (after_10s - rest) / (peak - rest).max(1.0);
+    let kept = (memory.after_10s - memory.rest) / (memory.peak - memory.rest).max(1.0);
     figures.add(
         &format!("{label}: VmRSS 10 s after they left"),
-        Value::Bytes(after_10s),
+        Value::Bytes(memory.after_10s),
         format!(
             "{:.1}% of the burst kept (goal <= 10%)",
             100.0 * kept.max(0.0)
         ),
         Verdict::from_goal(kept <= 0.10),
     );
+}
+
+/// [`LARGE_USERS`] users each send [`LARGE_MESSAGES`] messages of
+/// [`LARGE_BYTES`] to `delaybot` while reading everything at full speed (a
+/// `SEND-OK` and two answers for each), then leave.
+async fn large_through_delaybot(addr: SocketAddr) -> io::Result<()> {
+    let tag = run_tag();
+    let message = Arc::new([b"SEND delaybot ", &vec![b'q'; LARGE_BYTES][..], b"\n"].concat());
+    let mut tasks = JoinSet::new();
+    for i in 0..LARGE_USERS {
+        let peer = Peer::login(addr, &format!("d{tag}x{i}"), 64 * 1024, i).await?;
+        let message = Arc::clone(&message);
+        tasks.spawn(async move {
+            let (mut incoming, mut wr) = peer.split();
+            let sending = async {
+                for _ in 0..LARGE_MESSAGES {
+                    write_fully(&mut wr, &message).await?;
+                }
+                Ok::<(), io::Error>(())
+            };
+            let reading = incoming.count_lines(3 * LARGE_MESSAGES, Duration::from_secs(120));
+            let (sent, read) = tokio::join!(sending, reading);
+            sent.and(read)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.map_err(io::Error::other)??;
+    }
     Ok(())
 }
 
