@@ -186,11 +186,23 @@ fn checks_run_in_order_header_name_in_use_capacity() {
 
 #[test]
 fn line_too_long_before_login_is_a_failed_handshake() {
-    let server = start_server(&["--max-line-bytes", "100"]);
+    let server = start_server(&[]);
     let mut line = b"HELLO-FROM ".to_vec();
-    line.extend(std::iter::repeat_n(b'a', 200));
+    line.extend(std::iter::repeat_n(b'a', 2000));
     line.push(b'\n');
     assert_eq!(handshake_refused(&server, &line), "BAD-RQST-BODY");
+}
+
+#[test]
+fn the_first_line_has_its_own_limit_whatever_max_line_bytes_says() {
+    let server = start_server(&["--max-line-bytes", "100"]);
+    let name = "a".repeat(255);
+    let mut client = Client::login(&server, &name);
+    // After login, the limit is --max-line-bytes.
+    client.send(&format!("SEND {name} hi\n"));
+    assert_eq!(client.line(), "BAD-RQST-BODY");
+    client.send(&format!("SEND {} hi\n", "b".repeat(80)));
+    assert_eq!(client.line(), "BAD-DEST-USER");
 }
 
 // ---- LIST ------------------------------------------------------------------

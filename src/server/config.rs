@@ -87,9 +87,10 @@ pub struct Cli {
     #[arg(long)]
     pub no_bots: bool,
 
-    /// Longest request line accepted, in bytes (without the newline). A longer
-    /// line is answered with BAD-RQST-BODY and discarded; before login it ends
-    /// the connection.
+    /// Longest request line accepted after login, in bytes (without the
+    /// newline). A longer line is answered with BAD-RQST-BODY and discarded.
+    /// (The first line, before login, may be 1 KiB at most, whatever this says;
+    /// longer, it ends the connection.)
     #[arg(long, value_name = "N", default_value_t = Config::default().max_line_bytes)]
     pub max_line_bytes: usize,
 
@@ -100,7 +101,8 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = Config::default().max_queue_bytes)]
     pub max_queue_bytes: usize,
 
-    /// Seconds a user over --max-queue-bytes may read nothing before it is
+    /// Seconds a user over --max-queue-bytes (or with more than 256 KiB of
+    /// replies to its own requests waiting) may read nothing before it is
     /// disconnected. 0 disconnects it as soon as it is over.
     #[arg(long, value_name = "SECS",
           default_value_t = Config::default().stall_timeout.as_secs())]

@@ -23,8 +23,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::{debug, info};
 
-/// Longest first line accepted before login. `HELLO-FROM` and the longest
-/// allowed name fit easily; anything longer is refused without being stored.
+/// Longest first line accepted before login, whatever `--max-line-bytes`
+/// says (which is for the requests after login). `HELLO-FROM` and the
+/// longest allowed name fit easily; anything longer is refused without being
+/// stored.
 const HANDSHAKE_LINE_BYTES: usize = 1024;
 /// Requests handled in a row before the other connections get their turn.
 const REQUESTS_PER_TURN: usize = 16;
@@ -81,7 +83,7 @@ pub(super) async fn handle(stream: TcpStream, peer: SocketAddr, shared: Arc<Shar
     let mut conn = Connection {
         id,
         stream,
-        framer: LineFramer::with_max_line(HANDSHAKE_LINE_BYTES.min(shared.config.max_line_bytes)),
+        framer: LineFramer::with_max_line(HANDSHAKE_LINE_BYTES),
         shared: Arc::clone(&shared),
     };
     let Some(name) = conn.handshake().await else {
