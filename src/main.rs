@@ -9,6 +9,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    // Where it cannot be set there is nothing to do, and nothing worth a
+    // word on the terminal.
+    let _ = chat::give_back_large_buffers();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    let large_buffers_returned = return_large_buffers();
+    let large_buffers_returned = chat::give_back_large_buffers();
     let runtime = match cli.threads {
         1 => tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -76,31 +76,6 @@ async fn run(cli: Cli, large_buffers_returned: bool) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Makes glibc's allocator give every large buffer back to the system as
-/// soon as it is freed, so that memory comes back after a burst of large
-/// messages. By default glibc maps blocks of 128 KiB and more on their own,
-/// but raises that threshold to the size of any such block freed (up to
-/// 32 MiB): after one large message, later ones come from the heap, where
-/// their memory stays once freed (measured: 8 users each sending three 16 MiB
-/// messages through `delaybot` left 55% to 81% of the burst resident for
-/// good; with the threshold kept, none). Returns whether it was set.
-/// Elsewhere there is nothing to set.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn return_large_buffers() -> bool {
-    /// glibc's own starting threshold, kept from rising.
-    const MMAP_THRESHOLD: libc::c_int = 128 * 1024;
-    // SAFETY: mallopt only sets one of the allocator's parameters. It is
-    // called before any other thread of the program exists.
-    #[allow(unsafe_code)]
-    let set = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) };
-    set == 1
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn return_large_buffers() -> bool {
-    true
 }
 
 /// Logs to standard error through a bounded buffer and a thread of its own,
