@@ -101,8 +101,7 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = Config::default().max_queue_bytes)]
     pub max_queue_bytes: usize,
 
-    /// Seconds a user over --max-queue-bytes (or with more than 256 KiB of
-    /// replies to its own requests waiting) may read nothing before it is
+    /// Seconds a user over --max-queue-bytes may read nothing before it is
     /// disconnected. 0 disconnects it as soon as it is over.
     #[arg(long, value_name = "SECS",
           default_value_t = Config::default().stall_timeout.as_secs())]

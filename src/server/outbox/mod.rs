@@ -14,11 +14,10 @@
 //!   connection stops reading its requests ([`Outbox::wait_for_own_room`]).
 //! - Everything waiting, against the `--max-queue-bytes` limit: a message from
 //!   another user that finds the queue over it is still queued, and its
-//!   sender waits until there is room again ([`Outbox::wait_for_room`]).
-//!
-//! Only when the connection is over one of the bounds *and* its socket has
-//! taken nothing for the stall time is it *killed*: its queue is dropped and
-//! the connection closed at once.
+//!   sender waits until there is room again ([`Outbox::wait_for_room`]). Only
+//!   when the connection is over the limit *and* its socket has taken nothing
+//!   for the stall time is it *killed*: its queue is dropped and the
+//!   connection closed at once.
 //!
 //! Memory held for a connection is therefore at most the limit, plus one
 //! message from each sender that waits for room, plus its own replies.
@@ -338,13 +337,11 @@ impl Outbox {
         }
     }
 
-    /// Completes once at most [`OWN_BOUND`] bytes of own replies wait, or
-    /// the outbox is no longer open. A connection whose socket takes nothing
-    /// for the stall time meanwhile is killed: a client that sends and never
-    /// reads is not held for ever (its requests are no longer read, so the
-    /// server might never see it close).
+    /// Completes once at most [`OWN_BOUND`] bytes of own replies wait (or
+    /// the outbox is no longer open).
     pub(super) async fn wait_for_own_room(&self) {
-        self.wait_unless_stalled(|state| state.own_cost() <= OWN_BOUND)
+        const FOR_EVER: Duration = Duration::from_secs(365 * 24 * 3600);
+        self.wait_until(FOR_EVER, |state| state.own_cost() <= OWN_BOUND)
             .await;
     }
 
@@ -353,29 +350,22 @@ impl Outbox {
     /// its socket took nothing for the stall time (it is killed then),
     /// [`Pushed::Gone`] if it closed, [`Pushed::Queued`] when there is room.
     pub(super) async fn wait_for_room(&self) -> Pushed {
-        let max_bytes = self.max_bytes;
-        self.wait_unless_stalled(move |state| state.bytes <= max_bytes)
-            .await
-    }
-
-    /// Waits until `ready` holds for the state ([`Pushed::Queued`]), or the
-    /// outbox is no longer open ([`Pushed::Gone`]), or its socket has taken
-    /// nothing for the stall time: it is killed then ([`Pushed::Killed`]).
-    async fn wait_unless_stalled(&self, ready: impl Fn(&State) -> bool + Copy) -> Pushed {
         loop {
             let wait = {
                 let state = self.lock();
                 if state.status != Status::Open {
                     return Pushed::Gone;
                 }
-                if ready(&state) {
+                if state.bytes <= self.max_bytes {
                     return Pushed::Queued;
                 }
                 self.stall
                     .saturating_sub(state.stalled_for(Instant::now()))
                     .max(Duration::from_millis(10))
             };
-            self.wait_until(wait, ready).await;
+            let max_bytes = self.max_bytes;
+            self.wait_until(wait, |state| state.bytes <= max_bytes)
+                .await;
             if self.kill_if_stalled(Duration::ZERO) {
                 return Pushed::Killed;
             }
