@@ -75,7 +75,6 @@ impl CpuUse {
 /// One server's share of [`alternate`]: its runs together, and the CPU it
 /// used in each round with the deliveries of that round (when its process id
 /// is known).
-#[derive(Default)]
 struct Measured {
     run: PairRun,
     rounds: Option<Vec<(CpuUse, u64)>>,
@@ -125,11 +124,12 @@ impl Speed {
         let per_message =
             |cpu: &CpuUse, received: u64| cpu.ns as f64 / 1000.0 / received.max(1) as f64;
         let total = rounds.as_ref().map(|rounds| {
-            let mut total = CpuUse::default();
-            for (cpu, _) in rounds {
-                total.add(*cpu);
-            }
-            total
+            rounds
+                .iter()
+                .fold(CpuUse::default(), |mut total, (cpu, _)| {
+                    total.add(*cpu);
+                    total
+                })
         });
         Speed {
             rate: run.rate(),
