@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::inputs::Permit;
 use crate::net::{read_into, write_fully};
-use crate::protocol::{Frame, LineFramer, ServerMessage};
+use crate::protocol::{LineFramer, ServerMessage};
 
 /// How long a quitting client waits for queued requests to leave.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -80,11 +80,8 @@ impl Connection {
     /// buffer, so they are used (and dropped) before the next
     /// [`receive`](Self::receive).
     pub(super) fn messages(&mut self) -> impl Iterator<Item = ServerMessage<'_>> {
-        // The client sets no maximum line length: every frame is a line.
-        self.framer.frames().filter_map(|frame| match frame {
-            Frame::Line(line) => Some(ServerMessage::parse(line)),
-            Frame::TooLong => None,
-        })
+        // The client sets no maximum line length: every line is handed out.
+        self.framer.lines().map(ServerMessage::parse)
     }
 
     /// Waits for bytes from the server and frames them. Returns `Ok(false)` when

@@ -178,6 +178,16 @@ impl LineFramer {
             cursor: &mut self.cursor,
         }
     }
+
+    /// Every complete line, in order, as [`frames`](Self::frames) hands them
+    /// out, lines over the maximum (if one is set) left out: on a framer
+    /// without a maximum, every line.
+    pub fn lines(&mut self) -> impl Iterator<Item = &[u8]> {
+        self.frames().filter_map(|frame| match frame {
+            Frame::Line(line) => Some(line),
+            Frame::TooLong => None,
+        })
+    }
 }
 
 /// The complete frames in a [`LineFramer`]: see [`LineFramer::frames`].

@@ -27,6 +27,16 @@ fn whole_lines_in_one_chunk() {
 }
 
 #[test]
+fn lines_are_the_frames_without_those_too_long() {
+    let mut f = LineFramer::new();
+    f.push(b"one\ntwo\r\nthree");
+    assert_eq!(f.lines().collect::<Vec<_>>(), [&b"one"[..], b"two"]);
+    let mut f = LineFramer::with_max_line(3);
+    f.push(b"one\nlonger\ntwo\n");
+    assert_eq!(f.lines().collect::<Vec<_>>(), [&b"one"[..], b"two"]);
+}
+
+#[test]
 fn partial_line_is_held_back_until_newline() {
     let mut f = LineFramer::new();
     f.push(b"DELIVERY bob hel");
