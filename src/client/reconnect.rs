@@ -2,7 +2,7 @@
 //! the same name, with capped exponential backoff, until it works or the
 //! user quits; with `--local`, start the server if nothing listens any more.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::app::{login, show_answer, Outcome};
 use super::command::LoginInput;
@@ -106,12 +106,13 @@ impl Backoff {
     }
 }
 
-/// A number in [0, 1), different in every call and every process (the
-/// standard library's randomly seeded hasher is enough for jitter).
+/// A number in [0, 1), different in every call and every process: the
+/// output of the standard library's hasher with fresh random keys (each
+/// `RandomState` has keys of its own, seeded from the operating system's
+/// random source once per thread), which is enough for jitter.
 fn random_fraction() -> f64 {
     use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(Instant::now().elapsed().as_nanos());
+    let hasher = std::collections::hash_map::RandomState::new().build_hasher();
     (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 

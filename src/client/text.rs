@@ -10,8 +10,9 @@
 
 use super::safe::SafeText;
 
-/// Joins static pieces and safe pieces into one safe line.
-macro_rules! line {
+/// Joins static pieces and safe pieces into one safe line. (Not `line!`,
+/// which would hide the standard library's macro of that name.)
+macro_rules! joined {
     ($($part:expr),* $(,)?) => {
         SafeText::concat(&[$(&SafeText::from($part)),*])
     };
@@ -22,12 +23,12 @@ pub const WELCOME: &str = "Welcome to Chat Client. Enter your login:";
 
 /// Login succeeded (RI3).
 pub fn logged_in(name: &SafeText) -> SafeText<'static> {
-    line!("Successfully logged in as ", name.clone(), "!")
+    joined!("Successfully logged in as ", name.clone(), "!")
 }
 
 /// Login refused: the name is taken (RI4).
 pub fn name_in_use(name: &SafeText) -> SafeText<'static> {
-    line!(
+    joined!(
         "Cannot log in as ",
         name.clone(),
         ". That username is already in use."
@@ -36,7 +37,7 @@ pub fn name_in_use(name: &SafeText) -> SafeText<'static> {
 
 /// Login refused: the name is not allowed (RI5).
 pub fn name_rejected(name: &SafeText) -> SafeText<'static> {
-    line!(
+    joined!(
         "Cannot log in as ",
         name.clone(),
         ". That username contains disallowed characters."
@@ -60,12 +61,12 @@ pub const FROM_SEPARATOR: &str = ": ";
 /// A message from another user (RI10). The front ends write the same pieces
 /// without building the string.
 pub fn message_from(name: &SafeText, message: &SafeText) -> SafeText<'static> {
-    line!(FROM_PREFIX, name.clone(), FROM_SEPARATOR, message.clone())
+    joined!(FROM_PREFIX, name.clone(), FROM_SEPARATOR, message.clone())
 }
 
 /// The first line of a user list (RI11).
 pub fn user_count(count: usize) -> SafeText<'static> {
-    line!(
+    joined!(
         "There are ",
         SafeText::number(count as u64),
         " online users:"
@@ -74,7 +75,7 @@ pub fn user_count(count: usize) -> SafeText<'static> {
 
 /// One line per user of a user list (RI11).
 pub fn user_entry(name: &SafeText) -> SafeText<'static> {
-    line!("- ", name.clone())
+    joined!("- ", name.clone())
 }
 
 /// The server rejected the header of the previous request (RI12).
@@ -87,7 +88,7 @@ pub const BAD_BODY: &str = "Error: Unknown issue in previous message body.";
 
 /// The server closed the connection after a login attempt without answering.
 pub fn login_no_answer(name: &SafeText) -> SafeText<'static> {
-    line!(
+    joined!(
         "Cannot log in as ",
         name.clone(),
         ". The server closed the connection without an answer; try again."
@@ -96,7 +97,7 @@ pub fn login_no_answer(name: &SafeText) -> SafeText<'static> {
 
 /// The server could not be reached.
 pub fn cannot_connect(address: &SafeText, reason: &SafeText) -> SafeText<'static> {
-    line!(
+    joined!(
         "Cannot connect to the chat server at ",
         address.clone(),
         ": ",
@@ -109,7 +110,7 @@ pub const SERVER_CLOSED: &str = "The server closed the connection.";
 
 /// The connection failed after login.
 pub fn connection_lost(reason: &SafeText) -> SafeText<'static> {
-    line!("Lost the connection to the server: ", reason.clone())
+    joined!("Lost the connection to the server: ", reason.clone())
 }
 
 /// A typed line that is not a command.
@@ -122,7 +123,7 @@ pub const UNEXPECTED_REPLY: &str = "(The server sent a reply that was not expect
 
 /// `chat --local` started an embedded server.
 pub fn hosting(address: &SafeText) -> SafeText<'static> {
-    line!(
+    joined!(
         "Started a local chat server at ",
         address.clone(),
         "; it stops when this client quits."
@@ -131,7 +132,7 @@ pub fn hosting(address: &SafeText) -> SafeText<'static> {
 
 /// `chat --local` could not start its server.
 pub fn cannot_host(address: &SafeText, reason: &SafeText) -> SafeText<'static> {
-    line!(
+    joined!(
         "Cannot start a local chat server at ",
         address.clone(),
         ": ",
@@ -141,7 +142,7 @@ pub fn cannot_host(address: &SafeText, reason: &SafeText) -> SafeText<'static> {
 
 /// No login answer came in time.
 pub fn login_timed_out(address: &SafeText, seconds: u64) -> SafeText<'static> {
-    line!(
+    joined!(
         "The server at ",
         address.clone(),
         " did not answer the login within ",
@@ -152,7 +153,7 @@ pub fn login_timed_out(address: &SafeText, seconds: u64) -> SafeText<'static> {
 
 /// The server answered the login with something outside the protocol.
 pub fn not_a_chat_server(address: &SafeText) -> SafeText<'static> {
-    line!(
+    joined!(
         "The server at ",
         address.clone(),
         " is not a chat server: its answer is not part of the chat protocol."
@@ -172,7 +173,7 @@ pub const ENTER_LOGIN: &str = "Enter your login:";
 
 /// The connection is being restored.
 pub fn reconnecting(seconds: u64) -> SafeText<'static> {
-    line!(
+    joined!(
         "Reconnecting in ",
         SafeText::number(seconds),
         " s... (!quit or Ctrl-C stops)"
@@ -181,7 +182,7 @@ pub fn reconnecting(seconds: u64) -> SafeText<'static> {
 
 /// A reconnection attempt failed.
 pub fn reconnect_failed(reason: &SafeText) -> SafeText<'static> {
-    line!("Could not reconnect: ", reason.clone())
+    joined!("Could not reconnect: ", reason.clone())
 }
 
 /// A line typed while not connected.
@@ -190,7 +191,7 @@ pub const NOT_CONNECTED: &str =
 
 /// A conversation started.
 pub fn talking_to(name: &SafeText) -> SafeText<'static> {
-    line!(
+    joined!(
         "Talking to ",
         name.clone(),
         ": lines without @ or ! go to ",
@@ -213,7 +214,7 @@ pub const HELP_HEADING: &str = "Commands:";
 pub fn help_entry(command: &'static str, width: usize, meaning: &'static str) -> SafeText<'static> {
     const SPACES: &str = "                                ";
     let pad = &SPACES[..width.saturating_sub(command.len()).min(SPACES.len())];
-    line!("  ", command, pad, "  ", meaning)
+    joined!("  ", command, pad, "  ", meaning)
 }
 
 /// What the hosting user's server tells everyone when that user quits.
@@ -221,7 +222,7 @@ pub const HOST_LEFT: &str = "(left the chat; the chat server they were hosting i
 
 /// A half-typed line, printed on the way out so that it can be copied.
 pub fn not_sent(line: &SafeText) -> SafeText<'static> {
-    line!("Not sent: ", line.clone())
+    joined!("Not sent: ", line.clone())
 }
 
 /// Lines that came just before the program ended, on a terminal too slow
@@ -232,7 +233,7 @@ pub fn not_shown(lines: usize) -> SafeText<'static> {
     } else {
         " more lines"
     };
-    line!(
+    joined!(
         "(",
         SafeText::number(u64::try_from(lines).unwrap_or(u64::MAX)),
         what,
@@ -242,7 +243,7 @@ pub fn not_shown(lines: usize) -> SafeText<'static> {
 
 /// The history file could not be used.
 pub fn no_history(path: &SafeText, reason: &SafeText) -> SafeText<'static> {
-    line!(
+    joined!(
         "Cannot keep the history in ",
         path.clone(),
         " (",
@@ -253,7 +254,7 @@ pub fn no_history(path: &SafeText, reason: &SafeText) -> SafeText<'static> {
 
 /// The log file could not be used.
 pub fn no_log(path: &SafeText, reason: &SafeText) -> SafeText<'static> {
-    line!(
+    joined!(
         "Cannot write the log to ",
         path.clone(),
         " (",
