@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the sans-IO protocol core: line framing and message
-//! parsing and encoding. Run with `cargo bench --bench protocol`.
+//! parsing and encoding, the client's receive path, and the ordering of
+//! names for completion. Run with `cargo bench --bench protocol`.
 //!
 //! These measure CPU work only (no sockets); the end-to-end figures are in
 //! `benches/e2e/`.
@@ -187,11 +188,35 @@ fn client_path(c: &mut Criterion) {
     group.finish();
 }
 
+/// Ordering the names for rich mode's Tab, which happens each time a new
+/// person writes: with 40,000 users online, it must stay a small share of
+/// the 20 ms between two messages from new senders.
+fn completion_names(c: &mut Criterion) {
+    let mut group = c.benchmark_group("client completion names");
+    let mut session = Session::new("me");
+    let names: Vec<String> = (0..40_000).map(|i| format!("user{i}")).collect();
+    session.receive(ServerMessage::ListOk(
+        names.iter().map(|name| name.as_bytes()).collect(),
+    ));
+    // A last writer and a full list of people talked with.
+    for name in names.iter().step_by(1000) {
+        session.receive(ServerMessage::Delivery {
+            from: name.as_bytes(),
+            body: b"hi",
+        });
+    }
+    group.throughput(Throughput::Elements(names.len() as u64));
+    group.bench_function("names_by_recency, 40,000 users", |b| {
+        b.iter(|| black_box(&session).names_by_recency().len())
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = framing, server_messages, client_messages, client_path
+    targets = framing, server_messages, client_messages, client_path, completion_names
 }
 criterion_main!(benches);

@@ -115,6 +115,9 @@ pub fn render<'a>(event: Event<'a>, mut emit: impl FnMut(Line<'a>)) {
             name: SafeText::neutralise(from),
             message: SafeText::neutralise(body),
         }),
+        Event::NoSender { body } => {
+            emit(Line::notice(text::no_sender(&SafeText::neutralise(body))))
+        }
         Event::Users(names) => {
             emit(Line::info(text::user_count(names.len())));
             for name in names {
@@ -166,6 +169,20 @@ mod tests {
                 body: &b"hi there"[..]
             }),
             ["From bob: hi there"]
+        );
+    }
+
+    #[test]
+    fn a_message_without_a_sender_is_a_note_not_a_line_from_a_user() {
+        let event = Event::NoSender {
+            body: &b"bob: \x1b[2Jhi"[..],
+        };
+        let mut lines = Vec::new();
+        render(event, |line| lines.push(line));
+        assert!(matches!(lines[..], [Line::Text(Kind::Notice, _)]));
+        assert_eq!(
+            lines[0].plain().as_str(),
+            "A message without a sender's name: bob: \\x1b[2Jhi"
         );
     }
 

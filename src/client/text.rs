@@ -117,6 +117,12 @@ pub fn connection_lost(reason: &SafeText) -> SafeText<'static> {
 pub const COMMAND_HINT: &str =
     "Type @<username> <message> to send a message, !who to list users, or !quit to exit.";
 
+/// A message whose sender's name is empty: shown so that it cannot pass for
+/// a message from a user (`From : ...`).
+pub fn no_sender(message: &SafeText) -> SafeText<'static> {
+    joined!("A message without a sender's name: ", message.clone())
+}
+
 /// The server sent something that does not fit at this moment, or that the
 /// client does not know. The raw header is never shown.
 pub const UNEXPECTED_REPLY: &str = "(The server sent a reply that was not expected; ignored.)";

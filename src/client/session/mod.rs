@@ -4,6 +4,9 @@
 //! keeps a queue of the requests it has sent and matches each reply to the
 //! oldest one. That is how the reply to a silent `LIST` (sent to refresh tab
 //! completion) is never shown, while a `!who` typed by the user is shown once.
+//! The two error replies, `BAD-RQST-HDR` and `BAD-RQST-BODY`, are the
+//! exception: the server reports a fault in something the client sent, and
+//! is believed whether or not a request is waiting, so they are always shown.
 //!
 //! It also keeps what rich mode's conversations need: the current
 //! conversation, the last person who wrote (for `!r`), and who was talked
@@ -22,8 +25,10 @@ pub enum Event<'a> {
     Sent,
     /// `BAD-DEST-USER`
     NoSuchUser,
-    /// `DELIVERY`
+    /// `DELIVERY` from a user.
     Message { from: &'a [u8], body: &'a [u8] },
+    /// `DELIVERY` with an empty sender's name: from nobody a user could be.
+    NoSender { body: &'a [u8] },
     /// `LIST-OK` in answer to `!who`
     Users(Vec<&'a [u8]>),
     /// `BAD-RQST-HDR`
@@ -72,6 +77,8 @@ const RECENT: usize = 32;
 pub struct Session {
     me: String,
     pending: VecDeque<Awaited>,
+    /// How many of `pending` are silent requests (nothing the user waits for).
+    silent: usize,
     names: BTreeSet<String>,
     names_version: u64,
     /// The last sender, known to be in `names` (or not completable) and at
@@ -103,6 +110,7 @@ impl Session {
     /// waiting for replies are forgotten, conversations and names are kept.
     pub(crate) fn restart(&mut self, me: &str) {
         self.pending.clear();
+        self.silent = 0;
         self.last_sender.clear();
         if self.me != me {
             self.me = me.to_string();
@@ -175,6 +183,7 @@ impl Session {
     /// A `LIST` whose reply only refreshes the known names and is never shown.
     pub(crate) fn silent_list(&mut self) -> ClientMessage<'static> {
         self.pending.push_back(Awaited::List { shown: false });
+        self.silent += 1;
         ClientMessage::List
     }
 
@@ -182,6 +191,7 @@ impl Session {
     /// The event borrows from the message.
     pub fn receive<'a>(&mut self, message: ServerMessage<'a>) -> Option<Event<'a>> {
         match message {
+            ServerMessage::Delivery { from: b"", body } => Some(Event::NoSender { body }),
             ServerMessage::Delivery { from, body } => {
                 if from != self.last_sender.as_slice() {
                     self.new_sender(from);
@@ -190,8 +200,8 @@ impl Session {
             }
             ServerMessage::SendOk => self.reply(Event::Sent),
             ServerMessage::BadDestUser => self.reply(Event::NoSuchUser),
-            ServerMessage::BadRequestHeader => self.reply(Event::BadHeader),
-            ServerMessage::BadRequestBody => self.reply(Event::BadBody),
+            ServerMessage::BadRequestHeader => Some(self.error_reply(Event::BadHeader)),
+            ServerMessage::BadRequestBody => Some(self.error_reply(Event::BadBody)),
             ServerMessage::ListOk(names) => {
                 self.lists += 1;
                 self.replace_names(&names);
@@ -208,15 +218,35 @@ impl Session {
     /// request is not shown; a reply to no request is not believed.
     fn reply<'a>(&mut self, event: Event<'a>) -> Option<Event<'a>> {
         match self.pending.front() {
-            None | Some(Awaited::Notice(_)) => return Some(Event::Unexpected),
+            None | Some(Awaited::Notice(_)) => Some(Event::Unexpected),
             Some(Awaited::List { shown: false }) => {
-                self.pending.pop_front();
-                return None;
+                self.pop_request();
+                None
             }
-            Some(_) => {}
+            Some(_) => {
+                self.pop_request();
+                Some(event)
+            }
         }
-        self.pending.pop_front();
-        Some(event)
+    }
+
+    /// An error reply (`BAD-RQST-HDR`, `BAD-RQST-BODY`): it answers the
+    /// oldest pending request if there is one, and is shown in any case.
+    fn error_reply<'a>(&mut self, event: Event<'a>) -> Event<'a> {
+        if matches!(
+            self.pending.front(),
+            Some(Awaited::Send | Awaited::List { .. })
+        ) {
+            self.pop_request();
+        }
+        event
+    }
+
+    /// Forgets the oldest pending request: it has been answered.
+    fn pop_request(&mut self) {
+        if let Some(Awaited::List { shown: false }) = self.pending.pop_front() {
+            self.silent -= 1;
+        }
     }
 
     /// What waited for the replies just received, now to be told.
@@ -230,9 +260,11 @@ impl Session {
         }
     }
 
-    /// True while a request has not been answered.
+    /// True while something the user asked for waits for the server: a
+    /// request that has not been answered, or what waits behind one. Silent
+    /// requests do not count: nobody waits for their replies.
     pub(crate) fn awaits_replies(&self) -> bool {
-        !self.pending.is_empty()
+        self.pending.len() > self.silent
     }
 
     /// The user's own name.
@@ -254,17 +286,22 @@ impl Session {
     /// Names to offer for completion, in the order to offer them: whoever
     /// wrote last, then the others talked with most recently, then everyone
     /// else in alphabetical order, and the user's own name last.
-    pub(crate) fn names_by_recency(&self) -> Vec<&str> {
+    ///
+    /// Linear in the names: each is compared only with the few people at the
+    /// head of the list (at most [`RECENT`] and the last writer), however
+    /// many users are online.
+    pub fn names_by_recency(&self) -> Vec<&str> {
         let mut ordered: Vec<&str> = Vec::with_capacity(self.names.len());
         let known = |name: &&str| self.names.contains(*name) && *name != self.me;
         ordered.extend(self.last_writer.as_deref().filter(known));
         for name in &self.recent {
-            if known(&name.as_str()) && !ordered.contains(&name.as_str()) {
+            if known(&name.as_str()) && !among(&ordered, name) {
                 ordered.push(name);
             }
         }
+        let head = ordered.len();
         for name in &self.names {
-            if *name != self.me && !ordered.contains(&name.as_str()) {
+            if *name != self.me && !among(&ordered[..head], name) {
                 ordered.push(name);
             }
         }
@@ -331,6 +368,14 @@ impl Session {
             self.last_sender.clear();
         }
     }
+}
+
+/// Whether `name` is one of `names` (which is short: see
+/// [`Session::names_by_recency`]).
+fn among(names: &[&str], name: &str) -> bool {
+    #[cfg(test)]
+    tests::COMPARED.with(|compared| compared.set(compared.get() + names.len()));
+    names.contains(&name)
 }
 
 /// A local event (one a typed command makes, with no request) that owns its

@@ -2,6 +2,12 @@
 
 use super::*;
 use crate::client::command::Dialect;
+use std::cell::Cell;
+
+thread_local! {
+    /// How many names `names_by_recency` compared, in this thread.
+    pub(super) static COMPARED: Cell<usize> = const { Cell::new(0) };
+}
 
 fn typed<'a>(s: &mut Session, line: &'a str) -> Action<'a> {
     s.command(Command::parse(line, Dialect::Rich))
@@ -62,15 +68,105 @@ fn who_is_shown_and_silent_list_is_not() {
 }
 
 #[test]
-fn an_error_answering_a_silent_list_is_hidden() {
+fn an_error_answering_a_silent_list_is_shown_and_answers_it() {
     let mut s = Session::new("me");
     s.silent_list();
-    assert_eq!(s.receive(ServerMessage::BadRequestHeader), None);
-    typed(&mut s, "@bob x");
     assert_eq!(
         s.receive(ServerMessage::BadRequestHeader),
         Some(Event::BadHeader)
     );
+    typed(&mut s, "@bob x");
+    assert_eq!(s.receive(ServerMessage::SendOk), Some(Event::Sent));
+    assert!(!s.awaits_replies());
+}
+
+#[test]
+fn error_replies_are_shown_whenever_they_come() {
+    let mut s = Session::new("me");
+    // With nothing asked.
+    assert_eq!(
+        s.receive(ServerMessage::BadRequestHeader),
+        Some(Event::BadHeader)
+    );
+    assert_eq!(
+        s.receive(ServerMessage::BadRequestBody),
+        Some(Event::BadBody)
+    );
+    // After a list, and between deliveries.
+    typed(&mut s, "!who");
+    assert!(matches!(
+        s.receive(ServerMessage::ListOk(vec![&b"me"[..]])),
+        Some(Event::Users(_))
+    ));
+    assert_eq!(
+        s.receive(ServerMessage::BadRequestBody),
+        Some(Event::BadBody)
+    );
+    assert!(matches!(
+        s.receive(from("bob")),
+        Some(Event::Message { .. })
+    ));
+    assert_eq!(
+        s.receive(ServerMessage::BadRequestHeader),
+        Some(Event::BadHeader)
+    );
+    assert!(matches!(
+        s.receive(from("bob")),
+        Some(Event::Message { .. })
+    ));
+    assert!(!s.awaits_replies());
+    // Other replies to nothing are still not believed.
+    assert_eq!(s.receive(ServerMessage::SendOk), Some(Event::Unexpected));
+}
+
+#[test]
+fn an_error_answers_the_oldest_request_but_not_a_notice_waiting_in_line() {
+    let mut s = Session::new("me");
+    typed(&mut s, "@bob 1");
+    assert_eq!(typed(&mut s, "hello"), Action::Nothing, "the hint waits");
+    assert_eq!(
+        s.receive(ServerMessage::BadRequestBody),
+        Some(Event::BadBody)
+    );
+    assert_eq!(s.next_notice(), Some(Event::Hint));
+    assert_eq!(
+        s.receive(ServerMessage::BadRequestHeader),
+        Some(Event::BadHeader)
+    );
+    assert!(!s.awaits_replies());
+}
+
+#[test]
+fn silent_requests_are_not_awaited() {
+    let mut s = Session::new("me");
+    s.silent_list();
+    assert!(!s.awaits_replies(), "nobody waits for a silent list");
+    assert_eq!(typed(&mut s, "!help"), Action::Show(Event::Help));
+    typed(&mut s, "@bob hi");
+    assert!(s.awaits_replies());
+    assert_eq!(s.receive(ServerMessage::ListOk(vec![])), None);
+    assert!(s.awaits_replies());
+    assert_eq!(s.receive(ServerMessage::SendOk), Some(Event::Sent));
+    assert!(!s.awaits_replies());
+    s.silent_list();
+    s.restart("me");
+    s.silent_list();
+    assert!(!s.awaits_replies());
+}
+
+#[test]
+fn a_message_with_an_empty_sender_is_from_nobody_to_answer() {
+    let mut s = Session::new("me");
+    let before = s.names_version();
+    assert_eq!(
+        s.receive(ServerMessage::Delivery {
+            from: b"",
+            body: b"bob: hi"
+        }),
+        Some(Event::NoSender { body: b"bob: hi" })
+    );
+    assert_eq!(s.names_version(), before);
+    assert_eq!(typed(&mut s, "!r hi"), Action::Show(Event::NobodyToAnswer));
 }
 
 #[test]
@@ -261,4 +357,42 @@ fn a_restart_forgets_replies_owed_but_keeps_the_conversation() {
     s.restart("me2");
     assert_eq!(s.me(), "me2");
     assert_eq!(s.names_by_recency().last(), Some(&"me2"));
+}
+
+#[test]
+fn ordering_many_names_for_completion_takes_work_in_proportion_to_them() {
+    let mut s = Session::new("me");
+    let names: Vec<String> = (0..20_000).map(|i| format!("user{i:05}")).collect();
+    s.silent_list();
+    let listed = names.iter().map(|name| name.as_bytes());
+    s.receive(ServerMessage::ListOk(listed.chain([&b"me"[..]]).collect()));
+    // The most people talked with that are remembered, and a last writer.
+    for i in (0..RECENT + 5).rev() {
+        s.receive(ServerMessage::Delivery {
+            from: names[i * 7].as_bytes(),
+            body: b"x",
+        });
+    }
+    COMPARED.with(|compared| compared.set(0));
+    let ordered = s.names_by_recency();
+    let compared = COMPARED.with(Cell::get);
+
+    // Whoever wrote last, then the others most recent first, then everyone
+    // else in order, and me last: each name once.
+    let recent: Vec<&str> = (0..RECENT).map(|i| names[i * 7].as_str()).collect();
+    assert_eq!(ordered[..RECENT], recent[..]);
+    let rest: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|name| !recent.contains(name))
+        .collect();
+    assert_eq!(ordered[RECENT..ordered.len() - 1], rest[..]);
+    assert_eq!(ordered.last(), Some(&"me"));
+    assert_eq!(ordered.len(), names.len() + 1);
+    // At most the remembered people compared with each name.
+    assert!(
+        compared <= (RECENT + 1) * (names.len() + RECENT + 1),
+        "{compared} comparisons for {} names",
+        names.len()
+    );
 }
