@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chat::client::{text, SafeText};
-use common::client::{fake_server, Launch, Piped, CHAT, CLIENT_PY, TIMEOUT};
+use common::client::{fake_server, InShell, Launch, Piped, CHAT, CLIENT_PY, TIMEOUT};
 use common::{free_port, start_server, Client};
 use expectrl::process::unix::WaitStatus;
 use expectrl::{ControlCode, Eof, Expect, Session};
@@ -22,9 +22,10 @@ fn an_unreachable_server_gives_a_clear_line_a_suggestion_and_a_failure_status() 
     let address = SafeText::neutralise_str(&format!("127.0.0.1:{port}")).into_owned();
     let expected = text::cannot_connect(&address, &"Connection refused".into());
     // The address is on this machine: starting a server here is suggested.
+    assert_eq!(client.text(), format!("{}\n", text::WELCOME));
     assert_eq!(
-        client.text(),
-        format!("{}\n{expected}\n{}\n", text::WELCOME, text::TRY_LOCAL)
+        client.errors_text(),
+        format!("{expected}\n{}\n", text::TRY_LOCAL)
     );
 }
 
@@ -79,7 +80,9 @@ fn a_closed_server_ends_a_waiting_client_without_a_keypress() {
     ));
 }
 
-fn ctrl_key_quits(code: ControlCode, logged_in: bool) {
+/// Ctrl-D ends the input (status 0); Ctrl-C, in plain mode, is SIGINT
+/// (status 130).
+fn ctrl_key_quits(code: ControlCode, logged_in: bool, status: i32) {
     let server = start_server(&[]);
     let mut session = Session::spawn(Launch::Binary.command(server.port, &[])).unwrap();
     session.set_expect_timeout(Some(TIMEOUT));
@@ -92,32 +95,33 @@ fn ctrl_key_quits(code: ControlCode, logged_in: bool) {
     }
     session.send(code).unwrap();
     session.expect(Eof).unwrap();
-    assert!(matches!(
-        session.get_process().wait().unwrap(),
-        WaitStatus::Exited(_, 0)
-    ));
+    let ended = session.get_process().wait().unwrap();
+    assert!(
+        matches!(ended, WaitStatus::Exited(_, code) if code == status),
+        "{ended:?}"
+    );
 }
 
 #[test]
 fn ctrl_c_quits_at_the_name_prompt() {
-    ctrl_key_quits(ControlCode::EndOfText, false);
+    ctrl_key_quits(ControlCode::EndOfText, false, 130);
 }
 
 #[test]
 fn ctrl_c_quits_after_login() {
-    ctrl_key_quits(ControlCode::EndOfText, true);
+    ctrl_key_quits(ControlCode::EndOfText, true, 130);
 }
 
 #[test]
 fn ctrl_d_quits_after_login() {
-    ctrl_key_quits(ControlCode::EndOfTransmission, true);
+    ctrl_key_quits(ControlCode::EndOfTransmission, true, 0);
 }
 
 #[test]
 fn local_hosts_a_server_that_others_join_and_that_ends_with_its_host() {
     let port = free_port();
     let mut host = Piped::spawn(Launch::Binary.command(port, &["--local"]));
-    host.expect(&text::hosting(&SafeText::neutralise_str(&format!(
+    host.expect_err(&text::hosting(&SafeText::neutralise_str(&format!(
         "127.0.0.1:{port}"
     ))));
     host.send_line("alice");
@@ -127,7 +131,7 @@ fn local_hosts_a_server_that_others_join_and_that_ends_with_its_host() {
     let mut guest = Piped::spawn(Launch::Binary.command(port, &["--local"]));
     guest.send_line("bob");
     guest.expect(&text::logged_in(&"bob".into()));
-    assert!(!guest.text().contains("Started a local"));
+    assert!(!guest.errors_text().contains("Started a local"));
 
     // The bots are there too.
     guest.send_line("@echobot ping");
@@ -137,7 +141,7 @@ fn local_hosts_a_server_that_others_join_and_that_ends_with_its_host() {
 
     host.send_line("!quit");
     assert!(host.wait(TIMEOUT).success());
-    guest.expect(text::SERVER_CLOSED);
+    guest.expect_err(text::SERVER_CLOSED);
     assert!(!guest.wait(TIMEOUT).success());
 }
 
@@ -337,8 +341,86 @@ fn piped_lines_are_answered_in_their_order_and_quit_waits_for_the_answers() {
         text::user_count(2),
         text::user_entry(&"bob".into()),
         text::user_entry(&"alice".into()),
-        text::COMMAND_HINT.into(),
     ]
     .join("\n");
     assert_eq!(client.text(), format!("{expected}\n"));
+    assert_eq!(client.errors_text(), format!("{}\n", text::COMMAND_HINT));
+}
+
+// ---- signals, and quitting at once ------------------------------------------
+
+/// A fake server that logs the client in, then reads whatever it sends,
+/// answers nothing, and never closes the connection.
+fn silent_server() -> u16 {
+    let (port, _server) = fake_server(|mut conn| {
+        conn.accept_login();
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut conn.reader, &mut sink);
+        std::thread::sleep(Duration::from_secs(60));
+    });
+    port
+}
+
+/// Sends `signal` to the process `pid`.
+fn kill(pid: u32, signal: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap());
+    nix::sys::signal::kill(pid, signal).unwrap();
+}
+
+#[test]
+fn signals_end_plain_mode_with_128_and_their_number() {
+    use nix::sys::signal::Signal;
+    let server = start_server(&["--no-bots"]);
+    for (signal, status, logged_in) in [
+        (Signal::SIGTERM, 143, false),
+        (Signal::SIGTERM, 143, true),
+        (Signal::SIGHUP, 129, true),
+        (Signal::SIGINT, 130, true),
+    ] {
+        let mut client = Piped::binary(server.port);
+        client.expect(text::WELCOME);
+        if logged_in {
+            let name = format!("u{status}");
+            client.send_line(&name);
+            client.expect(&text::logged_in(&SafeText::neutralise_str(&name)));
+        }
+        kill(client.pid(), signal);
+        let ended = client.wait(TIMEOUT);
+        assert_eq!(ended.code(), Some(status), "{signal} ({ended:?})");
+    }
+}
+
+#[test]
+fn signals_end_rich_mode_with_128_and_their_number_and_the_terminal_given_back() {
+    use nix::sys::signal::Signal;
+    for (signal, status) in [
+        (Signal::SIGTERM, 143),
+        (Signal::SIGHUP, 129),
+        (Signal::SIGINT, 130),
+    ] {
+        let mut shell = InShell::start(&format!("rich-{status}"), silent_server(), "");
+        shell.login("alice");
+        shell.session.send("half typed").unwrap();
+        kill(shell.client_pid(), signal);
+        assert_eq!(shell.status(), status, "{signal}");
+    }
+}
+
+/// `!quit` against a server that keeps the connection open and answers
+/// nothing (not even rich mode's silent LIST, nor a message sent): the
+/// program ends at once, in both modes.
+#[test]
+fn quit_at_a_terminal_ends_at_once_while_the_server_keeps_the_connection() {
+    for args in ["", "--plain"] {
+        let mut shell = InShell::start("quit", silent_server(), args);
+        shell.login("alice");
+        shell.session.send("@bob hi\r").unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        shell.session.send("!quit\r").unwrap();
+        let asked = Instant::now();
+        assert_eq!(shell.status(), 0, "{args:?}");
+        // Waiting for the replies owed, or for the server, took 2 s.
+        let took = asked.elapsed();
+        assert!(took < Duration::from_millis(1500), "{args:?}: {took:?}");
+    }
 }

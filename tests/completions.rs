@@ -84,11 +84,19 @@ const CHAT_SECTIONS: &[Section] = &[
         ],
     ),
     (
+        "SIGNALS",
+        &[(
+            "SIGINT, SIGTERM, SIGHUP",
+            "End the client as !quit does (the terminal given back, a half-typed line kept in the history and printed), with the exit status 128 + the signal's number. In plain mode Ctrl-C is SIGINT; in rich mode it is a key (see EXIT STATUS).",
+        )],
+    ),
+    (
         "EXIT STATUS",
         &[
-            ("0", "You quit: !quit, Ctrl-D on an empty line, Ctrl-C on an empty line, end of input, SIGINT, SIGTERM or SIGHUP."),
+            ("0", "You quit: !quit, Ctrl-D on an empty line, Ctrl-C on an empty line in rich mode, or the end of input."),
             ("1", "The server was full, could not be reached, did not answer the login within 10 seconds, is not a chat server, or (in plain mode) closed the connection."),
             ("2", "A mistake on the command line or in the config file."),
+            ("129, 130, 143", "Ended by a signal: SIGHUP, SIGINT (Ctrl-C in plain mode) or SIGTERM (128 + the signal's number)."),
         ],
     ),
 ];
@@ -145,17 +153,18 @@ fn checked_in_completions_and_man_page_are_current() {
 }
 
 #[test]
-fn the_man_page_has_files_environment_and_exit_status() {
+fn the_man_page_has_files_environment_signals_and_exit_status() {
     let (_, man) = generated()
         .into_iter()
         .find(|(name, _)| name == "chat.1")
         .unwrap();
     let man = String::from_utf8(man).unwrap();
-    for section in ["FILES", "ENVIRONMENT", "EXIT STATUS"] {
+    for section in ["FILES", "ENVIRONMENT", "SIGNALS", "EXIT STATUS"] {
         assert!(man.contains(&format!(".SH \"{section}\"")), "{section}");
     }
     assert!(man.contains("config.toml"));
     assert!(man.contains("NO_COLOR"));
+    assert!(man.contains("129, 130, 143"));
 }
 
 #[test]

@@ -42,7 +42,7 @@ fn messages_show_and_the_hosted_server_answers_while_the_editor_searches() {
     t.wait_until("the prompt", |t| t.cursor_row() == "alice>");
     t.send("\x12x\x1b");
     t.signal(Signal::SIGTERM);
-    assert_eq!(t.wait_exit(), 0);
+    assert_eq!(t.wait_exit(), 128 + Signal::SIGTERM as i32);
     // Nothing was typed: no history entry found by a search is "not sent".
     let mut t = Terminal::rich(port, &home, &["--local"]);
     t.login("carol");
@@ -51,7 +51,7 @@ fn messages_show_and_the_hosted_server_answers_while_the_editor_searches() {
     t.send("\x12find");
     t.wait_until("the match", |t| t.cursor_row().contains("@echobot findme"));
     t.signal(Signal::SIGTERM);
-    assert_eq!(t.wait_exit(), 0);
+    assert_eq!(t.wait_exit(), 128 + Signal::SIGTERM as i32);
     assert_eq!(t.count("Not sent"), 0, "{}", t.dump());
 }
 
@@ -208,7 +208,7 @@ fn what_was_typed_is_kept_when_the_connection_ends_and_printed_on_the_way_out() 
     });
     // Quitting now: the line is printed, and kept in the history.
     t.signal(Signal::SIGHUP);
-    assert_eq!(t.wait_exit(), 0);
+    assert_eq!(t.wait_exit(), 128 + Signal::SIGHUP as i32);
     let line = text::not_sent(&"@bob not finished".into()).to_string();
     assert_eq!(t.count(&line), 1, "{}", t.dump());
     let history = home.join(format!("data/chat/history/127.0.0.1_{port}/alice.txt"));

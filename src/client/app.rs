@@ -3,50 +3,27 @@
 //! rich mode, reconnecting when the connection ends (`reconnect`).
 //!
 //! A front end supplies a channel of [`UserInput`] (typed lines, end of
-//! input, interrupts) and a [`Screen`]. Everything else is the same in both
-//! modes.
+//! input, Ctrl-C; the signals that end the program come through it too) and
+//! a [`Screen`]. Everything else is the same in both modes, how the program
+//! ends and its exit status included ([`Outcome`]): a front end only gives
+//! the terminal back when its screen is dropped.
 
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use super::command::{Command, Dialect, LoginInput};
+use super::command::{Command, Dialect};
 use super::connection::Connection;
 use super::inputs::{Inputs, UserInput};
 use super::local::{self, LocalServer};
-use super::login::{self, describe_error, LoginAnswer};
+use super::login::{describe_error, login, LoggedIn};
+use super::outcome::Outcome;
 use super::reconnect::reconnect;
-use super::render::{render, Line};
+use super::render::{is_the_assignments, render, Line};
 use super::safe::SafeText;
 use super::screen::{Backlog, Screen};
 use super::session::{Action, Event, Session};
 use super::settings::Settings;
 use super::text;
-
-/// How the program ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Outcome {
-    /// The user quit (`!quit`, end of input, Ctrl-C, a signal).
-    Quit,
-    /// The server was full.
-    ServerFull,
-    /// The server could not be reached, or the local server could not start.
-    Unreachable,
-    /// The server closed the connection or it failed.
-    ServerGone,
-    /// The server did not answer the login in time.
-    NoAnswer,
-    /// The server does not speak the chat protocol.
-    NotChatServer,
-}
-
-impl From<Outcome> for ExitCode {
-    fn from(outcome: Outcome) -> ExitCode {
-        match outcome {
-            Outcome::Quit => ExitCode::SUCCESS,
-            _ => ExitCode::FAILURE,
-        }
-    }
-}
+use crate::protocol::ServerMessage;
 
 /// Runs the client until it ends, and tells how it ended.
 pub(super) async fn run(
@@ -62,39 +39,68 @@ pub(super) async fn run(
             Err(outcome) => return outcome,
         }
     }
+    let (outcome, me) = run_logged_in(settings, inputs, screen, &mut local).await;
+    if let Some(server) = local {
+        // The other users are told who left, if this user was logged in.
+        server.stop(me.as_deref()).await;
+    }
+    outcome
+}
+
+/// Logs in and chats until the end; tells how it ended, and, when the user
+/// left while logged in (quitting, or by a signal), under which name.
+async fn run_logged_in(
+    settings: &Settings,
+    inputs: &mut Inputs,
+    screen: &mut dyn Screen,
+    local: &mut Option<LocalServer>,
+) -> (Outcome, Option<String>) {
     screen.show(&[Line::info(text::WELCOME)]);
-    let (mut connection, name) = match login(settings, inputs, screen, settings.name.clone()).await
-    {
+    let logged_in = match login(settings, inputs, screen, settings.name.clone()).await {
         Ok(logged_in) => logged_in,
-        Err(outcome) => return outcome,
+        Err(outcome) => return (outcome, None),
     };
-    let mut session = Session::new(&name);
+    let mut session = Session::new(&logged_in.name);
+    let mut connection = start(logged_in, &mut session, screen);
     loop {
         match chat(&mut connection, &mut session, inputs, screen).await {
-            End::Quit => {
+            End::Quit(outcome) => {
                 connection.close().await;
-                if let Some(server) = local.take() {
-                    server.farewell(session.me());
-                }
-                return Outcome::Quit;
+                return (outcome, Some(session.me().to_string()));
             }
             End::Lost(line) if !screen.reconnects() => {
-                screen.show_final(&[Line::error(line)]);
-                return Outcome::ServerGone;
+                screen.note(&[Line::error(line)]);
+                screen.show_final(&[]);
+                return (Outcome::ServerGone, None);
             }
             End::Lost(line) => {
-                screen.show(&[Line::error(line)]);
+                screen.note(&[Line::error(line)]);
                 let name = session.me().to_string();
-                match reconnect(settings, inputs, screen, &mut local, &name).await {
-                    Ok((fresh, name)) => {
-                        connection = fresh;
-                        session.restart(&name);
+                match reconnect(settings, inputs, screen, local, &name).await {
+                    Ok(logged_in) => {
+                        session.restart(&logged_in.name);
+                        connection = start(logged_in, &mut session, screen);
                     }
-                    Err(outcome) => return outcome,
+                    Err(outcome) => return (outcome, None),
                 }
             }
         }
     }
+}
+
+/// A session begins: what the server sent before its login answer is shown
+/// after the login line, as it would have been after it.
+fn start(logged_in: LoggedIn, session: &mut Session, screen: &mut dyn Screen) -> Connection {
+    for (from, body) in &logged_in.early {
+        let message = ServerMessage::Delivery { from, body };
+        if let Some(event) = session.receive(message) {
+            add_event(event, screen);
+        }
+    }
+    if !logged_in.early.is_empty() {
+        screen.flush();
+    }
+    logged_in.connection
 }
 
 /// `--local`: starts a server unless one is listening already.
@@ -104,13 +110,13 @@ async fn host(
 ) -> Result<Option<LocalServer>, Outcome> {
     match local::host(&settings.address, settings.port).await {
         Ok(Some(server)) => {
-            screen.show(&[Line::notice(text::hosting(&settings.shown_address()))]);
+            screen.note(&[Line::notice(text::hosting(&settings.shown_address()))]);
             Ok(Some(server))
         }
         Ok(None) => Ok(None),
         Err(err) => {
             let reason = SafeText::neutralise_str(&describe_error(&err)).into_owned();
-            screen.show(&[Line::error(text::cannot_host(
+            screen.note(&[Line::error(text::cannot_host(
                 &settings.shown_address(),
                 &reason,
             ))]);
@@ -119,116 +125,10 @@ async fn host(
     }
 }
 
-/// Asks for names until one is accepted. `preset` is tried first, without
-/// asking (`--name`).
-pub(super) async fn login(
-    settings: &Settings,
-    inputs: &mut Inputs,
-    screen: &mut dyn Screen,
-    mut preset: Option<String>,
-) -> Result<(Connection, String), Outcome> {
-    loop {
-        let name = match preset.take() {
-            Some(name) => name,
-            None => next_name(inputs, screen).await?,
-        };
-        // `!quit` must work at any moment, also while the server is asked.
-        let attempt = login::attempt(&settings.address, settings.port, &name);
-        let Some(answer) = inputs.during(attempt).await else {
-            return Err(Outcome::Quit);
-        };
-        let answer = answer.map_err(|err| {
-            let reason = SafeText::neutralise_str(&describe_error(&err)).into_owned();
-            screen.show(&[Line::error(text::cannot_connect(
-                &settings.shown_address(),
-                &reason,
-            ))]);
-            if settings.is_local_address() && !settings.local {
-                screen.show(&[Line::notice(text::TRY_LOCAL)]);
-            }
-            Outcome::Unreachable
-        })?;
-        if let Some(logged_in) = show_answer(settings, answer, name, screen)? {
-            return Ok(logged_in);
-        }
-    }
-}
-
-/// Reads lines at the name prompt until one is a name to try.
-async fn next_name(inputs: &mut Inputs, screen: &mut dyn Screen) -> Result<String, Outcome> {
-    loop {
-        screen.ask_name();
-        let line = match inputs.next().await {
-            UserInput::Line(typed) => typed.text,
-            UserInput::Eof | UserInput::Interrupt => return Err(Outcome::Quit),
-            UserInput::RefreshNames => continue,
-        };
-        match LoginInput::parse(&line) {
-            LoginInput::Quit => return Err(Outcome::Quit),
-            LoginInput::Empty => {}
-            LoginInput::Unsendable(name) => {
-                let shown = SafeText::neutralise_str(&name);
-                screen.show(&[Line::error(text::name_rejected(&shown))]);
-            }
-            LoginInput::Name(name) => return Ok(name),
-        }
-    }
-}
-
-/// Tells the user the server's answer to the name `tried`. Returns the
-/// connection and the confirmed name when logged in, `None` to ask again, or
-/// how the program ends.
-pub(super) fn show_answer(
-    settings: &Settings,
-    answer: LoginAnswer,
-    tried: String,
-    screen: &mut dyn Screen,
-) -> Result<Option<(Connection, String)>, Outcome> {
-    let shown = SafeText::neutralise_str(&tried).into_owned();
-    let (line, outcome) = match answer {
-        LoginAnswer::Accepted(connection, confirmed) => {
-            let name = if confirmed.is_empty() {
-                tried
-            } else {
-                confirmed
-            };
-            let shown = SafeText::neutralise_str(&name);
-            screen.show(&[Line::info(text::logged_in(&shown))]);
-            screen.logged_in(&shown);
-            return Ok(Some((connection, name)));
-        }
-        LoginAnswer::Busy => (Line::error(text::SERVER_FULL), Some(Outcome::ServerFull)),
-        LoginAnswer::TimedOut => (
-            Line::error(text::login_timed_out(
-                &settings.shown_address(),
-                login::LOGIN_TIMEOUT.as_secs(),
-            )),
-            Some(Outcome::NoAnswer),
-        ),
-        LoginAnswer::NotChatServer => (
-            Line::error(text::not_a_chat_server(&settings.shown_address())),
-            Some(Outcome::NotChatServer),
-        ),
-        LoginAnswer::InUse => (Line::error(text::name_in_use(&shown)), None),
-        LoginAnswer::Rejected => (Line::error(text::name_rejected(&shown)), None),
-        LoginAnswer::NoAnswer => (Line::error(text::login_no_answer(&shown)), None),
-    };
-    match outcome {
-        Some(outcome) => {
-            screen.show_final(&[line]);
-            Err(outcome)
-        }
-        None => {
-            screen.show(&[line]);
-            Ok(None)
-        }
-    }
-}
-
 /// How a logged-in session ended.
 enum End {
-    /// The user quit.
-    Quit,
+    /// The user quit, or a signal ended it.
+    Quit(Outcome),
     /// The connection ended; the line says how.
     Lost(SafeText<'static>),
 }
@@ -254,7 +154,7 @@ async fn chat(
         let mut added = false;
         for message in connection.messages() {
             if let Some(event) = session.receive(message) {
-                render(event, |line| screen.add(&line));
+                add_event(event, screen);
                 added = true;
             }
             // What waited for these replies.
@@ -272,7 +172,7 @@ async fn chat(
 
         if let Some(deadline) = ending {
             if !session.awaits_replies() || Instant::now() >= deadline {
-                return End::Quit;
+                return End::Quit(Outcome::Quit);
             }
         }
 
@@ -284,7 +184,7 @@ async fn chat(
             received = connection.receive(), if !full => match received {
                 Ok(true) => {}
                 // Already on the way out: nothing more is owed.
-                Ok(false) | Err(_) if ending.is_some() => return End::Quit,
+                Ok(false) | Err(_) if ending.is_some() => return End::Quit(Outcome::Quit),
                 Ok(false) => return End::Lost(text::SERVER_CLOSED.into()),
                 Err(err) => {
                     let reason = SafeText::neutralise_str(&describe_error(&err)).into_owned();
@@ -292,7 +192,11 @@ async fn chat(
                 }
             },
             _ = sleep_until_deadline(ending) => {}
-            input = inputs.next(), if ending.is_none() => match input {
+            input = inputs.next(), if !inputs.ended() => match input {
+                UserInput::Interrupt => return End::Quit(Outcome::Quit),
+                UserInput::Signal(signal) => return End::Quit(Outcome::Signalled(signal)),
+                // On the way out, only the replies owed are waited for.
+                _ if ending.is_some() => {}
                 UserInput::Line(typed) => {
                     match session.command(Command::parse(&typed.text, dialect)) {
                         Action::Send(request) => connection.send_holding(request, typed.permit),
@@ -300,12 +204,10 @@ async fn chat(
                             tell(event, session, screen, dialect);
                             screen.flush();
                         }
-                        // Quitting (typed, or piped in after other lines)
-                        // waits for the replies owed, as the end of input does.
-                        Action::Quit if session.awaits_replies() => {
-                            ending = Some(Instant::now() + REPLY_GRACE);
-                        }
-                        Action::Quit => return End::Quit,
+                        Action::Quit => match wait_for_replies(session, inputs) {
+                            Some(deadline) => ending = Some(deadline),
+                            None => return End::Quit(Outcome::Quit),
+                        },
                         Action::Nothing => {}
                     }
                 }
@@ -313,12 +215,32 @@ async fn chat(
                     connection.send(session.silent_list().to_bytes());
                     names.refresh_asked = true;
                 }
-                UserInput::Interrupt => return End::Quit,
                 // Input ended (a closed pipe, Ctrl-D): show the replies to what
                 // was already sent, then quit.
-                UserInput::Eof => ending = Some(Instant::now() + REPLY_GRACE),
+                UserInput::Eof => match wait_for_replies(session, inputs) {
+                    Some(deadline) => ending = Some(deadline),
+                    None => return End::Quit(Outcome::Quit),
+                },
             },
         }
+    }
+}
+
+/// On the way out (`!quit`, typed or piped in after other lines, or the end
+/// of input): until when to wait for the replies owed, if at all. Lines a
+/// script wrote ahead get their replies, up to [`REPLY_GRACE`]; a person at
+/// a terminal, who sees the replies as they come, quits at once.
+fn wait_for_replies(session: &Session, inputs: &Inputs) -> Option<Instant> {
+    (session.awaits_replies() && !inputs.interactive()).then(|| Instant::now() + REPLY_GRACE)
+}
+
+/// Adds the lines of an event from the server: the assignment's lines as
+/// such, anything else as a note of the client's own.
+fn add_event(event: Event<'_>, screen: &mut dyn Screen) {
+    if is_the_assignments(&event) {
+        render(event, |line| screen.add(&line));
+    } else {
+        render(event, |line| screen.add_note(&line));
     }
 }
 
@@ -326,13 +248,13 @@ async fn chat(
 /// lines, and follows a change of conversation in the prompt.
 fn tell(event: Event<'_>, session: &Session, screen: &mut dyn Screen, dialect: Dialect) {
     match event {
-        Event::Hint if dialect == Dialect::Rich => screen.add(&Line::notice(text::RICH_HINT)),
+        Event::Hint if dialect == Dialect::Rich => screen.add_note(&Line::notice(text::RICH_HINT)),
         Event::Conversation(_) => {
-            render(event, |line| screen.add(&line));
+            add_event(event, screen);
             let with = session.conversation().map(SafeText::neutralise_str);
             screen.conversation(with.as_ref());
         }
-        event => render(event, |line| screen.add(&line)),
+        event => add_event(event, screen),
     }
 }
 
@@ -371,8 +293,8 @@ impl NamesSync {
     }
 }
 
-/// How long the client waits, after the end of input, for the replies to
-/// requests already sent.
+/// How long the client waits, after the end of input (or a `!quit`) from a
+/// script, for the replies to requests already sent.
 const REPLY_GRACE: Duration = Duration::from_secs(2);
 
 /// Waits until `backlog` (if any) has caught up.

@@ -9,6 +9,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use tokio::sync::mpsc;
 
 use super::command::LoginInput;
+use super::outcome::Outcome;
 
 /// Something from the user's side.
 #[derive(Debug)]
@@ -17,8 +18,10 @@ pub(super) enum UserInput {
     Line(Typed),
     /// End of input (Ctrl-D, a closed pipe).
     Eof,
-    /// Ctrl-C or a termination signal.
+    /// Ctrl-C typed as a key (rich mode): quit.
     Interrupt,
+    /// A signal that ends the program (SIGINT, SIGTERM, SIGHUP): its number.
+    Signal(i32),
     /// Tab completion wants fresher names.
     RefreshNames,
 }
@@ -118,15 +121,34 @@ pub(super) struct Inputs {
     ahead: VecDeque<UserInput>,
     /// Set once the channel has closed (then it is not polled again).
     closed: bool,
+    /// The lines come from a person at a terminal, who sees the replies as
+    /// they come (not from a script or a file, whose lines were all written
+    /// ahead).
+    interactive: bool,
 }
 
 impl Inputs {
-    pub(super) fn new(rx: mpsc::UnboundedReceiver<UserInput>) -> Inputs {
+    /// Input from `rx`; `interactive` when a person types it at a terminal.
+    pub(super) fn new(rx: mpsc::UnboundedReceiver<UserInput>, interactive: bool) -> Inputs {
         Inputs {
             rx,
             ahead: VecDeque::new(),
             closed: false,
+            interactive,
         }
+    }
+
+    /// True when a person types the lines at a terminal: quitting then ends
+    /// the program at once, instead of waiting for the replies owed, as it
+    /// does for lines a script wrote ahead.
+    pub(super) fn interactive(&self) -> bool {
+        self.interactive
+    }
+
+    /// True once the input has ended and everything before its end has
+    /// been taken: [`next`](Self::next) has nothing more to give.
+    pub(super) fn ended(&self) -> bool {
+        self.closed && self.ahead.is_empty()
     }
 
     /// The next input; a closed channel is end of input.
@@ -145,22 +167,23 @@ impl Inputs {
 
     /// Runs `work` to its end while still reading input, so that the user is
     /// never ignored while the client waits for something. `!quit` (unless
-    /// lines typed before it wait their turn, as with piped input) and
-    /// interrupts end the wait at once, with `None`; anything else typed is
-    /// kept, in order, to be handled afterwards.
-    pub(super) async fn during<T>(&mut self, work: impl Future<Output = T>) -> Option<T> {
+    /// lines typed before it wait their turn, as with piped input),
+    /// interrupts and signals end the wait at once, with how the program
+    /// ends; anything else typed is kept, in order, to be handled afterwards.
+    pub(super) async fn during<T>(&mut self, work: impl Future<Output = T>) -> Result<T, Outcome> {
         tokio::pin!(work);
         loop {
             tokio::select! {
-                done = &mut work => return Some(done),
+                done = &mut work => return Ok(done),
                 input = self.rx.recv(), if !self.closed => match input {
                     Some(UserInput::Line(line))
                         if self.ahead.is_empty()
                             && LoginInput::parse(&line.text) == LoginInput::Quit =>
                     {
-                        return None;
+                        return Err(Outcome::Quit);
                     }
-                    Some(UserInput::Interrupt) => return None,
+                    Some(UserInput::Interrupt) => return Err(Outcome::Quit),
+                    Some(UserInput::Signal(signal)) => return Err(Outcome::Signalled(signal)),
                     Some(UserInput::RefreshNames) => {}
                     Some(input) => self.ahead.push_back(input),
                     None => {
@@ -214,14 +237,14 @@ mod tests {
     #[tokio::test]
     async fn lines_typed_during_work_are_kept_in_order() {
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut inputs = Inputs::new(rx);
+        let mut inputs = Inputs::new(rx, false);
         tx.send(line("first")).unwrap();
         tx.send(UserInput::RefreshNames).unwrap();
         tx.send(line("!quit")).unwrap();
         let done = inputs
             .during(tokio::time::sleep(Duration::from_millis(50)))
             .await;
-        assert!(done.is_some(), "a !quit behind another line waits its turn");
+        assert!(done.is_ok(), "a !quit behind another line waits its turn");
         assert_eq!(text(inputs.next().await), "first");
         assert_eq!(text(inputs.next().await), "!quit");
     }
@@ -229,15 +252,22 @@ mod tests {
     #[tokio::test]
     async fn quit_ends_the_wait_and_a_closed_channel_is_the_end_of_input() {
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut inputs = Inputs::new(rx);
+        let mut inputs = Inputs::new(rx, false);
         tx.send(line("!quit")).unwrap();
-        assert!(inputs.during(std::future::pending::<()>()).await.is_none());
+        let never = std::future::pending::<()>;
+        assert_eq!(inputs.during(never()).await, Err(Outcome::Quit));
+        tx.send(UserInput::Signal(15)).unwrap();
+        assert_eq!(inputs.during(never()).await, Err(Outcome::Signalled(15)));
+        tx.send(UserInput::Interrupt).unwrap();
+        assert_eq!(inputs.during(never()).await, Err(Outcome::Quit));
         drop(tx);
         let done = inputs
             .during(tokio::time::sleep(Duration::from_millis(20)))
             .await;
-        assert!(done.is_some());
+        assert!(done.is_ok());
+        assert!(!inputs.ended(), "the end of input is still to be taken");
         assert!(matches!(inputs.next().await, UserInput::Eof));
+        assert!(inputs.ended());
         assert!(matches!(inputs.next().await, UserInput::Eof));
     }
 }

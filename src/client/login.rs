@@ -1,10 +1,19 @@
-//! Logging in: one new connection per attempt (the server closes the
-//! connection after a refusal), `HELLO-FROM`, and the server's answer.
+//! Logging in: asking for names until one is accepted, one new connection
+//! per attempt (the server closes the connection after a refusal),
+//! `HELLO-FROM`, and the server's answer, told to the user.
 
 use std::io;
 use std::time::Duration;
 
+use super::command::LoginInput;
 use super::connection::Connection;
+use super::inputs::{Inputs, UserInput};
+use super::outcome::Outcome;
+use super::render::Line;
+use super::safe::SafeText;
+use super::screen::Screen;
+use super::settings::Settings;
+use super::text;
 use crate::protocol::{ClientMessage, ServerMessage};
 
 /// How long a server may take to accept the connection, and then to answer
@@ -14,7 +23,7 @@ pub(super) const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The server's answer to one login attempt.
 pub(super) enum LoginAnswer {
     /// Logged in, under the name the server confirmed (empty if it gave none).
-    Accepted(Connection, String),
+    Accepted(LoggedIn),
     InUse,
     Rejected,
     Busy,
@@ -24,6 +33,128 @@ pub(super) enum LoginAnswer {
     TimedOut,
     /// The first thing the server said is not part of the chat protocol.
     NotChatServer,
+}
+
+/// A login the server accepted.
+pub(super) struct LoggedIn {
+    pub(super) connection: Connection,
+    /// The name logged in under.
+    pub(super) name: String,
+    /// Messages a (faulty) server sent before its answer, in order, to be
+    /// shown after the login line: sender and text.
+    pub(super) early: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Asks for names until one is accepted. `preset` is tried first, without
+/// asking (`--name`).
+pub(super) async fn login(
+    settings: &Settings,
+    inputs: &mut Inputs,
+    screen: &mut dyn Screen,
+    mut preset: Option<String>,
+) -> Result<LoggedIn, Outcome> {
+    loop {
+        let name = match preset.take() {
+            Some(name) => name,
+            None => next_name(inputs, screen).await?,
+        };
+        // `!quit` and signals must work at any moment, also while the server
+        // is asked.
+        let answer = inputs
+            .during(attempt(&settings.address, settings.port, &name))
+            .await?;
+        let answer = answer.map_err(|err| {
+            let reason = SafeText::neutralise_str(&describe_error(&err)).into_owned();
+            screen.note(&[Line::error(text::cannot_connect(
+                &settings.shown_address(),
+                &reason,
+            ))]);
+            if settings.is_local_address() && !settings.local {
+                screen.note(&[Line::notice(text::TRY_LOCAL)]);
+            }
+            Outcome::Unreachable
+        })?;
+        if let Some(logged_in) = show_answer(settings, answer, name, screen)? {
+            return Ok(logged_in);
+        }
+    }
+}
+
+/// Reads lines at the name prompt until one is a name to try.
+async fn next_name(inputs: &mut Inputs, screen: &mut dyn Screen) -> Result<String, Outcome> {
+    loop {
+        screen.ask_name();
+        let line = match inputs.next().await {
+            UserInput::Line(typed) => typed.text,
+            UserInput::Eof | UserInput::Interrupt => return Err(Outcome::Quit),
+            UserInput::Signal(signal) => return Err(Outcome::Signalled(signal)),
+            UserInput::RefreshNames => continue,
+        };
+        match LoginInput::parse(&line) {
+            LoginInput::Quit => return Err(Outcome::Quit),
+            LoginInput::Empty => {}
+            LoginInput::Unsendable(name) => {
+                let shown = SafeText::neutralise_str(&name);
+                screen.show(&[Line::error(text::name_rejected(&shown))]);
+            }
+            LoginInput::Name(name) => return Ok(name),
+        }
+    }
+}
+
+/// Tells the user the server's answer to the name `tried`. Returns the
+/// login when logged in, `None` to ask again, or how the program ends.
+pub(super) fn show_answer(
+    settings: &Settings,
+    answer: LoginAnswer,
+    tried: String,
+    screen: &mut dyn Screen,
+) -> Result<Option<LoggedIn>, Outcome> {
+    let shown = SafeText::neutralise_str(&tried).into_owned();
+    let (line, outcome) = match answer {
+        LoginAnswer::Accepted(mut logged_in) => {
+            if logged_in.name.is_empty() {
+                logged_in.name = tried;
+            }
+            let shown = SafeText::neutralise_str(&logged_in.name);
+            screen.show(&[Line::info(text::logged_in(&shown))]);
+            screen.logged_in(&shown);
+            return Ok(Some(logged_in));
+        }
+        LoginAnswer::InUse => (Line::error(text::name_in_use(&shown)), None),
+        LoginAnswer::Rejected => (Line::error(text::name_rejected(&shown)), None),
+        LoginAnswer::Busy => {
+            screen.show_final(&[Line::error(text::SERVER_FULL)]);
+            return Err(Outcome::ServerFull);
+        }
+        // Lines of the client's own, not the assignment's.
+        LoginAnswer::NoAnswer => {
+            screen.note(&[Line::error(text::login_no_answer(&shown))]);
+            return Ok(None);
+        }
+        LoginAnswer::TimedOut => (
+            Line::error(text::login_timed_out(
+                &settings.shown_address(),
+                LOGIN_TIMEOUT.as_secs(),
+            )),
+            Some(Outcome::NoAnswer),
+        ),
+        LoginAnswer::NotChatServer => (
+            Line::error(text::not_a_chat_server(&settings.shown_address())),
+            Some(Outcome::NotChatServer),
+        ),
+    };
+    match outcome {
+        Some(outcome) => {
+            screen.note(&[line]);
+            screen.show_final(&[]);
+            Err(outcome)
+        }
+        None => {
+            screen.show(&[line]);
+            Ok(None)
+        }
+    }
 }
 
 /// Opens a new connection and says `HELLO-FROM`. Only a failure to connect is
@@ -47,8 +178,10 @@ pub(super) async fn attempt(host: &str, port: u16, name: &str) -> io::Result<Log
 }
 
 /// Waits for the answer to `HELLO-FROM`. Messages after the answer stay in
-/// the connection, for the session.
+/// the connection, for the session; messages before it are kept with the
+/// answer.
 async fn answer(mut connection: Connection) -> LoginAnswer {
+    let mut early = Vec::new();
     loop {
         let answer = connection.messages().find_map(|message| match message {
             ServerMessage::Hello(confirmed) => {
@@ -60,11 +193,23 @@ async fn answer(mut connection: Connection) -> LoginAnswer {
                 Some(Err(LoginAnswer::Rejected))
             }
             ServerMessage::Unknown(_) => Some(Err(LoginAnswer::NotChatServer)),
-            // A chat message that is not an answer to HELLO-FROM: wait for one.
-            _ => None,
+            // A message for the user before the answer (a faulty server):
+            // shown once logged in.
+            ServerMessage::Delivery { from, body } => {
+                early.push((from.to_vec(), body.to_vec()));
+                None
+            }
+            // A reply to a request never made: wait for the answer.
+            ServerMessage::ListOk(_) | ServerMessage::SendOk | ServerMessage::BadDestUser => None,
         });
         match answer {
-            Some(Ok(confirmed)) => return LoginAnswer::Accepted(connection, confirmed),
+            Some(Ok(name)) => {
+                return LoginAnswer::Accepted(LoggedIn {
+                    connection,
+                    name,
+                    early,
+                })
+            }
             Some(Err(refused)) => return refused,
             None => {}
         }

@@ -9,14 +9,16 @@
 //! - [`text`]: every exact line of the interface (public: the tests match
 //!   these, never copies of them).
 //! - `connection`: the TCP connection (framing in, a writer task out).
-//! - `login`: one login attempt and its answer.
+//! - `login`: asking for a name, one login attempt and its answer.
 //! - `inputs`: what the user does, and the budget that bounds reading it.
-//! - `app`: hosting, login, the main loop and reconnecting, shared by both
-//!   front ends through `screen`'s trait.
+//! - `app`: hosting, the main loop and reconnecting, shared by both front
+//!   ends through `screen`'s trait; `outcome`: how the program ended, as its
+//!   exit status.
 //! - `reconnect`: rich mode's reconnecting, with backoff.
 //! - `local`: `--local`, a server hosted inside the client.
-//! - `plain`: the line-oriented front end (the assignment's interface);
-//!   `output`: writing whole lines to standard output.
+//! - `plain`: the line-oriented front end (the assignment's interface on
+//!   standard output, the client's own lines on standard error); `output`:
+//!   writing whole lines to standard output.
 //! - `rich`: the terminal front end (editing, history, completion, colour).
 
 mod app;
@@ -26,6 +28,7 @@ mod connection;
 mod inputs;
 mod local;
 mod login;
+mod outcome;
 mod output;
 mod plain;
 mod reconnect;
@@ -64,7 +67,8 @@ pub async fn run(cli: Cli) -> ExitCode {
     let (tx, rx) = mpsc::unbounded_channel();
     forward_signals(tx.clone());
     let budget = Budget::new(INPUT_BUDGET);
-    let mut inputs = Inputs::new(rx);
+    // Rich mode is always typed at a terminal; plain mode may be too.
+    let mut inputs = Inputs::new(rx, std::io::stdin().is_terminal());
     if plain {
         colored::control::set_override(false);
         plain::spawn_stdin_reader(tx, budget);
@@ -101,9 +105,11 @@ fn use_plain_mode(asked: bool) -> bool {
         || std::env::var_os("TERM").is_some_and(|term| term == "dumb")
 }
 
-/// Turns Ctrl-C (SIGINT), SIGTERM and SIGHUP into [`UserInput::Interrupt`],
-/// so that they end the program like `!quit`, through the normal exit path,
-/// whatever the terminal is doing (the main loop never waits for it).
+/// Turns SIGINT (Ctrl-C in plain mode), SIGTERM and SIGHUP into
+/// [`UserInput::Signal`], so that they end the program through the normal
+/// way out, whatever the front end is doing (the main loop never waits for
+/// it): the terminal given back, a half-typed line kept, then the exit
+/// status 128 + the signal's number.
 fn forward_signals(tx: mpsc::UnboundedSender<UserInput>) {
     #[cfg(unix)]
     {
@@ -119,7 +125,7 @@ fn forward_signals(tx: mpsc::UnboundedSender<UserInput>) {
             let tx = tx.clone();
             tokio::spawn(async move {
                 while signals.recv().await.is_some() {
-                    if tx.send(UserInput::Interrupt).is_err() {
+                    if tx.send(UserInput::Signal(kind.as_raw_value())).is_err() {
                         break;
                     }
                 }
@@ -128,8 +134,10 @@ fn forward_signals(tx: mpsc::UnboundedSender<UserInput>) {
     }
     #[cfg(not(unix))]
     tokio::spawn(async move {
+        /// SIGINT's number, as the C library has it everywhere.
+        const SIGINT: i32 = 2;
         while tokio::signal::ctrl_c().await.is_ok() {
-            if tx.send(UserInput::Interrupt).is_err() {
+            if tx.send(UserInput::Signal(SIGINT)).is_err() {
                 break;
             }
         }

@@ -1,6 +1,7 @@
 //! The plain front end: the assignment's lines on standard output, one per
-//! line, flushed at once; lines typed on standard input. No prompt, no colour,
-//! no escape sequence.
+//! line, flushed at once, and nothing else there; the client's own lines
+//! (hints, notices, connection errors) on standard error; lines typed on
+//! standard input. No prompt, no colour, no escape sequence.
 
 use std::io::{self, BufRead, IoSlice, Write};
 use std::os::fd::AsFd;
@@ -18,27 +19,39 @@ use super::screen::Screen;
 /// gathered with their neighbours (so a huge message is never copied).
 const GATHER_LIMIT: usize = 64 * 1024;
 
-/// Shows lines on standard output.
+/// Shows the assignment's lines on standard output, and the client's own on
+/// standard error.
 pub(super) struct PlainScreen {
     out: Box<dyn Write + Send>,
     batch: Vec<u8>,
     /// Set once standard output is gone (a closed pipe): then nothing more is
-    /// written.
+    /// written there.
     broken: bool,
+    /// Where the client's own lines go.
+    notes: Box<dyn Write + Send>,
+    /// Set once standard error is gone.
+    notes_broken: bool,
 }
 
 impl PlainScreen {
     pub(super) fn new() -> PlainScreen {
         enlarge_pipe(io::stdout().as_fd());
-        PlainScreen::writing_to(unbuffered_stdout())
+        // Standard error is not buffered: each line is one write.
+        PlainScreen::writing_to(unbuffered_stdout(), Box::new(io::stderr()))
     }
 
-    /// A screen that writes to `out` instead of standard output.
-    pub(super) fn writing_to(out: Box<dyn Write + Send>) -> PlainScreen {
+    /// A screen that writes to `out` and `notes` instead of standard output
+    /// and standard error.
+    pub(super) fn writing_to(
+        out: Box<dyn Write + Send>,
+        notes: Box<dyn Write + Send>,
+    ) -> PlainScreen {
         PlainScreen {
             out,
             batch: Vec::new(),
             broken: false,
+            notes,
+            notes_broken: false,
         }
     }
 
@@ -97,6 +110,20 @@ impl Screen for PlainScreen {
     fn add(&mut self, line: &Line<'_>) {
         if !self.broken && self.add_line(line).is_err() {
             self.broken = true;
+        }
+    }
+
+    fn add_note(&mut self, line: &Line<'_>) {
+        // The lines added before it go out first: on a terminal, which shows
+        // both, they keep their order.
+        self.flush();
+        if self.notes_broken {
+            return;
+        }
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        line.append_plain(&mut bytes);
+        if write_out(&mut self.notes, &mut [IoSlice::new(&bytes)]).is_err() {
+            self.notes_broken = true;
         }
     }
 
@@ -204,7 +231,7 @@ mod tests {
                 written: Arc::default(),
                 step,
             };
-            let mut screen = PlainScreen::writing_to(Box::new(out.clone()));
+            let mut screen = PlainScreen::writing_to(Box::new(out.clone()), Box::new(io::sink()));
             let lines = [
                 from("bob", "one".into()),
                 Line::info("two"),
@@ -223,6 +250,55 @@ mod tests {
                 assert_eq!(calls, 2);
             }
         }
+    }
+
+    /// Records writes to standard output and standard error in one list,
+    /// as a terminal that shows both would see them.
+    #[derive(Clone)]
+    struct Tagged {
+        tag: &'static str,
+        seen: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Write for Tagged {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let text = String::from_utf8_lossy(buf);
+            let mut seen = self.seen.lock().unwrap();
+            seen.extend(text.lines().map(|line| format!("{}: {line}", self.tag)));
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_clients_own_lines_go_to_standard_error_after_those_before_them() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let tagged = |tag| {
+            Box::new(Tagged {
+                tag,
+                seen: Arc::clone(&seen),
+            })
+        };
+        let mut screen = PlainScreen::writing_to(tagged("out"), tagged("err"));
+        screen.add(&from("bob", "one".into()));
+        screen.add_note(&Line::notice("a note"));
+        screen.add(&from("bob", "two".into()));
+        screen.flush();
+        screen.note(&[Line::error("an error")]);
+        screen.show_final(&[Line::info("last")]);
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                "out: From bob: one",
+                "err: a note",
+                "out: From bob: two",
+                "err: an error",
+                "out: last"
+            ]
+        );
     }
 }
 

@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use super::app::{login, show_answer, Outcome};
 use super::command::LoginInput;
-use super::connection::Connection;
 use super::inputs::{Inputs, UserInput};
 use super::local::{self, LocalServer};
-use super::login::{self, describe_error, LoginAnswer};
+use super::login::{self, describe_error, login, show_answer, LoggedIn, LoginAnswer};
+use super::outcome::Outcome;
 use super::render::Line;
 use super::safe::SafeText;
 use super::screen::Screen;
@@ -25,31 +24,26 @@ pub(super) async fn reconnect(
     screen: &mut dyn Screen,
     local: &mut Option<LocalServer>,
     name: &str,
-) -> Result<(Connection, String), Outcome> {
+) -> Result<LoggedIn, Outcome> {
     screen.offline();
     let mut backoff = Backoff::default();
     loop {
         let wait = backoff.next_wait();
-        screen.show(&[Line::notice(text::reconnecting(
+        screen.note(&[Line::notice(text::reconnecting(
             wait.as_secs_f64().round().max(1.0) as u64,
         ))]);
-        if !wait_offline(inputs, screen, wait).await {
-            return Err(Outcome::Quit);
-        }
+        wait_offline(inputs, screen, wait).await?;
         if settings.local && local.is_none() {
             if let Ok(Some(server)) = local::host(&settings.address, settings.port).await {
-                screen.show(&[Line::notice(text::hosting(&settings.shown_address()))]);
+                screen.note(&[Line::notice(text::hosting(&settings.shown_address()))]);
                 *local = Some(server);
             }
         }
         let login_attempt = login::attempt(&settings.address, settings.port, name);
-        let Some(answer) = inputs.during(login_attempt).await else {
-            return Err(Outcome::Quit);
-        };
-        let reason = match answer {
+        let reason = match inputs.during(login_attempt).await? {
             Ok(refused @ (LoginAnswer::InUse | LoginAnswer::Rejected)) => {
                 show_answer(settings, refused, name.to_string(), screen)?;
-                screen.show(&[Line::info(text::ENTER_LOGIN)]);
+                screen.note(&[Line::info(text::ENTER_LOGIN)]);
                 return login(settings, inputs, screen, None).await;
             }
             Ok(accepted @ LoginAnswer::Accepted(..)) => {
@@ -64,23 +58,29 @@ pub(super) async fn reconnect(
             Err(err) => describe_error(&err),
         };
         let reason = SafeText::neutralise_str(&reason);
-        screen.show(&[Line::notice(text::reconnect_failed(&reason))]);
+        screen.note(&[Line::notice(text::reconnect_failed(&reason))]);
     }
 }
 
-/// Waits `wait` while disconnected. Returns false when the user quits.
-async fn wait_offline(inputs: &mut Inputs, screen: &mut dyn Screen, wait: Duration) -> bool {
+/// Waits `wait` while disconnected, or until the user quits (then how the
+/// program ends).
+async fn wait_offline(
+    inputs: &mut Inputs,
+    screen: &mut dyn Screen,
+    wait: Duration,
+) -> Result<(), Outcome> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         tokio::select! {
-            () = tokio::time::sleep_until(deadline) => return true,
+            () = tokio::time::sleep_until(deadline) => return Ok(()),
             input = inputs.next() => match input {
                 UserInput::Line(typed) => match LoginInput::parse(&typed.text) {
-                    LoginInput::Quit => return false,
+                    LoginInput::Quit => return Err(Outcome::Quit),
                     LoginInput::Empty => {}
-                    _ => screen.show(&[Line::notice(text::NOT_CONNECTED)]),
+                    _ => screen.note(&[Line::notice(text::NOT_CONNECTED)]),
                 },
-                UserInput::Eof | UserInput::Interrupt => return false,
+                UserInput::Eof | UserInput::Interrupt => return Err(Outcome::Quit),
+                UserInput::Signal(signal) => return Err(Outcome::Signalled(signal)),
                 UserInput::RefreshNames => {}
             },
         }

@@ -105,6 +105,27 @@ impl<'a> Line<'a> {
     }
 }
 
+/// Whether `event` is shown with the assignment's lines (`From <name>:
+/// <message>`, `The message was sent succesfully`, ...), rather than with
+/// lines of the client's own (hints, notices, rich mode's commands). Plain
+/// mode prints only the assignment's lines on standard output.
+pub(crate) fn is_the_assignments(event: &Event<'_>) -> bool {
+    match event {
+        Event::Sent
+        | Event::NoSuchUser
+        | Event::Message { .. }
+        | Event::Users(_)
+        | Event::BadHeader
+        | Event::BadBody => true,
+        Event::NoSender { .. }
+        | Event::Unexpected
+        | Event::Hint
+        | Event::Conversation(_)
+        | Event::NobodyToAnswer
+        | Event::Help => false,
+    }
+}
+
 /// Renders an event as the lines the assignment prescribes, handing each to
 /// `emit` in order.
 pub fn render<'a>(event: Event<'a>, mut emit: impl FnMut(Line<'a>)) {
@@ -177,6 +198,7 @@ mod tests {
         let event = Event::NoSender {
             body: &b"bob: \x1b[2Jhi"[..],
         };
+        assert!(!is_the_assignments(&event));
         let mut lines = Vec::new();
         render(event, |line| lines.push(line));
         assert!(matches!(lines[..], [Line::Text(Kind::Notice, _)]));
@@ -184,6 +206,27 @@ mod tests {
             lines[0].plain().as_str(),
             "A message without a sender's name: bob: \\x1b[2Jhi"
         );
+    }
+
+    #[test]
+    fn the_assignments_lines_are_told_from_the_clients_own() {
+        let message = Event::Message {
+            from: b"bob",
+            body: b"hi",
+        };
+        for event in [
+            Event::Sent,
+            Event::NoSuchUser,
+            message,
+            Event::Users(vec![]),
+            Event::BadHeader,
+            Event::BadBody,
+        ] {
+            assert!(is_the_assignments(&event), "{event:?}");
+        }
+        for event in [Event::Unexpected, Event::Hint, Event::Help] {
+            assert!(!is_the_assignments(&event), "{event:?}");
+        }
     }
 
     #[test]

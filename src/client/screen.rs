@@ -12,6 +12,14 @@ pub(super) trait Screen {
     /// (A screen may also write it at once, for example a huge one.)
     fn add(&mut self, line: &Line<'_>);
 
+    /// Adds a line of the client's own: one that is not among the
+    /// assignment's lines (a hint, a notice, a connection error). Plain mode
+    /// writes these to standard error, after the lines added before them; a
+    /// screen that shows everything in one place adds them as any other.
+    fn add_note(&mut self, line: &Line<'_>) {
+        self.add(line);
+    }
+
     /// Shows the lines added since the last flush, in order, at once.
     fn flush(&mut self);
 
@@ -19,6 +27,15 @@ pub(super) trait Screen {
     fn show(&mut self, lines: &[Line<'_>]) {
         for line in lines {
             self.add(line);
+        }
+        self.flush();
+    }
+
+    /// Shows lines of the client's own (see [`add_note`](Self::add_note)),
+    /// in order, at once.
+    fn note(&mut self, lines: &[Line<'_>]) {
+        for line in lines {
+            self.add_note(line);
         }
         self.flush();
     }

@@ -8,6 +8,9 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use chat::client::{text, SafeText};
+use expectrl::Expect;
+
 pub use super::TIMEOUT;
 
 pub const CHAT: &str = env!("CARGO_BIN_EXE_chat");
@@ -46,13 +49,37 @@ impl Launch {
 
 // ---- the client through pipes ---------------------------------------------
 
-/// The client with piped standard input and output.
+/// The client with piped standard input, output and error.
 pub struct Piped {
     child: Child,
     stdin: Option<ChildStdin>,
-    chunks: mpsc::Receiver<Vec<u8>>,
-    /// Everything the client has printed so far.
+    chunks: mpsc::Receiver<Chunk>,
+    /// Everything the client has printed on standard output so far.
     pub output: Vec<u8>,
+    /// Everything the client has printed on standard error so far.
+    pub errors: Vec<u8>,
+}
+
+/// Bytes read from the client's standard output or error.
+enum Chunk {
+    Out(Vec<u8>),
+    Err(Vec<u8>),
+}
+
+/// Passes what `from` gives on to `tx`, each piece made a chunk by `make`.
+fn forward(
+    mut from: impl Read + Send + 'static,
+    tx: mpsc::Sender<Chunk>,
+    make: fn(Vec<u8>) -> Chunk,
+) {
+    thread::spawn(move || {
+        let mut buf = vec![0; 1 << 16];
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0 || tx.send(make(buf[..n].to_vec())).is_err() {
+                break;
+            }
+        }
+    });
 }
 
 impl Piped {
@@ -60,25 +87,19 @@ impl Piped {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start chat");
         let stdin = child.stdin.take();
-        let mut stdout = child.stdout.take().unwrap();
         let (tx, chunks) = mpsc::channel();
-        thread::spawn(move || {
-            let mut buf = vec![0; 1 << 16];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                    break;
-                }
-            }
-        });
+        forward(child.stdout.take().unwrap(), tx.clone(), Chunk::Out);
+        forward(child.stderr.take().unwrap(), tx, Chunk::Err);
         Piped {
             child,
             stdin,
             chunks,
             output: Vec::new(),
+            errors: Vec::new(),
         }
     }
 
@@ -107,21 +128,50 @@ impl Piped {
         self.child.id()
     }
 
-    /// The output as text.
+    /// Standard output as text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.output).into_owned()
     }
 
-    /// Waits until the output contains `needle`; panics after [`TIMEOUT`].
+    /// Standard error as text.
+    pub fn errors_text(&self) -> String {
+        String::from_utf8_lossy(&self.errors).into_owned()
+    }
+
+    /// Keeps a chunk where it came from.
+    fn take(&mut self, chunk: Chunk) {
+        match chunk {
+            Chunk::Out(bytes) => self.output.extend_from_slice(&bytes),
+            Chunk::Err(bytes) => self.errors.extend_from_slice(&bytes),
+        }
+    }
+
+    /// Waits until standard output contains `needle`; panics after
+    /// [`TIMEOUT`].
     pub fn expect(&mut self, needle: &str) {
+        self.expect_in(needle, false);
+    }
+
+    /// Waits until standard error contains `needle`; panics after
+    /// [`TIMEOUT`].
+    pub fn expect_err(&mut self, needle: &str) {
+        self.expect_in(needle, true);
+    }
+
+    fn expect_in(&mut self, needle: &str, errors: bool) {
         let deadline = Instant::now() + TIMEOUT;
-        while !self.text().contains(needle) {
+        let found = |p: &Piped| {
+            let text = if errors { p.errors_text() } else { p.text() };
+            text.contains(needle)
+        };
+        while !found(self) {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.chunks.recv_timeout(left) {
-                Ok(chunk) => self.output.extend_from_slice(&chunk),
+                Ok(chunk) => self.take(chunk),
                 Err(_) => panic!(
-                    "timed out waiting for {needle:?}; output so far:\n{}",
-                    self.text()
+                    "timed out waiting for {needle:?}; output so far:\n{}\nerrors so far:\n{}",
+                    self.text(),
+                    self.errors_text()
                 ),
             }
         }
@@ -132,18 +182,18 @@ impl Piped {
         let deadline = Instant::now() + duration;
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             if let Ok(chunk) = self.chunks.recv_timeout(left) {
-                self.output.extend_from_slice(&chunk);
+                self.take(chunk);
             }
         }
     }
 
-    /// Waits until the output has at least `n` bytes.
+    /// Waits until standard output has at least `n` bytes.
     pub fn expect_bytes(&mut self, n: usize) {
         let deadline = Instant::now() + TIMEOUT * 3;
         while self.output.len() < n {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.chunks.recv_timeout(left) {
-                Ok(chunk) => self.output.extend_from_slice(&chunk),
+                Ok(chunk) => self.take(chunk),
                 Err(_) => panic!("timed out with {} of {n} bytes", self.output.len()),
             }
         }
@@ -155,15 +205,19 @@ impl Piped {
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 while let Ok(chunk) = self.chunks.recv_timeout(Duration::from_millis(200)) {
-                    self.output.extend_from_slice(&chunk);
+                    self.take(chunk);
                 }
                 return status;
             }
             if Instant::now() >= deadline {
-                panic!("the client did not exit; output so far:\n{}", self.text());
+                panic!(
+                    "the client did not exit; output so far:\n{}\nerrors so far:\n{}",
+                    self.text(),
+                    self.errors_text()
+                );
             }
             while let Ok(chunk) = self.chunks.try_recv() {
-                self.output.extend_from_slice(&chunk);
+                self.take(chunk);
             }
             thread::sleep(Duration::from_millis(10));
         }
@@ -174,6 +228,99 @@ impl Drop for Piped {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Logs in as `name` against a fake server running `script` after the login.
+pub fn logged_in<F>(name: &str, script: F) -> (Piped, JoinHandle<()>)
+where
+    F: FnOnce(FakeConn) + Send + 'static,
+{
+    let (port, server) = fake_server(move |mut conn| {
+        conn.accept_login();
+        script(conn);
+    });
+    let mut client = Piped::binary(port);
+    client.expect(text::WELCOME);
+    client.send_line(name);
+    client.expect(&text::logged_in(&SafeText::neutralise_str(name)));
+    (client, server)
+}
+
+/// Standard output after the login line.
+pub fn after_login(client: &Piped, name: &str) -> String {
+    let text = client.text();
+    let marker = format!("{}\n", text::logged_in(&SafeText::neutralise_str(name)));
+    let at = text.find(&marker).expect("login line") + marker.len();
+    text[at..].to_string()
+}
+
+// ---- the client in a terminal ----------------------------------------------
+
+/// `chat` with `args`, started by a shell in a pseudo-terminal of 80 by 24
+/// that records the terminal's settings (`stty -g`) before and after it, and
+/// then prints its exit status. Rich mode unless `args` say `--plain`.
+pub struct InShell {
+    pub session: expectrl::session::OsSession,
+    dir: std::path::PathBuf,
+}
+
+impl InShell {
+    pub fn start(name: &str, port: u16, args: &str) -> InShell {
+        let dir = std::env::temp_dir().join(format!("chat-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = format!(
+            "stty cols 80 rows 24; stty -g > before; '{CHAT}' --port {port} --no-history {args}; \
+             status=$?; stty -g > after; echo STATUS=$status."
+        );
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &script])
+            .current_dir(&dir)
+            .env("TERM", "xterm-256color")
+            .env("NO_COLOR", "1")
+            .env("HOME", &dir)
+            .env("XDG_CONFIG_HOME", &dir)
+            .env("XDG_DATA_HOME", &dir);
+        let mut session = expectrl::Session::spawn(cmd).unwrap();
+        session.set_expect_timeout(Some(TIMEOUT));
+        session.expect(text::WELCOME).unwrap();
+        InShell { session, dir }
+    }
+
+    /// Types `name` and Enter, as a terminal sends them, and waits until
+    /// logged in.
+    pub fn login(&mut self, name: &str) {
+        self.session.send(format!("{name}\r")).unwrap();
+        self.session
+            .expect(text::logged_in(&SafeText::neutralise_str(name)).as_str())
+            .unwrap();
+    }
+
+    /// The client's process id: the shell's only child.
+    pub fn client_pid(&self) -> u32 {
+        let shell = self.session.get_process().pid();
+        let children =
+            std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).unwrap();
+        children.trim().parse().expect("one child")
+    }
+
+    /// Waits until the client has ended; checks that the terminal's
+    /// settings are those it had before; returns the exit status.
+    pub fn status(mut self) -> i32 {
+        let found = self
+            .session
+            .expect(expectrl::Regex(r"STATUS=([0-9]+)\."))
+            .unwrap();
+        let status = String::from_utf8_lossy(found.get(1).unwrap())
+            .parse()
+            .unwrap();
+        let before = std::fs::read_to_string(self.dir.join("before")).unwrap();
+        let after = std::fs::read_to_string(self.dir.join("after")).unwrap();
+        assert!(!before.trim().is_empty());
+        assert_eq!(before, after, "the terminal's settings were not given back");
+        let _ = std::fs::remove_dir_all(&self.dir);
+        status
     }
 }
 

@@ -1,0 +1,231 @@
+//! What the server says, and when, against what the client shows: replies
+//! matched to requests, the assignment's error lines whenever they come,
+//! messages before the login answer or without a sender's name, and, in
+//! plain mode, standard output holding exactly the assignment's lines while
+//! everything else the client says goes to standard error.
+
+mod common;
+
+use std::io::Read;
+use std::thread;
+use std::time::Duration;
+
+use chat::client::{text, SafeText};
+use common::client::{after_login, fake_server, logged_in, InShell, Launch, Piped, TIMEOUT};
+use expectrl::{Expect, Regex};
+
+#[test]
+fn an_unknown_header_prints_a_note_on_standard_error_and_the_session_goes_on() {
+    let (mut client, _server) = logged_in("alice", |mut conn| {
+        conn.write(b"WHATEVER this is\nDELIVERY bob still here\n");
+        thread::sleep(Duration::from_secs(60));
+    });
+    client.expect("From bob: still here\n");
+    client.expect_err(text::UNEXPECTED_REPLY);
+    assert_eq!(after_login(&client, "alice"), "From bob: still here\n");
+    assert_eq!(
+        client.errors_text(),
+        format!("{}\n", text::UNEXPECTED_REPLY)
+    );
+    assert!(!client.errors_text().contains("WHATEVER"));
+}
+
+/// A student's server that sends an empty line after each delivery: the
+/// assignment's lines alone on standard output, the notes on standard error.
+#[test]
+fn standard_output_holds_only_the_assignments_lines() {
+    let (mut client, _server) = logged_in("alice", |mut conn| {
+        assert_eq!(conn.line(), "SEND bob three");
+        conn.write(b"DELIVERY bob one\n\nDELIVERY bob two\n\nSEND-OK\n\n");
+        thread::sleep(Duration::from_secs(60));
+    });
+    client.send_line("no command");
+    client.send_line("@bob three");
+    client.expect(&format!("{}\n", text::SENT));
+    let note = format!("{}\n", text::UNEXPECTED_REPLY);
+    let errors = format!("{}\n{}", text::COMMAND_HINT, note.repeat(3));
+    client.expect_err(&errors);
+    assert_eq!(
+        after_login(&client, "alice"),
+        format!("From bob: one\nFrom bob: two\n{}\n", text::SENT)
+    );
+    assert_eq!(client.errors_text(), errors);
+}
+
+/// In a terminal, which shows both standard output and standard error, the
+/// lines keep the order in which they came.
+#[test]
+fn in_a_terminal_notes_and_the_assignments_lines_keep_their_order() {
+    let (port, _server) = fake_server(|mut conn| {
+        conn.accept_login();
+        conn.write(b"DELIVERY bob one\nJUNK\nDELIVERY bob two\n\nDELIVERY bob three\n");
+        thread::sleep(Duration::from_secs(60));
+    });
+    let mut session = expectrl::Session::spawn(Launch::Binary.command(port, &[])).unwrap();
+    session.set_expect_timeout(Some(TIMEOUT));
+    session.send_line("alice").unwrap();
+    let note = regex_escape(text::UNEXPECTED_REPLY);
+    session
+        .expect(Regex(&format!(
+            r"From bob: one\r?\n{note}\r?\nFrom bob: two\r?\n{note}\r?\nFrom bob: three\r?\n"
+        )))
+        .unwrap();
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == ' ' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn bad_request_errors_answering_requests_are_reported() {
+    let (mut client, _server) = logged_in("alice", |mut conn| {
+        assert_eq!(conn.line(), "SEND bob a");
+        assert_eq!(conn.line(), "SEND bob b");
+        conn.write(b"BAD-RQST-HDR\n");
+        conn.write(b"BAD-RQST-BODY\n");
+        conn.write(b"DELIVERY bob after\n");
+        thread::sleep(Duration::from_secs(60));
+    });
+    client.send_line("@bob a");
+    client.send_line("@bob b");
+    client.expect("From bob: after\n");
+    assert_eq!(
+        after_login(&client, "alice"),
+        format!(
+            "{}\n{}\nFrom bob: after\n",
+            text::BAD_HEADER,
+            text::BAD_BODY
+        )
+    );
+}
+
+#[test]
+fn replies_to_requests_never_made_are_not_believed() {
+    let (mut client, _server) = logged_in("alice", |mut conn| {
+        conn.write(b"SEND-OK\nBAD-DEST-USER\nLIST-OK a,b\nDELIVERY bob end\n");
+        thread::sleep(Duration::from_secs(60));
+    });
+    client.expect("From bob: end\n");
+    let unexpected = format!("{}\n", text::UNEXPECTED_REPLY);
+    client.expect_err(&unexpected.repeat(3));
+    assert_eq!(after_login(&client, "alice"), "From bob: end\n");
+    assert_eq!(client.errors_text(), unexpected.repeat(3));
+}
+
+/// The server reports a fault in something the client sent: believed
+/// whether or not a request waits, and shown in the order it came.
+#[test]
+fn bad_request_errors_are_shown_whenever_they_come() {
+    let (port, server) = fake_server(|mut conn| {
+        let _ = conn.line();
+        // Right after login, unprompted.
+        conn.write(b"HELLO alice\nBAD-RQST-HDR\n");
+        // After a LIST-OK that answered !who.
+        assert_eq!(conn.line(), "LIST");
+        conn.write(b"LIST-OK bob,alice\nBAD-RQST-BODY\n");
+        // Between deliveries, and alone.
+        conn.write(b"DELIVERY bob one\nBAD-RQST-HDR\nDELIVERY bob two\n");
+        thread::sleep(Duration::from_millis(100));
+        conn.write(b"BAD-RQST-BODY\n");
+        // A reply to what is sent after them is still matched to it.
+        assert_eq!(conn.line(), "SEND bob three");
+        conn.write(b"BAD-DEST-USER\n");
+        thread::sleep(Duration::from_secs(60));
+    });
+    let mut client = Piped::binary(port);
+    client.send_line("alice");
+    client.expect(&text::logged_in(&"alice".into()));
+    client.send_line("!who");
+    client.expect("From bob: two\n");
+    client.expect(&format!("From bob: two\n{}\n", text::BAD_BODY));
+    client.send_line("@bob three");
+    client.expect(text::NO_SUCH_USER);
+    let expected = [
+        text::BAD_HEADER.into(),
+        text::user_count(2),
+        text::user_entry(&"bob".into()),
+        text::user_entry(&"alice".into()),
+        text::BAD_BODY.into(),
+        "From bob: one".into(),
+        text::BAD_HEADER.into(),
+        "From bob: two".into(),
+        text::BAD_BODY.into(),
+        text::NO_SUCH_USER.into(),
+    ]
+    .map(|line: SafeText| format!("{line}\n"))
+    .concat();
+    assert_eq!(after_login(&client, "alice"), expected);
+    assert_eq!(client.errors_text(), "");
+    drop(client);
+    drop(server);
+}
+
+/// Rich mode shows the error lines whenever they come too, in their place
+/// among the others.
+#[test]
+fn rich_mode_shows_bad_request_errors_whenever_they_come() {
+    let (port, _server) = fake_server(|mut conn| {
+        conn.accept_login();
+        conn.write(b"BAD-RQST-BODY\nDELIVERY bob one\nBAD-RQST-HDR\nDELIVERY bob two\n");
+        let mut sink = Vec::new();
+        let _ = conn.reader.read_to_end(&mut sink);
+    });
+    let mut shell = InShell::start("rich-errors", port, "");
+    shell.login("alice");
+    let pattern = [
+        text::BAD_BODY,
+        "From bob: one",
+        text::BAD_HEADER,
+        "From bob: two",
+    ]
+    .map(regex_escape)
+    .join(r"[\s\S]*");
+    shell.session.expect(Regex(&pattern)).unwrap();
+    shell.session.send("!quit\r").unwrap();
+    assert_eq!(shell.status(), 0);
+}
+
+/// A message whose sender's name is empty is not shown as if from a user
+/// (`From : ...`): it is a note of the client's own, on standard error.
+#[test]
+fn a_message_without_a_senders_name_cannot_pass_for_a_user() {
+    let (mut client, _server) = logged_in("alice", |mut conn| {
+        conn.write(b"DELIVERY  bob: hi\nDELIVERY bob end\n");
+        thread::sleep(Duration::from_secs(60));
+    });
+    client.expect("From bob: end\n");
+    let note = text::no_sender(&"bob: hi".into());
+    client.expect_err(note.as_str());
+    assert_eq!(after_login(&client, "alice"), "From bob: end\n");
+    assert_eq!(client.errors_text(), format!("{note}\n"));
+}
+
+/// A faulty server may queue a message for the user before its login
+/// answer: it is shown after the login line. Replies before the answer
+/// answer nothing, and are passed over.
+#[test]
+fn a_message_before_the_login_answer_is_shown_after_the_login_line() {
+    let (port, _server) = fake_server(|mut conn| {
+        let _ = conn.line();
+        conn.write(b"DELIVERY bob too early\nLIST-OK x\nSEND-OK\n");
+        thread::sleep(Duration::from_millis(100));
+        conn.write(b"DELIVERY carol early too\nHELLO alice\nDELIVERY bob on time\n");
+        thread::sleep(Duration::from_secs(60));
+    });
+    let mut client = Piped::binary(port);
+    client.send_line("alice");
+    client.expect("From bob: on time\n");
+    assert_eq!(
+        after_login(&client, "alice"),
+        "From bob: too early\nFrom carol: early too\nFrom bob: on time\n"
+    );
+    assert_eq!(client.errors_text(), "");
+}
