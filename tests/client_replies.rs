@@ -229,3 +229,29 @@ fn a_message_before_the_login_answer_is_shown_after_the_login_line() {
     );
     assert_eq!(client.errors_text(), "");
 }
+
+/// What a server sends before its login answer is kept up to 16 MiB; the
+/// messages beyond are counted on standard error.
+#[test]
+fn messages_before_the_login_answer_are_kept_up_to_a_limit() {
+    let (port, _server) = fake_server(|mut conn| {
+        let _ = conn.line();
+        let mut flood = b"DELIVERY bob small\nDELIVERY bob ".to_vec();
+        flood.resize(flood.len() + (16 << 20), b'x');
+        flood.extend_from_slice(b"\nDELIVERY carol after it\nHELLO alice\nDELIVERY bob on time\n");
+        conn.write(&flood);
+        thread::sleep(Duration::from_secs(60));
+    });
+    let mut client = Piped::binary(port);
+    client.send_line("alice");
+    client.expect("From bob: on time\n");
+    client.expect_err(&text::early_not_kept(2));
+    assert_eq!(
+        after_login(&client, "alice"),
+        "From bob: small\nFrom bob: on time\n"
+    );
+    assert_eq!(
+        client.errors_text(),
+        format!("{}\n", text::early_not_kept(2))
+    );
+}

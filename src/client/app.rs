@@ -91,13 +91,17 @@ async fn run_logged_in(
 /// A session begins: what the server sent before its login answer is shown
 /// after the login line, as it would have been after it.
 fn start(logged_in: LoggedIn, session: &mut Session, screen: &mut dyn Screen) -> Connection {
-    for (from, body) in &logged_in.early {
+    let early = &logged_in.early;
+    for (from, body) in &early.kept {
         let message = ServerMessage::Delivery { from, body };
         if let Some(event) = session.receive(message) {
             add_event(event, screen);
         }
     }
-    if !logged_in.early.is_empty() {
+    if early.dropped > 0 {
+        screen.add_note(&Line::notice(text::early_not_kept(early.dropped)));
+    }
+    if !early.kept.is_empty() || early.dropped > 0 {
         screen.flush();
     }
     logged_in.connection

@@ -40,9 +40,35 @@ pub(super) struct LoggedIn {
     pub(super) connection: Connection,
     /// The name logged in under.
     pub(super) name: String,
-    /// Messages a (faulty) server sent before its answer, in order, to be
-    /// shown after the login line: sender and text.
-    pub(super) early: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Messages a (faulty) server sent before its answer, to be shown after
+    /// the login line.
+    pub(super) early: Early,
+}
+
+/// The messages that came before the login answer: in order, sender and
+/// text, at most [`EARLY_LIMIT`] bytes of them; the rest only counted.
+#[derive(Debug, Default)]
+pub(super) struct Early {
+    pub(super) kept: Vec<(Vec<u8>, Vec<u8>)>,
+    bytes: usize,
+    /// How many more came, and were not kept.
+    pub(super) dropped: usize,
+}
+
+/// The most bytes of messages kept from before the login answer: a server
+/// that floods the client before answering cannot make it hold more.
+const EARLY_LIMIT: usize = 16 << 20;
+
+impl Early {
+    fn add(&mut self, from: &[u8], body: &[u8]) {
+        let size = from.len() + body.len();
+        if self.dropped == 0 && self.bytes.saturating_add(size) <= EARLY_LIMIT {
+            self.bytes += size;
+            self.kept.push((from.to_vec(), body.to_vec()));
+        } else {
+            self.dropped += 1;
+        }
+    }
 }
 
 /// Asks for names until one is accepted. `preset` is tried first, without
@@ -181,7 +207,7 @@ pub(super) async fn attempt(host: &str, port: u16, name: &str) -> io::Result<Log
 /// the connection, for the session; messages before it are kept with the
 /// answer.
 async fn answer(mut connection: Connection) -> LoginAnswer {
-    let mut early = Vec::new();
+    let mut early = Early::default();
     loop {
         let answer = connection.messages().find_map(|message| match message {
             ServerMessage::Hello(confirmed) => {
@@ -196,7 +222,7 @@ async fn answer(mut connection: Connection) -> LoginAnswer {
             // A message for the user before the answer (a faulty server):
             // shown once logged in.
             ServerMessage::Delivery { from, body } => {
-                early.push((from.to_vec(), body.to_vec()));
+                early.add(from, body);
                 None
             }
             // A reply to a request never made: wait for the answer.

@@ -247,6 +247,21 @@ pub fn not_shown(lines: usize) -> SafeText<'static> {
     )
 }
 
+/// Messages that came before the login answer, beyond what is kept of them.
+pub fn early_not_kept(messages: usize) -> SafeText<'static> {
+    let what = if messages == 1 {
+        " more message"
+    } else {
+        " more messages"
+    };
+    joined!(
+        "(",
+        SafeText::number(u64::try_from(messages).unwrap_or(u64::MAX)),
+        what,
+        " sent before the login answer not kept: too much came before it)"
+    )
+}
+
 /// The history file could not be used.
 pub fn no_history(path: &SafeText, reason: &SafeText) -> SafeText<'static> {
     joined!(
@@ -272,6 +287,17 @@ pub fn no_log(path: &SafeText, reason: &SafeText) -> SafeText<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_not_kept_are_counted_in_good_english() {
+        assert_eq!(
+            early_not_kept(1).as_str(),
+            "(1 more message sent before the login answer not kept: too much came before it)"
+        );
+        assert!(early_not_kept(2)
+            .as_str()
+            .starts_with("(2 more messages sent"));
+    }
 
     #[test]
     fn lines_not_shown_are_counted_in_good_english() {
