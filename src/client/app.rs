@@ -147,7 +147,7 @@ async fn chat(
     let dialect = screen.dialect();
     let backlog = screen.backlog();
     let mut names = NamesSync::default();
-    if screen.completes_names() {
+    if screen.completes_names() && !session.lists_refused() {
         connection.send(session.silent_list().to_bytes());
     }
     // After the end of input: when to stop waiting for the replies still owed.
@@ -215,6 +215,8 @@ async fn chat(
                         Action::Nothing => {}
                     }
                 }
+                // A server that refused a list: the names known now.
+                UserInput::RefreshNames if session.lists_refused() => names.give(session, screen),
                 UserInput::RefreshNames => {
                     connection.send(session.silent_list().to_bytes());
                     names.refresh_asked = true;

@@ -93,6 +93,10 @@ pub struct Session {
     conversation: Option<String>,
     /// How many `LIST-OK` replies have arrived (silent ones included).
     lists: u64,
+    /// The server answered a silent `LIST` with an error (it may not know
+    /// `LIST`): no more are sent on this connection, so that the error line
+    /// is not shown again and again.
+    lists_refused: bool,
 }
 
 impl Session {
@@ -111,6 +115,7 @@ impl Session {
     pub(crate) fn restart(&mut self, me: &str) {
         self.pending.clear();
         self.silent = 0;
+        self.lists_refused = false;
         self.last_sender.clear();
         if self.me != me {
             self.me = me.to_string();
@@ -180,6 +185,12 @@ impl Session {
         )
     }
 
+    /// True once the server answered a silent `LIST` with an error: then
+    /// no more are worth sending on this connection.
+    pub(crate) fn lists_refused(&self) -> bool {
+        self.lists_refused
+    }
+
     /// A `LIST` whose reply only refreshes the known names and is never shown.
     pub(crate) fn silent_list(&mut self) -> ClientMessage<'static> {
         self.pending.push_back(Awaited::List { shown: false });
@@ -233,11 +244,13 @@ impl Session {
     /// An error reply (`BAD-RQST-HDR`, `BAD-RQST-BODY`): it answers the
     /// oldest pending request if there is one, and is shown in any case.
     fn error_reply<'a>(&mut self, event: Event<'a>) -> Event<'a> {
-        if matches!(
-            self.pending.front(),
-            Some(Awaited::Send | Awaited::List { .. })
-        ) {
-            self.pop_request();
+        match self.pending.front() {
+            Some(Awaited::List { shown: false }) => {
+                self.lists_refused = true;
+                self.pop_request();
+            }
+            Some(Awaited::Send | Awaited::List { shown: true }) => self.pop_request(),
+            Some(Awaited::Notice(_)) | None => {}
         }
         event
     }

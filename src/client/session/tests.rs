@@ -75,9 +75,19 @@ fn an_error_answering_a_silent_list_is_shown_and_answers_it() {
         s.receive(ServerMessage::BadRequestHeader),
         Some(Event::BadHeader)
     );
+    assert!(s.lists_refused(), "no more silent lists on this connection");
     typed(&mut s, "@bob x");
     assert_eq!(s.receive(ServerMessage::SendOk), Some(Event::Sent));
     assert!(!s.awaits_replies());
+    s.restart("me");
+    assert!(
+        !s.lists_refused(),
+        "a new connection may be to another server"
+    );
+    // An error answering a request of the user's is not a refused list.
+    typed(&mut s, "!who");
+    s.receive(ServerMessage::BadRequestHeader);
+    assert!(!s.lists_refused());
 }
 
 #[test]
