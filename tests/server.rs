@@ -741,24 +741,54 @@ fn garbage_does_not_hurt_the_server() {
     assert_eq!(a.line_bytes(), b"DELIVERY bob \xff?");
 }
 
-#[test]
-fn sigterm_stops_the_server_cleanly() {
+/// Sends `signal` to a server with a user logged in, and returns how it
+/// ended (within 5 s).
+fn stop_with(signal: &str) -> std::process::ExitStatus {
     let mut server = start_server(&[]);
-    let _a = Client::login(&server, "alice");
+    let mut alice = Client::login(&server, "alice");
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
+        .args([signal, &server.child.id().to_string()])
         .status()
         .expect("run kill");
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
+    let status = loop {
         if let Some(status) = server.child.try_wait().unwrap() {
-            assert!(status.success(), "{status:?}");
-            break;
+            break status;
         }
         assert!(Instant::now() < deadline, "server did not stop");
         std::thread::sleep(Duration::from_millis(20));
+    };
+    // The connection was closed, not left to the kernel.
+    alice.expect_closed();
+    status
+}
+
+#[test]
+fn sigint_and_sigterm_stop_the_server_cleanly_with_status_0() {
+    for signal in ["-INT", "-TERM"] {
+        let status = stop_with(signal);
+        assert_eq!(status.code(), Some(0), "{signal}: {status:?}");
     }
+}
+
+#[test]
+fn sighup_stops_the_server_cleanly_with_status_129() {
+    let status = stop_with("-HUP");
+    assert_eq!(status.code(), Some(129), "{status:?}");
+}
+
+#[test]
+fn a_port_that_cannot_be_listened_on_is_status_1() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .args(["--address", "127.0.0.1", "--port", &port, "--quiet"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run chat-server");
+    assert_eq!(status.code(), Some(1), "{status:?}");
 }
 
 #[test]

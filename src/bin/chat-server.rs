@@ -58,22 +58,28 @@ async fn run(cli: Cli, large_buffers_returned: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let stopped_by = std::cell::Cell::new(None);
     let stop = async {
-        shutdown_signal().await;
+        stopped_by.set(Some(stop_signal().await));
         None
     };
     let served = server::serve(listener, cli.config(), stop).await;
     if dropped.dropped_lines() > 0 {
         warn!("{} log lines were dropped in all", dropped.dropped_lines());
     }
-    match served {
-        Ok(()) => {
-            info!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
+    match (served, stopped_by.get()) {
+        (Err(e), _) => {
             error!("server failed: {e}");
             ExitCode::FAILURE
+        }
+        (Ok(()), Some(Stop::HangUp)) => {
+            info!("stopped");
+            // As a program killed by SIGHUP: the stop was not asked for.
+            ExitCode::from(128 + 1)
+        }
+        (Ok(()), _) => {
+            info!("stopped");
+            ExitCode::SUCCESS
         }
     }
 }
@@ -126,8 +132,17 @@ async fn listen(cli: &Cli) -> std::io::Result<TcpListener> {
     Ok(listener)
 }
 
-/// Completes on Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() {
+/// Why the server stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Ctrl-C (SIGINT) or SIGTERM: asked to stop.
+    Asked,
+    /// SIGHUP: the terminal went away.
+    HangUp,
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM or SIGHUP, and says which.
+async fn stop_signal() -> Stop {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             error!("cannot listen for Ctrl-C: {e}");
@@ -135,22 +150,38 @@ async fn shutdown_signal() {
         }
     };
     #[cfg(unix)]
-    let term = async {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                error!("cannot listen for SIGTERM: {e}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
+    let (term, hangup) = (
+        unix_signal(tokio::signal::unix::SignalKind::terminate(), "SIGTERM"),
+        unix_signal(tokio::signal::unix::SignalKind::hangup(), "SIGHUP"),
+    );
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
+    let (term, hangup) = (std::future::pending::<()>(), std::future::pending::<()>());
     tokio::select! {
-        () = ctrl_c => info!("Ctrl-C received, shutting down"),
-        () = term => info!("SIGTERM received, shutting down"),
+        () = ctrl_c => {
+            info!("Ctrl-C received, shutting down");
+            Stop::Asked
+        }
+        () = term => {
+            info!("SIGTERM received, shutting down");
+            Stop::Asked
+        }
+        () = hangup => {
+            info!("SIGHUP received, shutting down");
+            Stop::HangUp
+        }
+    }
+}
+
+/// Completes when the signal `kind` arrives (never, if it cannot be caught).
+#[cfg(unix)]
+async fn unix_signal(kind: tokio::signal::unix::SignalKind, name: &str) {
+    match tokio::signal::unix::signal(kind) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(e) => {
+            error!("cannot listen for {name}: {e}");
+            std::future::pending::<()>().await;
+        }
     }
 }

@@ -60,8 +60,9 @@ fn seconds(limit: Option<Duration>) -> u64 {
 ///
 /// Prints `Server is on. Now listening on port <port>` on standard output once
 /// it accepts connections, logs to standard error, and stops cleanly on Ctrl-C
-/// or SIGTERM. The built-in `echobot` sends every message back to its sender;
-/// `delaybot` sends it back twice, cut into pieces half a second apart.
+/// or SIGTERM (status 0) or SIGHUP (status 129). The built-in `echobot` sends
+/// every message back to its sender; `delaybot` sends it back twice, cut into
+/// pieces half a second apart.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "chat-server", version)]
 pub struct Cli {
