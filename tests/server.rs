@@ -662,6 +662,54 @@ fn a_client_that_never_reads_slows_nobody_and_is_dropped_on_overflow() {
     drop(slow);
 }
 
+#[test]
+fn hello_is_the_first_line_even_while_messages_pour_in() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let server = start_server(&[]);
+    let stop = Arc::new(AtomicBool::new(false));
+    // Eight users send to bob as fast as the server takes it, whether he is
+    // logged in or not.
+    let senders: Vec<_> = (0..8)
+        .map(|i| {
+            let sender = Client::login(&server, &format!("sender{i}"));
+            let mut writer = sender.writer.try_clone().unwrap();
+            let mut reader = sender.reader;
+            std::thread::spawn(move || {
+                let mut sink = [0u8; 1 << 16];
+                while reader.read(&mut sink).is_ok_and(|n| n > 0) {}
+            });
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let burst = b"SEND bob hello bob\n".repeat(64);
+                while !stop.load(Ordering::Relaxed) && common::try_send(&mut writer, &burst) {}
+                let _ = writer.shutdown(Shutdown::Both);
+            })
+        })
+        .collect();
+    let mut first_lines = std::collections::BTreeMap::<String, usize>::new();
+    for _ in 0..300 {
+        let mut bob = Client::connect(&server);
+        bob.send("HELLO-FROM bob\n");
+        let first = bob.line();
+        let kind = first.split(' ').next().unwrap_or("").to_string();
+        *first_lines.entry(kind).or_default() += 1;
+        bob.writer.shutdown(Shutdown::Write).unwrap();
+        // Until the server has seen him leave, his name is taken.
+        let mut rest = Vec::new();
+        let _ = bob.reader.read_to_end(&mut rest);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    assert_eq!(
+        first_lines,
+        [("HELLO".to_string(), 300)].into(),
+        "the first line bob got, and how often"
+    );
+}
+
 // ---- names freed on close --------------------------------------------------
 
 #[test]

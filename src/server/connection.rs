@@ -161,6 +161,9 @@ impl Connection {
         let shown = String::from_utf8_lossy(name);
         let config = &self.shared.config;
         let outbox = Arc::new(Outbox::new(config.max_queue_bytes, config.stall_timeout));
+        // Queued before anyone can find the outbox, so that it comes before
+        // any message to the new user.
+        outbox.reply(|buf| ServerMessage::Hello(name).encode(buf));
         let refusal = match self
             .shared
             .registry
@@ -168,7 +171,6 @@ impl Connection {
         {
             Ok(()) => {
                 info!(id = self.id, name = %shown, "logged in");
-                outbox.reply(|buf| ServerMessage::Hello(name).encode(buf));
                 return Some(outbox);
             }
             Err(Refusal::InUse) => {
@@ -253,11 +255,13 @@ impl Connection {
                 }
             },
         };
-        if let Some(mut sink) = outbox.detach() {
+        let sink = outbox.detach();
+        // The name is free before the peer sees the connection close.
+        drop(guard);
+        if let Some(mut sink) = sink {
             // Everything was sent: say so to the peer.
             let _ = tokio::time::timeout(FINAL_WRITE_TIME, sink.shutdown()).await;
         }
-        drop(guard);
         info!(id, name = %String::from_utf8_lossy(name), "disconnected: {reason}");
     }
 }
