@@ -827,6 +827,21 @@ fn sighup_stops_the_server_cleanly_with_status_129() {
 }
 
 #[test]
+fn a_signal_right_after_the_startup_line_stops_the_server_cleanly() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    // The signals are caught before the server says it is on: none of these
+    // ends it by the signal's default action.
+    for _ in 0..200 {
+        let mut server = start_server(&["--quiet"]);
+        let pid = Pid::from_raw(server.child.id() as i32);
+        kill(pid, Signal::SIGTERM).unwrap();
+        let status = server.child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{status:?}");
+    }
+}
+
+#[test]
 fn a_port_that_cannot_be_listened_on_is_status_1() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();

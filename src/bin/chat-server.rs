@@ -6,6 +6,8 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::net::TcpListener;
+#[cfg(unix)]
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tracing::{error, info, warn, Level};
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 
@@ -51,6 +53,8 @@ async fn run(cli: Cli, large_buffers_returned: bool) -> ExitCode {
         Ok(limit) => info!("open-file limit: {limit}"),
         Err(e) => error!("could not raise the open-file limit: {e}"),
     }
+    // Caught from now on, before the startup line says the server is on.
+    let signals = StopSignals::new();
     let listener = match listen(&cli).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -60,7 +64,7 @@ async fn run(cli: Cli, large_buffers_returned: bool) -> ExitCode {
     };
     let stopped_by = std::cell::Cell::new(None);
     let stop = async {
-        stopped_by.set(Some(stop_signal().await));
+        stopped_by.set(Some(signals.stopped().await));
         None
     };
     let served = server::serve(listener, cli.config(), stop).await;
@@ -132,6 +136,76 @@ async fn listen(cli: &Cli) -> std::io::Result<TcpListener> {
     Ok(listener)
 }
 
+/// The signals that stop the server, caught from the moment this is made:
+/// tokio's `ctrl_c()` catches SIGINT only once first awaited, so a signal
+/// right after the startup line could end the server by its default action.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: Option<Signal>,
+    #[cfg(unix)]
+    terminate: Option<Signal>,
+    #[cfg(unix)]
+    hangup: Option<Signal>,
+}
+
+impl StopSignals {
+    #[cfg(unix)]
+    fn new() -> Self {
+        StopSignals {
+            interrupt: catch(SignalKind::interrupt(), "SIGINT"),
+            terminate: catch(SignalKind::terminate(), "SIGTERM"),
+            hangup: catch(SignalKind::hangup(), "SIGHUP"),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> Self {
+        StopSignals {}
+    }
+
+    /// Completes on SIGINT (Ctrl-C), SIGTERM or SIGHUP, and says which.
+    #[cfg(unix)]
+    async fn stopped(self) -> Stop {
+        let (name, stop) = tokio::select! {
+            () = received(self.interrupt) => ("SIGINT", Stop::Asked),
+            () = received(self.terminate) => ("SIGTERM", Stop::Asked),
+            () = received(self.hangup) => ("SIGHUP", Stop::HangUp),
+        };
+        info!("{name} received, shutting down");
+        stop
+    }
+
+    /// Completes on Ctrl-C.
+    #[cfg(not(unix))]
+    async fn stopped(self) -> Stop {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+        info!("Ctrl-C received, shutting down");
+        Stop::Asked
+    }
+}
+
+/// Catches the signal `kind` from now on (`None`, logged, if it cannot be).
+#[cfg(unix)]
+fn catch(kind: SignalKind, name: &str) -> Option<Signal> {
+    signal(kind)
+        .inspect_err(|e| error!("cannot listen for {name}: {e}"))
+        .ok()
+}
+
+/// Completes when `caught` is received (never, if it is not caught).
+#[cfg(unix)]
+async fn received(caught: Option<Signal>) {
+    match caught {
+        Some(mut caught) => {
+            caught.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Why the server stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
@@ -139,49 +213,4 @@ enum Stop {
     Asked,
     /// SIGHUP: the terminal went away.
     HangUp,
-}
-
-/// Completes on Ctrl-C or (on Unix) SIGTERM or SIGHUP, and says which.
-async fn stop_signal() -> Stop {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            error!("cannot listen for Ctrl-C: {e}");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let (term, hangup) = (
-        unix_signal(tokio::signal::unix::SignalKind::terminate(), "SIGTERM"),
-        unix_signal(tokio::signal::unix::SignalKind::hangup(), "SIGHUP"),
-    );
-    #[cfg(not(unix))]
-    let (term, hangup) = (std::future::pending::<()>(), std::future::pending::<()>());
-    tokio::select! {
-        () = ctrl_c => {
-            info!("Ctrl-C received, shutting down");
-            Stop::Asked
-        }
-        () = term => {
-            info!("SIGTERM received, shutting down");
-            Stop::Asked
-        }
-        () = hangup => {
-            info!("SIGHUP received, shutting down");
-            Stop::HangUp
-        }
-    }
-}
-
-/// Completes when the signal `kind` arrives (never, if it cannot be caught).
-#[cfg(unix)]
-async fn unix_signal(kind: tokio::signal::unix::SignalKind, name: &str) {
-    match tokio::signal::unix::signal(kind) {
-        Ok(mut s) => {
-            s.recv().await;
-        }
-        Err(e) => {
-            error!("cannot listen for {name}: {e}");
-            std::future::pending::<()>().await;
-        }
-    }
 }
