@@ -10,10 +10,11 @@
 //! ([`parse_args`], [`give_back_large_buffers`]). Everything else is private
 //! to the crate.
 //!
-//! There are two `unsafe` blocks in the crate: one in the client's
+//! There are three `unsafe` blocks in the crate: one in the client's
 //! `safe_text` (turning bytes just checked to be ASCII into a `str` without
-//! checking them a second time), and the call to glibc's `mallopt` in
-//! [`give_back_large_buffers`]; everything else is safe code, and the lint
+//! checking them a second time), the call to glibc's `mallopt` in
+//! [`give_back_large_buffers`], and the `SIOCOUTQ` ioctl in
+//! [`net::unacknowledged`]; everything else is safe code, and the lint
 //! below keeps it so.
 
 #![deny(unsafe_code)]

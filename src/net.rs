@@ -105,6 +105,37 @@ where
     }
 }
 
+/// Bytes written to `stream` that its peer has not acknowledged yet: the
+/// kernel's send queue, both those sent and not acknowledged and those not
+/// sent yet. The server watches it shrink to tell a peer that reads, however
+/// slowly, from one that reads nothing: the socket has room for more only
+/// once a good part of its buffer has drained, long after the peer started
+/// taking bytes again.
+///
+/// On Linux this is the `SIOCOUTQ` ioctl; elsewhere `None` (the platform's
+/// equivalent is not used), and the server judges progress from writes alone.
+#[cfg(target_os = "linux")]
+pub fn unacknowledged(stream: &tokio::net::TcpStream) -> Option<usize> {
+    use std::os::fd::AsRawFd;
+    let mut queued: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ (TIOCOUTQ in libc's names) stores one int through the
+    // pointer, which points to `queued`, alive and writable for the call;
+    // the descriptor is the stream's own, open while it is borrowed.
+    #[allow(unsafe_code)]
+    let done = unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut queued) };
+    if done == 0 {
+        usize::try_from(queued).ok()
+    } else {
+        None
+    }
+}
+
+/// See the Linux version: elsewhere, not known.
+#[cfg(not(target_os = "linux"))]
+pub fn unacknowledged(_stream: &tokio::net::TcpStream) -> Option<usize> {
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +231,31 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(steps, [4, 4, 2]);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_send_queue_is_what_the_peer_has_not_taken() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut peer = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut stream, _) = listener.accept().await.unwrap();
+        assert_eq!(unacknowledged(&stream), Some(0));
+        // Far more than the peer's receive buffer holds: some stays queued.
+        let data = vec![b'x'; 8 << 20];
+        let written = write_now(&mut stream, &data).unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let queued = unacknowledged(&stream).unwrap();
+        assert!(queued > 0 && queued < written, "{queued} of {written}");
+        // Once the peer reads, the queue shrinks.
+        let mut sink = vec![0; 64 << 10];
+        let mut read = 0;
+        while unacknowledged(&stream).unwrap() >= queued {
+            assert!(read < written, "read everything, the queue did not shrink");
+            read += peer.read(&mut sink).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
     }
 
     #[tokio::test]

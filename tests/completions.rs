@@ -41,17 +41,27 @@ type Section = (&'static str, &'static [(&'static str, &'static str)]);
 const SERVER_SECTIONS: &[Section] = &[
     (
         "SIGNALS",
-        &[(
-            "SIGINT, SIGTERM",
-            "Stop accepting connections, close every connection, and exit.",
-        )],
+        &[
+            (
+                "SIGINT, SIGTERM",
+                "Stop accepting connections, close every connection, and exit with status 0.",
+            ),
+            ("SIGHUP", "The same, with status 129."),
+        ],
     ),
     (
         "EXIT STATUS",
         &[
-            ("0", "Stopped by SIGINT or SIGTERM."),
+            (
+                "0",
+                "Stopped by SIGINT or SIGTERM, as asked: the only way it exits 0.",
+            ),
             ("1", "The address could not be resolved or listened on."),
             ("2", "A mistake on the command line."),
+            (
+                "129",
+                "Stopped by SIGHUP (its terminal went away), as cleanly, but not asked to.",
+            ),
         ],
     ),
 ];

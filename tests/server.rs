@@ -662,6 +662,54 @@ fn a_client_that_never_reads_slows_nobody_and_is_dropped_on_overflow() {
     drop(slow);
 }
 
+#[test]
+fn hello_is_the_first_line_even_while_messages_pour_in() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let server = start_server(&[]);
+    let stop = Arc::new(AtomicBool::new(false));
+    // Eight users send to bob as fast as the server takes it, whether he is
+    // logged in or not.
+    let senders: Vec<_> = (0..8)
+        .map(|i| {
+            let sender = Client::login(&server, &format!("sender{i}"));
+            let mut writer = sender.writer.try_clone().unwrap();
+            let mut reader = sender.reader;
+            std::thread::spawn(move || {
+                let mut sink = [0u8; 1 << 16];
+                while reader.read(&mut sink).is_ok_and(|n| n > 0) {}
+            });
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let burst = b"SEND bob hello bob\n".repeat(64);
+                while !stop.load(Ordering::Relaxed) && common::try_send(&mut writer, &burst) {}
+                let _ = writer.shutdown(Shutdown::Both);
+            })
+        })
+        .collect();
+    let mut first_lines = std::collections::BTreeMap::<String, usize>::new();
+    for _ in 0..300 {
+        let mut bob = Client::connect(&server);
+        bob.send("HELLO-FROM bob\n");
+        let first = bob.line();
+        let kind = first.split(' ').next().unwrap_or("").to_string();
+        *first_lines.entry(kind).or_default() += 1;
+        bob.writer.shutdown(Shutdown::Write).unwrap();
+        // Until the server has seen him leave, his name is taken.
+        let mut rest = Vec::new();
+        let _ = bob.reader.read_to_end(&mut rest);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    assert_eq!(
+        first_lines,
+        [("HELLO".to_string(), 300)].into(),
+        "the first line bob got, and how often"
+    );
+}
+
 // ---- names freed on close --------------------------------------------------
 
 #[test]
@@ -741,24 +789,69 @@ fn garbage_does_not_hurt_the_server() {
     assert_eq!(a.line_bytes(), b"DELIVERY bob \xff?");
 }
 
-#[test]
-fn sigterm_stops_the_server_cleanly() {
+/// Sends `signal` to a server with a user logged in, and returns how it
+/// ended (within 5 s).
+fn stop_with(signal: &str) -> std::process::ExitStatus {
     let mut server = start_server(&[]);
-    let _a = Client::login(&server, "alice");
+    let mut alice = Client::login(&server, "alice");
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
+        .args([signal, &server.child.id().to_string()])
         .status()
         .expect("run kill");
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
+    let status = loop {
         if let Some(status) = server.child.try_wait().unwrap() {
-            assert!(status.success(), "{status:?}");
-            break;
+            break status;
         }
         assert!(Instant::now() < deadline, "server did not stop");
         std::thread::sleep(Duration::from_millis(20));
+    };
+    // The connection was closed, not left to the kernel.
+    alice.expect_closed();
+    status
+}
+
+#[test]
+fn sigint_and_sigterm_stop_the_server_cleanly_with_status_0() {
+    for signal in ["-INT", "-TERM"] {
+        let status = stop_with(signal);
+        assert_eq!(status.code(), Some(0), "{signal}: {status:?}");
     }
+}
+
+#[test]
+fn sighup_stops_the_server_cleanly_with_status_129() {
+    let status = stop_with("-HUP");
+    assert_eq!(status.code(), Some(129), "{status:?}");
+}
+
+#[test]
+fn a_signal_right_after_the_startup_line_stops_the_server_cleanly() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    // The signals are caught before the server says it is on: none of these
+    // ends it by the signal's default action.
+    for _ in 0..200 {
+        let mut server = start_server(&["--quiet"]);
+        let pid = Pid::from_raw(server.child.id() as i32);
+        kill(pid, Signal::SIGTERM).unwrap();
+        let status = server.child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{status:?}");
+    }
+}
+
+#[test]
+fn a_port_that_cannot_be_listened_on_is_status_1() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
+        .args(["--address", "127.0.0.1", "--port", &port, "--quiet"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run chat-server");
+    assert_eq!(status.code(), Some(1), "{status:?}");
 }
 
 #[test]

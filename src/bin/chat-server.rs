@@ -6,6 +6,8 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio::net::TcpListener;
+#[cfg(unix)]
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tracing::{error, info, warn, Level};
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 
@@ -51,6 +53,8 @@ async fn run(cli: Cli, large_buffers_returned: bool) -> ExitCode {
         Ok(limit) => info!("open-file limit: {limit}"),
         Err(e) => error!("could not raise the open-file limit: {e}"),
     }
+    // Caught from now on, before the startup line says the server is on.
+    let signals = StopSignals::new();
     let listener = match listen(&cli).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -58,22 +62,28 @@ async fn run(cli: Cli, large_buffers_returned: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let stopped_by = std::cell::Cell::new(None);
     let stop = async {
-        shutdown_signal().await;
+        stopped_by.set(Some(signals.stopped().await));
         None
     };
     let served = server::serve(listener, cli.config(), stop).await;
     if dropped.dropped_lines() > 0 {
         warn!("{} log lines were dropped in all", dropped.dropped_lines());
     }
-    match served {
-        Ok(()) => {
-            info!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
+    match (served, stopped_by.get()) {
+        (Err(e), _) => {
             error!("server failed: {e}");
             ExitCode::FAILURE
+        }
+        (Ok(()), Some(Stop::HangUp)) => {
+            info!("stopped");
+            // As a program killed by SIGHUP: the stop was not asked for.
+            ExitCode::from(128 + 1)
+        }
+        (Ok(()), _) => {
+            info!("stopped");
+            ExitCode::SUCCESS
         }
     }
 }
@@ -126,31 +136,81 @@ async fn listen(cli: &Cli) -> std::io::Result<TcpListener> {
     Ok(listener)
 }
 
-/// Completes on Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// The signals that stop the server, caught from the moment this is made:
+/// tokio's `ctrl_c()` catches SIGINT only once first awaited, so a signal
+/// right after the startup line could end the server by its default action.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: Option<Signal>,
+    #[cfg(unix)]
+    terminate: Option<Signal>,
+    #[cfg(unix)]
+    hangup: Option<Signal>,
+}
+
+impl StopSignals {
+    #[cfg(unix)]
+    fn new() -> Self {
+        StopSignals {
+            interrupt: catch(SignalKind::interrupt(), "SIGINT"),
+            terminate: catch(SignalKind::terminate(), "SIGTERM"),
+            hangup: catch(SignalKind::hangup(), "SIGHUP"),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> Self {
+        StopSignals {}
+    }
+
+    /// Completes on SIGINT (Ctrl-C), SIGTERM or SIGHUP, and says which.
+    #[cfg(unix)]
+    async fn stopped(self) -> Stop {
+        let (name, stop) = tokio::select! {
+            () = received(self.interrupt) => ("SIGINT", Stop::Asked),
+            () = received(self.terminate) => ("SIGTERM", Stop::Asked),
+            () = received(self.hangup) => ("SIGHUP", Stop::HangUp),
+        };
+        info!("{name} received, shutting down");
+        stop
+    }
+
+    /// Completes on Ctrl-C.
+    #[cfg(not(unix))]
+    async fn stopped(self) -> Stop {
         if let Err(e) = tokio::signal::ctrl_c().await {
             error!("cannot listen for Ctrl-C: {e}");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                error!("cannot listen for SIGTERM: {e}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => info!("Ctrl-C received, shutting down"),
-        () = term => info!("SIGTERM received, shutting down"),
+        info!("Ctrl-C received, shutting down");
+        Stop::Asked
     }
+}
+
+/// Catches the signal `kind` from now on (`None`, logged, if it cannot be).
+#[cfg(unix)]
+fn catch(kind: SignalKind, name: &str) -> Option<Signal> {
+    signal(kind)
+        .inspect_err(|e| error!("cannot listen for {name}: {e}"))
+        .ok()
+}
+
+/// Completes when `caught` is received (never, if it is not caught).
+#[cfg(unix)]
+async fn received(caught: Option<Signal>) {
+    match caught {
+        Some(mut caught) => {
+            caught.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Why the server stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Ctrl-C (SIGINT) or SIGTERM: asked to stop.
+    Asked,
+    /// SIGHUP: the terminal went away.
+    HangUp,
 }

@@ -21,8 +21,11 @@ pub struct Config {
     /// user that finds the queue fuller is still queued, but its sender's
     /// next request waits until there is room again.
     pub max_queue_bytes: usize,
-    /// A connection over `max_queue_bytes` whose socket has taken nothing for
-    /// this long is disconnected (it does not read).
+    /// A connection that keeps someone waiting (it is over `max_queue_bytes`,
+    /// so its senders wait, or its own requests wait for their replies) and
+    /// whose socket has taken nothing for this long is disconnected (it does
+    /// not read). "Taken" is judged from the kernel's send queue where the
+    /// platform tells (Linux).
     pub stall_timeout: Duration,
     /// How long a connection may take to log in before it is closed; `None`
     /// waits for ever.
@@ -60,8 +63,9 @@ fn seconds(limit: Option<Duration>) -> u64 {
 ///
 /// Prints `Server is on. Now listening on port <port>` on standard output once
 /// it accepts connections, logs to standard error, and stops cleanly on Ctrl-C
-/// or SIGTERM. The built-in `echobot` sends every message back to its sender;
-/// `delaybot` sends it back twice, cut into pieces half a second apart.
+/// or SIGTERM (status 0) or SIGHUP (status 129). The built-in `echobot` sends
+/// every message back to its sender; `delaybot` sends it back twice, cut into
+/// pieces half a second apart.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "chat-server", version)]
 pub struct Cli {
@@ -96,13 +100,17 @@ pub struct Cli {
 
     /// Most bytes waiting to be sent to one user. A message to a user whose
     /// queue is fuller is still delivered, but its sender's next request is
-    /// read only once there is room again; a user over this that reads
+    /// read only once there is room again; a user over this that takes
     /// nothing for --stall-timeout is disconnected.
     #[arg(long, value_name = "N", default_value_t = Config::default().max_queue_bytes)]
     pub max_queue_bytes: usize,
 
-    /// Seconds a user over --max-queue-bytes may read nothing before it is
-    /// disconnected. 0 disconnects it as soon as it is over.
+    /// Seconds a user may take nothing (on Linux: its socket's send queue
+    /// does not shrink) while it keeps someone waiting, before it is
+    /// disconnected and its name freed: while it is over --max-queue-bytes,
+    /// or more than 256 KiB of replies to its own requests wait (its
+    /// requests are not read meanwhile). 0 disconnects it as soon as it is
+    /// over.
     #[arg(long, value_name = "SECS",
           default_value_t = Config::default().stall_timeout.as_secs())]
     pub stall_timeout: u64,

@@ -14,7 +14,6 @@ use super::requests::RequestHandler;
 use super::Shared;
 use crate::net::{read_into, write_fully};
 use crate::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,9 +35,6 @@ const READ_CHUNK: usize = 8 * 1024;
 const DRAIN_TIME: Duration = Duration::from_secs(1);
 /// How long a refusal may take to write, and closing the socket.
 const FINAL_WRITE_TIME: Duration = Duration::from_secs(5);
-/// After end of input, how long the peer may take nothing before the
-/// connection is closed without the rest (or the stall time, if longer).
-const DRAIN_STALL: Duration = Duration::from_secs(1);
 
 /// The name rule: 1 to 255 ASCII letters and digits.
 fn valid_name(name: &[u8]) -> bool {
@@ -92,8 +88,14 @@ pub(super) async fn handle(stream: TcpStream, peer: SocketAddr, shared: Arc<Shar
     let Some(outbox) = conn.log_in(&name).await else {
         return;
     };
+    let session = Session {
+        registry: &shared.registry,
+        name: &name,
+        id,
+        outbox: &outbox,
+    };
     drop(admitted);
-    conn.run(&name, &outbox).await;
+    conn.run(session).await;
 }
 
 /// A connection and what it has read so far.
@@ -161,6 +163,9 @@ impl Connection {
         let shown = String::from_utf8_lossy(name);
         let config = &self.shared.config;
         let outbox = Arc::new(Outbox::new(config.max_queue_bytes, config.stall_timeout));
+        // Queued before anyone can find the outbox, so that it comes before
+        // any message to the new user.
+        outbox.reply(|buf| ServerMessage::Hello(name).encode(buf));
         let refusal = match self
             .shared
             .registry
@@ -168,7 +173,6 @@ impl Connection {
         {
             Ok(()) => {
                 info!(id = self.id, name = %shown, "logged in");
-                outbox.reply(|buf| ServerMessage::Hello(name).encode(buf));
                 return Some(outbox);
             }
             Err(Refusal::InUse) => {
@@ -212,81 +216,61 @@ impl Connection {
     }
 
     /// The logged-in loop: requests in, replies out, until the connection
-    /// ends; the name is free again afterwards, however it ended.
-    async fn run(self, name: &[u8], outbox: &Outbox) {
+    /// ends; `session` ends it however it ends.
+    async fn run(self, session: Session<'_>) {
         let Connection {
             id,
             stream,
             mut framer,
             shared,
         } = self;
-        let guard = LoginGuard {
-            registry: &shared.registry,
-            name,
-            id,
-        };
+        let (name, outbox) = (session.name, session.outbox);
         framer.set_max_line(Some(shared.config.max_line_bytes));
         let (mut rd, wr) = stream.into_split();
         outbox.attach(Box::new(wr));
         outbox.flush();
-        let handler = RequestHandler::new(&shared, name, outbox);
-        let reading = read_requests(&handler, &mut rd, &mut framer);
+        let mut handler = RequestHandler::new(&shared, name, outbox);
+        let reading = read_requests(&mut handler, &mut rd, &mut framer);
         let writing = outbox.run_writer();
         tokio::pin!(reading, writing);
         let reason = tokio::select! {
             biased;
-            written = &mut writing => match written {
-                Ok(()) => match outbox.killed_because() {
-                    Some(why) => killed_reason(why),
-                    None => "closed by the server".to_string(),
-                },
-                Err(e) => format!("write failed: {e}"),
-            },
+            written = &mut writing => ended(written, outbox, "closed by the server"),
             read = &mut reading => match read {
                 Err(e) => format!("read failed: {e}"),
                 Ok(()) => {
                     // End of input: every request read has been answered.
-                    // Deliver what is owed, then close.
+                    // Deliver what is owed (for as long as the peer takes
+                    // it), then close.
                     shared.registry.leave(name, id);
                     outbox.close();
-                    finish(outbox, writing).await
+                    ended(writing.await, outbox, "closed by peer")
                 }
             },
         };
-        if let Some(mut sink) = outbox.detach() {
+        let sink = outbox.detach();
+        // The name is free before the peer sees the connection close.
+        drop(session);
+        if let Some(mut sink) = sink {
             // Everything was sent: say so to the peer.
             let _ = tokio::time::timeout(FINAL_WRITE_TIME, sink.shutdown()).await;
         }
-        drop(guard);
         info!(id, name = %String::from_utf8_lossy(name), "disconnected: {reason}");
     }
 }
 
-/// Lets the writer send what is still queued after end of input (the pieces
-/// of `delaybot`'s answers included), for as long as the peer keeps taking
-/// bytes. Returns why the connection ended.
-async fn finish(outbox: &Outbox, writing: impl Future<Output = io::Result<()>>) -> String {
-    tokio::pin!(writing);
-    let mut watch = tokio::time::interval(DRAIN_STALL / 4);
-    loop {
-        tokio::select! {
-            biased;
-            written = &mut writing => return match (written, outbox.killed_because()) {
-                (Ok(()), None) => "closed by peer".to_string(),
-                (Ok(()), Some(why)) => killed_reason(why),
-                (Err(e), _) => format!("closed by peer; final write failed: {e}"),
-            },
-            _ = watch.tick() => {
-                outbox.kill_if_stalled(DRAIN_STALL);
-            }
+/// Why a connection ended, once its writer has: `done` if it sent everything
+/// it had to.
+fn ended(written: io::Result<()>, outbox: &Outbox, done: &str) -> String {
+    match (written, outbox.killed_because()) {
+        (Err(e), _) => format!("write failed: {e}"),
+        (Ok(()), None) => done.to_string(),
+        (Ok(()), Some(Killed::Stalled)) => {
+            "not reading: its socket took nothing for the stall time while someone waited on it"
+                .to_string()
         }
-    }
-}
-
-fn killed_reason(why: Killed) -> String {
-    match why {
-        Killed::Stalled => "not reading (over its queue limit, or closing)".to_string(),
-        Killed::WriteFailed(kind) => format!("write failed: {kind}"),
+        (Ok(()), Some(Killed::WriteFailed(kind))) => format!("write failed: {kind}"),
+        (Ok(()), Some(Killed::Ended)) => "ended".to_string(),
     }
 }
 
@@ -294,7 +278,7 @@ fn killed_reason(why: Killed) -> String {
 /// while the handler says to wait; gives the other connections their turn
 /// now and then.
 async fn read_requests<R>(
-    handler: &RequestHandler<'_>,
+    handler: &mut RequestHandler<'_>,
     rd: &mut R,
     framer: &mut LineFramer,
 ) -> io::Result<()>
@@ -320,24 +304,23 @@ where
     }
 }
 
-/// Logs the name out when the connection ends, however it ends.
-struct LoginGuard<'a> {
+/// A logged-in session, ended when the connection's task ends, however it
+/// ends (the end of input, an error, a kill, the task aborted as the server
+/// stops): its outbox accepts nothing more and wakes whoever waits on it,
+/// and its name is free again.
+struct Session<'a> {
     registry: &'a Registry,
     name: &'a [u8],
     id: u64,
+    outbox: &'a Outbox,
 }
 
-impl LoginGuard<'_> {
-    fn logout(&self) {
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        self.outbox.end();
         if self.registry.logout(self.name, self.id) {
             debug!(id = self.id, name = %String::from_utf8_lossy(self.name), "name freed");
         }
-    }
-}
-
-impl Drop for LoginGuard<'_> {
-    fn drop(&mut self) {
-        self.logout();
     }
 }
 

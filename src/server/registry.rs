@@ -36,26 +36,31 @@ struct Entry {
 #[derive(Debug, Default)]
 struct Inner {
     next_seq: u64,
-    /// Login order: sequence number -> name.
-    order: BTreeMap<u64, Vec<u8>>,
-    by_name: HashMap<Vec<u8>, Entry>,
-    /// Logged-in users, bots not counted.
-    users: usize,
+    /// Login order: sequence number -> name (the same allocation as the
+    /// key in `by_name`).
+    order: BTreeMap<u64, Arc<[u8]>>,
+    by_name: HashMap<Arc<[u8]>, Entry>,
+    /// How many of the names are bots'.
+    bots: usize,
 }
 
 impl Inner {
     fn insert(&mut self, name: &[u8], target: Target) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.order.insert(seq, name.to_vec());
-        self.by_name.insert(
-            name.to_vec(),
-            Entry {
-                seq,
-                target,
-                leaving: false,
-            },
-        );
+        let name: Arc<[u8]> = Arc::from(name);
+        self.order.insert(seq, Arc::clone(&name));
+        let entry = Entry {
+            seq,
+            target,
+            leaving: false,
+        };
+        self.by_name.insert(name, entry);
+    }
+
+    /// Logged-in users (leaving ones included), bots not counted.
+    fn users(&self) -> usize {
+        self.by_name.len() - self.bots
     }
 }
 
@@ -75,6 +80,7 @@ impl Registry {
             for bot in Bot::ALL {
                 inner.insert(bot.name(), Target::Bot(bot));
             }
+            inner.bots = Bot::ALL.len();
         }
         Registry {
             inner: Mutex::new(inner),
@@ -94,10 +100,9 @@ impl Registry {
         if inner.by_name.contains_key(name) {
             return Err(Refusal::InUse);
         }
-        if inner.users >= self.max_clients {
+        if inner.users() >= self.max_clients {
             return Err(Refusal::Busy);
         }
-        inner.users += 1;
         inner.insert(name, Target::User { id, outbox });
         Ok(())
     }
@@ -118,7 +123,6 @@ impl Registry {
         };
         inner.by_name.remove(name);
         inner.order.remove(&seq);
-        inner.users -= 1;
         true
     }
 
@@ -157,7 +161,7 @@ impl Registry {
         let names = inner
             .order
             .values()
-            .map(Vec::as_slice)
+            .map(|name| &**name)
             .filter(|name| !self.hide_users || is_bot(name))
             .collect();
         ServerMessage::ListOk(names).encode(out);
@@ -171,7 +175,7 @@ impl Registry {
             .iter()
             .filter_map(|(name, entry)| match &entry.target {
                 Target::User { outbox, .. } if !entry.leaving => {
-                    Some((name.clone(), Arc::clone(outbox)))
+                    Some((name.to_vec(), Arc::clone(outbox)))
                 }
                 _ => None,
             })
@@ -180,7 +184,7 @@ impl Registry {
 
     /// Logged-in users, bots not counted.
     pub(super) fn user_count(&self) -> usize {
-        self.lock().users
+        self.lock().users()
     }
 }
 

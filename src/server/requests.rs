@@ -8,9 +8,7 @@ use super::registry::Target;
 use super::Shared;
 use crate::protocol::message::wire_field;
 use crate::protocol::{ClientMessage, Frame, ServerMessage};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
-use tracing::warn;
 
 /// The request handling of one logged-in user.
 pub(super) struct RequestHandler<'a> {
@@ -19,11 +17,10 @@ pub(super) struct RequestHandler<'a> {
     name: &'a [u8],
     /// The user's own outbox: replies go there.
     outbox: &'a Outbox,
-    /// Replies were queued since the last flush. (Only the connection's own
-    /// task uses these flags; atomics only because its futures must be `Send`.)
-    unflushed: AtomicBool,
+    /// Replies were queued since the last flush.
+    unflushed: bool,
     /// The last reply found more than the bound of own replies waiting.
-    over_bound: AtomicBool,
+    over_bound: bool,
 }
 
 /// Why the user's next request must wait.
@@ -32,17 +29,9 @@ pub(super) enum Wait {
     /// More than [`OWN_BOUND`](super::outbox::OWN_BOUND) of replies to its
     /// requests wait to be written: read no more until they are.
     OwnReplies,
-    /// A recipient was over its limit when a message was queued for it.
-    Recipient(Full),
-}
-
-/// A recipient whose queue was over its limit when a message was queued for
-/// it: the sender's next request waits until it has room again.
-#[derive(Debug)]
-pub(super) struct Full {
-    id: u64,
-    name: Vec<u8>,
-    outbox: Arc<Outbox>,
+    /// A recipient was over its limit when a message was queued for it: the
+    /// next request waits until it has room again.
+    Recipient(Arc<Outbox>),
 }
 
 impl<'a> RequestHandler<'a> {
@@ -51,48 +40,44 @@ impl<'a> RequestHandler<'a> {
             shared,
             name,
             outbox,
-            unflushed: AtomicBool::new(false),
-            over_bound: AtomicBool::new(false),
+            unflushed: false,
+            over_bound: false,
         }
     }
 
     /// Answers one request. Replies wait in the outbox until
     /// [`flush`](Self::flush). Returns what to wait for before the next
     /// request, if anything.
-    pub(super) fn handle(&self, frame: Frame<'_>) -> Option<Wait> {
+    pub(super) fn handle(&mut self, frame: Frame<'_>) -> Option<Wait> {
         if let Some(full) = self.answer(frame) {
             return Some(Wait::Recipient(full));
         }
-        self.over_bound.load(Relaxed).then_some(Wait::OwnReplies)
+        self.over_bound.then_some(Wait::OwnReplies)
     }
 
     /// Writes the replies queued so far.
-    pub(super) fn flush(&self) {
-        if self.unflushed.load(Relaxed) {
-            self.unflushed.store(false, Relaxed);
+    pub(super) fn flush(&mut self) {
+        if std::mem::take(&mut self.unflushed) {
             self.outbox.flush();
         }
     }
 
     /// Waits for what [`handle`](Self::handle) asked, after writing the
-    /// replies so far. A full recipient that reads nothing for the stall time
-    /// is disconnected.
-    pub(super) async fn wait(&self, wait: Wait) {
+    /// replies so far. (A connection that anyone waits on this way, and
+    /// whose socket takes nothing for the stall time, is disconnected by its
+    /// own writer.)
+    pub(super) async fn wait(&mut self, wait: Wait) {
         self.flush();
         match wait {
             Wait::OwnReplies => {
                 self.outbox.wait_for_own_room().await;
-                self.over_bound.store(false, Relaxed);
+                self.over_bound = false;
             }
-            Wait::Recipient(full) => {
-                if full.outbox.wait_for_room().await == Pushed::Killed {
-                    self.disconnected(full.id, &full.name);
-                }
-            }
+            Wait::Recipient(outbox) => outbox.wait_for_room().await,
         }
     }
 
-    fn answer(&self, frame: Frame<'_>) -> Option<Full> {
+    fn answer(&mut self, frame: Frame<'_>) -> Option<Arc<Outbox>> {
         let line = match frame {
             Frame::Line(line) => line,
             Frame::TooLong => {
@@ -102,10 +87,9 @@ impl<'a> RequestHandler<'a> {
         };
         match ClientMessage::parse(line) {
             ClientMessage::List => {
-                self.queued(
-                    self.outbox
-                        .reply(|buf| self.shared.registry.encode_list(buf)),
-                );
+                let registry = &self.shared.registry;
+                let over_bound = self.outbox.reply(|buf| registry.encode_list(buf));
+                self.queued(over_bound);
                 None
             }
             ClientMessage::Send { to, body } => self.send(to, wire_field(body)),
@@ -116,19 +100,20 @@ impl<'a> RequestHandler<'a> {
         }
     }
 
-    fn reply(&self, msg: &ServerMessage) {
-        self.queued(self.outbox.reply(|buf| msg.encode(buf)));
+    fn reply(&mut self, msg: &ServerMessage) {
+        let over_bound = self.outbox.reply(|buf| msg.encode(buf));
+        self.queued(over_bound);
     }
 
     /// Notes that a reply was queued, and whether it put the own replies
     /// over their bound.
-    fn queued(&self, over_bound: bool) {
-        self.unflushed.store(true, Relaxed);
-        self.over_bound.store(over_bound, Relaxed);
+    fn queued(&mut self, over_bound: bool) {
+        self.unflushed = true;
+        self.over_bound = over_bound;
     }
 
     /// `SEND`, with the body as it would be sent (cut at a line break).
-    fn send(&self, to: &[u8], body: &[u8]) -> Option<Full> {
+    fn send(&mut self, to: &[u8], body: &[u8]) -> Option<Arc<Outbox>> {
         if to.is_empty() || body.iter().all(u8::is_ascii_whitespace) {
             self.reply(&ServerMessage::BadRequestBody);
             return None;
@@ -141,56 +126,33 @@ impl<'a> RequestHandler<'a> {
             from: self.name,
             body,
         };
-        let (id, outbox) = match target {
+        let outbox = match target {
             Target::Bot(bot) => {
                 self.reply(&ServerMessage::SendOk);
-                self.queued(self.outbox.reply_paced(&bot.answer(body)));
+                let over_bound = self.outbox.reply_paced(&bot.answer(body));
+                self.queued(over_bound);
                 return None;
             }
             Target::User { outbox, .. } if std::ptr::eq(&*outbox, self.outbox) => {
                 // To oneself: a reply like any other.
                 self.reply(&ServerMessage::SendOk);
-                self.queued(self.outbox.reply(|buf| delivery.encode(buf)));
+                self.reply(&delivery);
                 return None;
             }
-            Target::User { id, outbox } => (id, outbox),
+            Target::User { outbox, .. } => outbox,
         };
         // Queued first, so that SEND-OK is said only of a message that will be
         // sent; SEND-OK is written first, as the protocol has it (and as soon
         // as possible: the sender may be waiting for it to send the next one).
         let pushed = outbox.queue(|buf| delivery.encode(buf));
-        match pushed {
-            Pushed::Queued | Pushed::Full => {}
-            Pushed::Killed => {
-                self.disconnected(id, to);
-                self.reply(&ServerMessage::BadDestUser);
-                return None;
-            }
-            Pushed::Gone => {
-                self.reply(&ServerMessage::BadDestUser);
-                return None;
-            }
+        if pushed == Pushed::Gone {
+            self.reply(&ServerMessage::BadDestUser);
+            return None;
         }
         self.reply(&ServerMessage::SendOk);
         self.flush();
         outbox.flush();
-        (pushed == Pushed::Full).then(|| Full {
-            id,
-            name: to.to_vec(),
-            outbox,
-        })
-    }
-
-    /// The recipient `name` (connection `id`) does not read: it is being
-    /// disconnected (its own task sees the kill), and its name is free from
-    /// now on.
-    fn disconnected(&self, id: u64, name: &[u8]) {
-        self.shared.registry.logout(name, id);
-        warn!(
-            id,
-            name = %String::from_utf8_lossy(name),
-            "disconnecting a user that reads nothing while over its queue limit"
-        );
+        (pushed == Pushed::Full).then_some(outbox)
     }
 }
 
@@ -318,27 +280,27 @@ mod tests {
         assert_eq!(world.queued(1), "DELIVERY alice a\n");
     }
 
-    #[test]
-    fn over_the_limit_the_sender_waits_and_a_stalled_recipient_is_logged_out() {
+    #[tokio::test]
+    async fn over_the_limit_the_sender_waits_until_the_recipient_has_room_or_is_gone() {
         let config = Config {
             max_queue_bytes: 100,
-            stall_timeout: std::time::Duration::ZERO,
             ..Config::default()
         };
         let world = World::new(config, &["alice", "bob"]);
         let line = [&b"SEND bob "[..], &[b'x'; 60]].concat();
-        assert!(!world.request(0, &line), "within the limit");
-        assert!(world.request(0, &line), "over it: wait for room");
-        // Still over it, and (with no stall time) not reading: disconnected.
-        assert!(!world.request(0, &line));
-        assert!(world.users[1].1.is_killed());
-        assert!(world.shared.registry.lookup(b"bob").is_none());
-        assert_eq!(world.queued(0), "SEND-OK\nSEND-OK\nBAD-DEST-USER\n");
-        world.request(0, &line);
-        assert_eq!(
-            world.queued(0),
-            "SEND-OK\nSEND-OK\nBAD-DEST-USER\nBAD-DEST-USER\n"
+        let mut alice = world.handler(0);
+        assert!(
+            alice.handle(Frame::Line(&line)).is_none(),
+            "within the limit"
         );
+        let wait = alice.handle(Frame::Line(&line)).expect("over it: wait");
+        // Bob's connection ends (his writer gave up on him, or he vanished):
+        // alice goes on, and her messages to him are refused.
+        let bob = &world.users[1].1;
+        tokio::join!(alice.wait(wait), async { bob.end() });
+        assert!(alice.handle(Frame::Line(&line)).is_none());
+        alice.flush();
+        assert_eq!(world.queued(0), "SEND-OK\nSEND-OK\nBAD-DEST-USER\n");
     }
 
     #[test]

@@ -14,29 +14,44 @@
 //!   connection stops reading its requests ([`Outbox::wait_for_own_room`]).
 //! - Everything waiting, against the `--max-queue-bytes` limit: a message from
 //!   another user that finds the queue over it is still queued, and its
-//!   sender waits until there is room again ([`Outbox::wait_for_room`]). Only
-//!   when the connection is over the limit *and* its socket has taken nothing
-//!   for the stall time is it *killed*: its queue is dropped and the
-//!   connection closed at once.
+//!   sender waits until there is room again ([`Outbox::wait_for_room`]).
+//!
+//! While anyone waits on the connection that way (or it is closing), and its
+//! socket takes nothing for the stall time, the writer task *kills* it: its
+//! queue is dropped and the connection closed at once. "Takes nothing" is
+//! judged from the kernel's send queue where the platform tells
+//! ([`SocketWrite::unacknowledged`]): a peer that reads, however slowly,
+//! makes it shrink, long before the socket has room for more.
 //!
 //! Memory held for a connection is therefore at most the limit, plus one
 //! message from each sender that waits for room, plus its own replies.
 
 mod state;
+mod writer;
 
 use super::lock;
-use crate::net::write_fully_reporting;
-use state::{OwnBytes, Segment, State, Status};
-use std::collections::VecDeque;
+use state::{State, Status, Writer};
 use std::io;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::AsyncWrite;
 use tokio::sync::Notify;
-use tokio::time::Instant;
+
+/// The write half of a connection's socket, as an outbox uses it.
+pub(super) trait SocketWrite: AsyncWrite + Send + Unpin {
+    /// Bytes written to the socket that the peer has not acknowledged yet
+    /// (the kernel's send queue), if the platform tells.
+    fn unacknowledged(&self) -> Option<usize>;
+}
+
+impl SocketWrite for tokio::net::tcp::OwnedWriteHalf {
+    fn unacknowledged(&self) -> Option<usize> {
+        crate::net::unacknowledged(self.as_ref())
+    }
+}
 
 /// Where an outbox writes: the write half of its connection's socket.
-pub(super) type Sink = Box<dyn AsyncWrite + Send + Unpin>;
+pub(super) type Sink = Box<dyn SocketWrite>;
 
 /// Most bytes of replies to its own requests a connection may have waiting
 /// before its requests are no longer read.
@@ -47,6 +62,9 @@ const SEGMENT_COST: usize = 64;
 /// A drained buffer with more room than this is freed rather than kept, so
 /// that an idle connection holds little, and memory comes back after a burst.
 const KEEP_CAPACITY: usize = 1024;
+/// After closing, how long the socket may take nothing before the rest is
+/// dropped (or the stall time, if longer).
+const CLOSING_STALL: Duration = Duration::from_secs(1);
 
 /// Bytes to queue in pieces: for each `(pause, end)`, wait `pause`, then
 /// write up to offset `end` (exclusive); anything after the last `end`
@@ -65,9 +83,6 @@ pub(super) enum Pushed {
     /// Queued, and the outbox is over its limit: the sender should wait for
     /// room ([`Outbox::wait_for_room`]) before its next request.
     Full,
-    /// The outbox was over its limit and its socket has taken nothing for
-    /// the stall time: it is now killed, and the message was dropped.
-    Killed,
     /// The outbox is closing or dead; the message was dropped.
     Gone,
 }
@@ -75,22 +90,14 @@ pub(super) enum Pushed {
 /// Why an outbox was killed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Killed {
-    /// Over the limit, and its socket took nothing for the stall time.
+    /// Someone waited on it (or it was closing), and its socket took nothing
+    /// for the stall time.
     Stalled,
     /// Writing to its socket failed.
     WriteFailed(io::ErrorKind),
-}
-
-/// What the writer task does next.
-enum Work {
-    Write {
-        bytes: Vec<u8>,
-        head: usize,
-        sink: Sink,
-    },
-    Pause(Duration),
-    Wait,
-    Finished,
+    /// Its connection ended otherwise (reading failed, or the server
+    /// stopped): see [`Outbox::end`].
+    Ended,
 }
 
 /// Whether the bounds are exceeded: (everything over the limit, own replies
@@ -114,6 +121,7 @@ impl std::fmt::Debug for Outbox {
         f.debug_struct("Outbox")
             .field("bytes", &state.bytes)
             .field("own", &state.own.waiting)
+            .field("writer", &state.writer)
             .field("status", &state.status)
             .finish_non_exhaustive()
     }
@@ -121,21 +129,10 @@ impl std::fmt::Debug for Outbox {
 
 impl Outbox {
     /// An outbox with room for `max_bytes`, whose connection is killed once
-    /// it is over that and its socket takes nothing for `stall`.
+    /// anyone waits on it and its socket takes nothing for `stall`.
     pub(super) fn new(max_bytes: usize, stall: Duration) -> Self {
         Outbox {
-            state: Mutex::new(State {
-                segments: VecDeque::from([Segment::default()]),
-                bytes: 0,
-                own: OwnBytes::default(),
-                pushed: 0,
-                written: 0,
-                sink: None,
-                pausing: false,
-                writing: false,
-                since: Instant::now(),
-                status: Status::Open,
-            }),
+            state: Mutex::new(State::new()),
             max_bytes,
             stall,
             wake_writer: Notify::new(),
@@ -150,6 +147,21 @@ impl Outbox {
 
     fn over(&self, state: &State) -> Over {
         (state.bytes > self.max_bytes, state.own_cost() > OWN_BOUND)
+    }
+
+    /// How long the socket may take nothing before the connection is
+    /// killed: the stall time while senders wait for room or the
+    /// connection's own requests wait for their replies, at least
+    /// [`CLOSING_STALL`] once it is closing; `None` while nobody waits.
+    fn stall_limit(&self, state: &State) -> Option<Duration> {
+        match state.status {
+            Status::Closing => Some(self.stall.max(CLOSING_STALL)),
+            Status::Open => {
+                let (full, own) = self.over(state);
+                (full || own).then_some(self.stall)
+            }
+            Status::Done | Status::Killed(_) => None,
+        }
     }
 
     /// Wakes whoever waits for something that `before` said was missing.
@@ -168,10 +180,13 @@ impl Outbox {
     }
 
     /// Writes straight to the socket if possible; wakes the writer task for
-    /// whatever is left.
+    /// whatever is left, and when it waits for its socket while someone now
+    /// waits on it (so that it keeps the stall time).
     fn write_or_wake(&self, state: &mut State) {
         let before = self.over(state);
-        if state.write_now() {
+        let stalled_writer =
+            matches!(state.writer, Writer::Writing { .. }) && self.stall_limit(state).is_some();
+        if state.write_now() || stalled_writer {
             self.wake_writer.notify_one();
         }
         self.changed(state, before);
@@ -179,12 +194,24 @@ impl Outbox {
 
     /// Gives the outbox its socket. Until then bytes only queue.
     pub(super) fn attach(&self, sink: Sink) {
-        self.lock().sink = Some(sink);
+        let mut state = self.lock();
+        if matches!(state.writer, Writer::Unattached) && state.is_live() {
+            state.writer = Writer::Idle(sink);
+            self.wake_writer.notify_one();
+        }
     }
 
-    /// Takes the socket back once the writer has ended (to shut it down).
+    /// Takes the socket back once the writer has ended with everything sent
+    /// (to shut it down).
     pub(super) fn detach(&self) -> Option<Sink> {
-        self.lock().sink.take()
+        let mut state = self.lock();
+        if state.status != Status::Done {
+            return None;
+        }
+        match std::mem::replace(&mut state.writer, Writer::Gone) {
+            Writer::Idle(sink) => Some(sink),
+            _ => None,
+        }
     }
 
     /// Queues a reply to the connection's own request, encoded by `encode`.
@@ -233,8 +260,8 @@ impl Outbox {
     /// queued). See [`Pushed`].
     pub(super) fn queue(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Pushed {
         let mut state = self.lock();
-        if let Some(refused) = self.refusal(&mut state) {
-            return refused;
+        if state.status != Status::Open {
+            return Pushed::Gone;
         }
         state.append(encode);
         if self.over(&state).0 {
@@ -256,19 +283,6 @@ impl Outbox {
         pushed
     }
 
-    fn refusal(&self, state: &mut State) -> Option<Pushed> {
-        if state.status != Status::Open {
-            return Some(Pushed::Gone);
-        }
-        let before = self.over(state);
-        if before.0 && state.stalled_for(Instant::now()) >= self.stall {
-            state.kill(Killed::Stalled);
-            self.changed(state, before);
-            return Some(Pushed::Killed);
-        }
-        None
-    }
-
     /// Accepts no more bytes; the writer ends once everything queued is sent.
     pub(super) fn close(&self) {
         let mut state = self.lock();
@@ -280,6 +294,18 @@ impl Outbox {
         self.room.notify_waiters();
     }
 
+    /// The connection is over, however it ended: unless everything was sent
+    /// already, the outbox is killed ([`Killed::Ended`]), so that it accepts
+    /// nothing more, counts nothing more, and whoever waits on it goes on.
+    pub(super) fn end(&self) {
+        let mut state = self.lock();
+        if state.is_live() {
+            let before = self.over(&state);
+            state.kill(Killed::Ended);
+            self.changed(&state, before);
+        }
+    }
+
     /// Why the outbox was killed, if it was.
     pub(super) fn killed_because(&self) -> Option<Killed> {
         match self.lock().status {
@@ -288,25 +314,9 @@ impl Outbox {
         }
     }
 
-    /// Kills the outbox if its socket has taken nothing for the stall time
-    /// (or for `at_least`, if longer); returns whether it did.
-    pub(super) fn kill_if_stalled(&self, at_least: Duration) -> bool {
-        let mut state = self.lock();
-        if !matches!(state.status, Status::Open | Status::Closing)
-            || state.stalled_for(Instant::now()) < self.stall.max(at_least)
-        {
-            return false;
-        }
-        let before = self.over(&state);
-        state.kill(Killed::Stalled);
-        self.changed(&state, before);
-        true
-    }
-
     /// Completes once `ready` holds for the state (checked whenever room
-    /// appears), or the outbox is no longer open, or after `limit`.
-    async fn wait_until(&self, limit: Duration, ready: impl Fn(&State) -> bool) {
-        let deadline = Instant::now() + limit;
+    /// appears), or the outbox is no longer open.
+    async fn wait_until(&self, ready: impl Fn(&State) -> bool) {
         loop {
             let notified = self.room.notified();
             tokio::pin!(notified);
@@ -317,9 +327,7 @@ impl Outbox {
                     return;
                 }
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return;
-            }
+            notified.await;
         }
     }
 
@@ -330,143 +338,26 @@ impl Outbox {
             let notified = self.room.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if matches!(self.lock().status, Status::Done | Status::Killed(_)) {
+            if !self.lock().is_live() {
                 return;
             }
             notified.await;
         }
     }
 
-    /// Completes once at most [`OWN_BOUND`] bytes of own replies wait (or
-    /// the outbox is no longer open).
+    /// Completes once at most [`OWN_BOUND`] bytes of own replies wait, or the
+    /// outbox is no longer open (its writer kills it if its socket takes
+    /// nothing for the stall time meanwhile).
     pub(super) async fn wait_for_own_room(&self) {
-        const FOR_EVER: Duration = Duration::from_secs(365 * 24 * 3600);
-        self.wait_until(FOR_EVER, |state| state.own_cost() <= OWN_BOUND)
-            .await;
+        self.wait_until(|state| state.own_cost() <= OWN_BOUND).await;
     }
 
     /// Waits, as the sender of a message that found this outbox full, until
-    /// it is within its limit again. Returns [`Pushed::Killed`] if instead
-    /// its socket took nothing for the stall time (it is killed then),
-    /// [`Pushed::Gone`] if it closed, [`Pushed::Queued`] when there is room.
-    pub(super) async fn wait_for_room(&self) -> Pushed {
-        loop {
-            let wait = {
-                let state = self.lock();
-                if state.status != Status::Open {
-                    return Pushed::Gone;
-                }
-                if state.bytes <= self.max_bytes {
-                    return Pushed::Queued;
-                }
-                self.stall
-                    .saturating_sub(state.stalled_for(Instant::now()))
-                    .max(Duration::from_millis(10))
-            };
-            let max_bytes = self.max_bytes;
-            self.wait_until(wait, |state| state.bytes <= max_bytes)
-                .await;
-            if self.kill_if_stalled(Duration::ZERO) {
-                return Pushed::Killed;
-            }
-        }
-    }
-
-    /// What to do next, for the writer task.
-    fn next_work(&self, state: &mut State, spare: &mut Vec<u8>) -> Work {
-        loop {
-            if matches!(state.status, Status::Killed(_) | Status::Done) {
-                return Work::Finished;
-            }
-            let front = &mut state.segments[0];
-            if !front.pause.is_zero() {
-                state.pausing = true;
-                return Work::Pause(std::mem::take(&mut front.pause));
-            }
-            if front.head < front.bytes.len() {
-                let Some(sink) = state.sink.take() else {
-                    return Work::Wait;
-                };
-                let bytes = std::mem::replace(&mut front.bytes, std::mem::take(spare));
-                let head = std::mem::take(&mut front.head);
-                state.writing = true;
-                state.since = Instant::now();
-                return Work::Write { bytes, head, sink };
-            }
-            if state.segments.len() > 1 {
-                let before = self.over(state);
-                state.segments.pop_front();
-                state.bytes -= SEGMENT_COST;
-                self.changed(state, before);
-                continue;
-            }
-            // Everything is written.
-            state.segments[0].drained();
-            if state.status == Status::Closing {
-                state.status = Status::Done;
-                self.room.notify_waiters();
-                return Work::Finished;
-            }
-            return Work::Wait;
-        }
-    }
-
-    /// Writes what the pushers could not write at once, and waits out the
-    /// pauses, until the outbox is closed and empty (`Ok`), killed (`Ok`, at
-    /// once, see [`killed_because`](Self::killed_because)), or a write fails
-    /// (`Err`). Only one task may run it.
-    pub(super) async fn run_writer(&self) -> io::Result<()> {
-        let mut spare = Vec::new();
-        loop {
-            let work = {
-                let mut state = self.lock();
-                self.next_work(&mut state, &mut spare)
-            };
-            match work {
-                Work::Finished => return Ok(()),
-                Work::Wait => self.wake_writer.notified().await,
-                Work::Pause(pause) => {
-                    tokio::select! {
-                        () = tokio::time::sleep(pause) => {}
-                        () = self.kill.notified() => {}
-                    }
-                    self.lock().pausing = false;
-                }
-                Work::Write {
-                    mut bytes,
-                    head,
-                    mut sink,
-                } => {
-                    let write = write_fully_reporting(&mut sink, &bytes[head..], |n| {
-                        let mut state = self.lock();
-                        let before = self.over(&state);
-                        state.written(n);
-                        state.since = Instant::now();
-                        self.changed(&state, before);
-                    });
-                    let written = tokio::select! {
-                        written = write => written,
-                        // Killed while the socket takes nothing: stop now.
-                        () = self.kill.notified() => Ok(()),
-                    };
-                    let mut state = self.lock();
-                    state.writing = false;
-                    if !matches!(state.status, Status::Killed(_)) {
-                        state.sink = Some(sink);
-                    }
-                    if let Err(e) = written {
-                        let before = self.over(&state);
-                        state.kill(Killed::WriteFailed(e.kind()));
-                        self.changed(&state, before);
-                        return Err(e);
-                    }
-                    bytes.clear();
-                    if bytes.capacity() <= KEEP_CAPACITY {
-                        spare = bytes;
-                    }
-                }
-            }
-        }
+    /// it is within its limit again, or no longer open (its writer kills it
+    /// if its socket takes nothing for the stall time meanwhile).
+    pub(super) async fn wait_for_room(&self) {
+        let max_bytes = self.max_bytes;
+        self.wait_until(|state| state.bytes <= max_bytes).await;
     }
 }
 

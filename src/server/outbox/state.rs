@@ -1,6 +1,7 @@
 //! An outbox's state, behind its lock: the bytes waiting (contiguous, in
 //! segments split only at `delaybot`'s pauses), how many of them answer the
-//! connection's own requests, and who may write to the socket now.
+//! connection's own requests, who may write to the socket now, and when the
+//! peer was last seen to take anything.
 
 use super::{Killed, Sink, KEEP_CAPACITY, SEGMENT_COST};
 use crate::net::write_now;
@@ -16,6 +17,39 @@ pub(super) enum Status {
     /// Everything was sent after closing.
     Done,
     Killed(Killed),
+}
+
+/// Who has the socket, and what the writer task does with it. One value, so
+/// that no way of stopping (a write that fails, a kill, a task dropped in a
+/// pause) can leave it half changed.
+pub(super) enum Writer {
+    /// No socket yet: bytes only queue.
+    Unattached,
+    /// Nobody is writing: whoever pushes bytes writes them straight to the
+    /// socket.
+    Idle(Sink),
+    /// The writer task has the socket and waits for it to take bytes;
+    /// `since` is when it started, or when the peer was last seen to take
+    /// anything.
+    Writing { since: Instant },
+    /// The writer task waits out a pause of `delaybot`'s answer: nobody
+    /// writes meanwhile.
+    Pausing(Sink),
+    /// No socket any more (killed, or handed back after everything was
+    /// sent).
+    Gone,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Writer::Unattached => f.write_str("Unattached"),
+            Writer::Idle(_) => f.write_str("Idle"),
+            Writer::Writing { since } => f.debug_struct("Writing").field("since", since).finish(),
+            Writer::Pausing(_) => f.write_str("Pausing"),
+            Writer::Gone => f.write_str("Gone"),
+        }
+    }
 }
 
 /// One stretch of contiguous bytes, written after `pause`.
@@ -77,6 +111,7 @@ impl OwnBytes {
     }
 }
 
+#[derive(Debug)]
 pub(super) struct State {
     /// Never empty. Pushes append to the last segment.
     pub(super) segments: VecDeque<Segment>,
@@ -85,21 +120,34 @@ pub(super) struct State {
     pub(super) bytes: usize,
     pub(super) own: OwnBytes,
     /// Stream positions: after the last byte queued, and after the last
-    /// byte written.
+    /// byte written to the socket.
     pub(super) pushed: u64,
     pub(super) written: u64,
-    /// The socket, while nobody is writing to it.
-    pub(super) sink: Option<Sink>,
-    /// The writer task is waiting out a pause: nobody may write meanwhile.
-    pub(super) pausing: bool,
-    /// The writer task is writing; `since` is when it started or last made
-    /// progress.
-    pub(super) writing: bool,
-    pub(super) since: Instant,
+    /// Bytes of the stream the peer is known to have taken (acknowledged):
+    /// what was written less the kernel's send queue, when last looked at.
+    pub(super) taken: u64,
+    pub(super) writer: Writer,
     pub(super) status: Status,
 }
 
 impl State {
+    pub(super) fn new() -> Self {
+        State {
+            segments: VecDeque::from([Segment::default()]),
+            bytes: 0,
+            own: OwnBytes::default(),
+            pushed: 0,
+            written: 0,
+            taken: 0,
+            writer: Writer::Unattached,
+            status: Status::Open,
+        }
+    }
+
+    pub(super) fn is_live(&self) -> bool {
+        matches!(self.status, Status::Open | Status::Closing)
+    }
+
     pub(super) fn extra_segments(&self) -> usize {
         (self.segments.len() - 1) * SEGMENT_COST
     }
@@ -134,27 +182,49 @@ impl State {
         self.bytes += SEGMENT_COST;
     }
 
-    /// Counts `n` more bytes as written.
+    /// Counts `n` more bytes as written to the socket: the writer made
+    /// progress. A dead outbox, whose queue is gone, counts nothing.
     pub(super) fn written(&mut self, n: usize) {
+        if !self.is_live() {
+            return;
+        }
         let from = self.written;
         self.written += n as u64;
         self.own.written(from, self.written);
         self.bytes -= n;
-    }
-
-    /// How long the writer has been waiting for the socket to take anything.
-    pub(super) fn stalled_for(&self, now: Instant) -> Duration {
-        if self.writing {
-            now.saturating_duration_since(self.since)
-        } else {
-            Duration::ZERO
+        if let Writer::Writing { since } = &mut self.writer {
+            *since = Instant::now();
         }
     }
 
+    /// Notes the kernel's send queue as it is `now` (`None`: the platform
+    /// does not tell): if the peer has taken bytes since the last look, the
+    /// writer has made progress.
+    pub(super) fn looked_at_send_queue(&mut self, queued: Option<usize>, now: Instant) {
+        let Some(queued) = queued else { return };
+        let taken = self.written.saturating_sub(queued as u64);
+        if taken > self.taken {
+            self.taken = taken;
+            if let Writer::Writing { since } = &mut self.writer {
+                *since = now;
+            }
+        }
+    }
+
+    /// How long the writer has been waiting for the socket to take anything
+    /// (zero unless it is writing).
+    pub(super) fn stalled_for(&self, now: Instant) -> Duration {
+        match self.writer {
+            Writer::Writing { since } => now.saturating_duration_since(since),
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// The outbox is dead: its queue is dropped, its socket closed (once the
+    /// connection drops its read half too), and nothing more is counted.
     pub(super) fn kill(&mut self, why: Killed) {
         self.status = Status::Killed(why);
-        // Closes the socket (once the connection drops its read half too).
-        self.sink = None;
+        self.writer = Writer::Gone;
         self.segments = VecDeque::from([Segment::default()]);
         self.own = OwnBytes::default();
         self.bytes = 0;
@@ -162,17 +232,19 @@ impl State {
 
     /// Writes the first segment straight to the socket if nobody else is
     /// writing and no pause comes first. Returns whether the writer task is
-    /// needed (bytes left, or a pause to wait out).
+    /// needed (bytes left, a pause to wait out, or a failed write to see).
     pub(super) fn write_now(&mut self) -> bool {
-        if !matches!(self.status, Status::Open | Status::Closing) || self.pausing {
+        if !self.is_live() {
             return false;
         }
         let front = &self.segments[0];
         if !front.pause.is_zero() || front.head == front.bytes.len() {
             return self.segments.len() > 1;
         }
-        let Some(sink) = self.sink.as_mut() else {
-            return true;
+        let Writer::Idle(sink) = &mut self.writer else {
+            // Not attached yet (attaching writes), or the writer task is on
+            // it.
+            return false;
         };
         match write_now(sink, front.unwritten()) {
             Ok(n) => {

@@ -5,6 +5,7 @@ use super::*;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use tokio::time::Instant;
 
 /// What the tests look at (the request handler's tests too).
 impl Outbox {
@@ -47,7 +48,9 @@ impl Outbox {
     }
 }
 
-/// A socket that takes at most `room` more bytes, shared with the test.
+/// A socket that takes at most `room` more bytes, shared with the test. If
+/// `unacknowledged` is set, it also has a kernel's send queue: what it takes
+/// is queued there until the peer takes it ([`Socket::peer_takes`]).
 #[derive(Clone, Default)]
 struct Socket(Arc<Mutex<SocketInner>>);
 
@@ -57,6 +60,7 @@ struct SocketInner {
     room: usize,
     waker: Option<std::task::Waker>,
     broken: bool,
+    unacknowledged: Option<usize>,
 }
 
 impl Socket {
@@ -74,6 +78,26 @@ impl Socket {
         if let Some(waker) = inner.waker.take() {
             waker.wake();
         }
+    }
+    /// A socket whose kernel's send queue can be looked at, with room for
+    /// `room` bytes.
+    fn with_send_queue(room: usize) -> Socket {
+        let socket = Socket::with_room(room);
+        socket.0.lock().unwrap().unacknowledged = Some(0);
+        socket
+    }
+    /// The peer takes (and acknowledges) `n` bytes: the send queue shrinks,
+    /// but the socket has no more room.
+    fn peer_takes(&self, n: usize) {
+        let mut inner = self.0.lock().unwrap();
+        let queued = inner.unacknowledged.as_mut().expect("a send queue");
+        *queued -= n.min(*queued);
+    }
+}
+
+impl SocketWrite for Socket {
+    fn unacknowledged(&self) -> Option<usize> {
+        self.0.lock().unwrap().unacknowledged
     }
 }
 
@@ -94,6 +118,9 @@ impl AsyncWrite for Socket {
         }
         inner.room -= n;
         inner.got.extend_from_slice(&buf[..n]);
+        if let Some(queued) = &mut inner.unacknowledged {
+            *queued += n;
+        }
         Poll::Ready(Ok(n))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -207,24 +234,23 @@ async fn over_the_limit_a_reader_is_waited_for_and_a_stalled_one_killed() {
             }
         }
     });
-    assert_eq!(outbox.wait_for_room().await, Pushed::Queued);
+    outbox.wait_for_room().await;
     assert!(!outbox.is_killed(), "it reads, slowly");
     reader.await.unwrap();
-    // Now it takes nothing more: over the limit, it is killed after the
-    // stall time, and the sender goes on.
+    // Now it takes nothing more: over the limit, its writer kills it after
+    // the stall time, and the sender goes on.
     assert_eq!(outbox.deliver(line("0123456789")), Pushed::Full);
     let waited = Instant::now();
-    assert_eq!(outbox.wait_for_room().await, Pushed::Killed);
+    outbox.wait_for_room().await;
     assert!(waited.elapsed() <= Duration::from_secs(6));
     assert_eq!(outbox.killed().await, Killed::Stalled);
     assert_eq!(outbox.deliver(line("x")), Pushed::Gone);
     assert_eq!(outbox.counted(), (0, 0));
-    // The connection's task stops the writer when the outbox is killed.
-    writer.abort();
+    writer.await.unwrap().unwrap();
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_stalled_outbox_over_the_limit_is_killed_by_the_next_message() {
+async fn a_stalled_outbox_over_the_limit_is_killed_after_the_stall_time() {
     let outbox = Arc::new(Outbox::new(10, Duration::from_secs(5)));
     let socket = Socket::with_room(0);
     outbox.attach(Box::new(socket.clone()));
@@ -241,10 +267,138 @@ async fn a_stalled_outbox_over_the_limit_is_killed_by_the_next_message() {
         "not stalled long enough"
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(outbox.deliver(line("x")), Pushed::Killed);
     assert_eq!(outbox.killed_because(), Some(Killed::Stalled));
-    // The connection's task stops the writer when the outbox is killed.
+    assert_eq!(outbox.deliver(line("x")), Pushed::Gone);
+    writer.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_takes_bytes_however_slowly_is_never_killed() {
+    let outbox = Arc::new(Outbox::new(10, Duration::from_secs(5)));
+    // The socket takes 100 bytes, then has no room for anything more, for
+    // as long as the test lasts; but the peer takes a few bytes now and then.
+    let socket = Socket::with_send_queue(100);
+    outbox.attach(Box::new(socket.clone()));
+    let writer = tokio::spawn({
+        let outbox = Arc::clone(&outbox);
+        async move { outbox.run_writer().await }
+    });
+    outbox.reply(|buf| buf.resize(OWN_BOUND + 200, b'x'));
+    outbox.flush();
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        socket.peer_takes(1);
+    }
+    assert!(!outbox.is_killed(), "it reads, slowly");
+    assert_eq!(socket.got().len(), 100, "the socket had no room for more");
+    // Once it takes nothing more, it is killed after the stall time (and a
+    // quarter of it at most, between two looks at the send queue).
+    let stopped = Instant::now();
+    assert_eq!(outbox.killed().await, Killed::Stalled);
+    let after = stopped.elapsed();
+    assert!(
+        after > Duration::from_secs(1) && after <= Duration::from_millis(6250),
+        "{after:?}"
+    );
+    writer.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_never_reads_its_replies_is_killed_after_the_stall_time() {
+    let outbox = Arc::new(Outbox::new(usize::MAX, Duration::from_secs(5)));
+    let socket = Socket::with_send_queue(1000);
+    outbox.attach(Box::new(socket.clone()));
+    let writer = tokio::spawn({
+        let outbox = Arc::clone(&outbox);
+        async move { outbox.run_writer().await }
+    });
+    outbox.reply(|buf| buf.resize(OWN_BOUND + 2000, b'x'));
+    outbox.flush();
+    // Its requests wait for their replies, which wait for a socket that
+    // takes nothing: after the stall time, it is killed, and the wait ends.
+    let started = Instant::now();
+    outbox.wait_for_own_room().await;
+    assert_eq!(outbox.killed_because(), Some(Killed::Stalled));
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+    writer.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_socket_that_takes_nothing_is_killed_only_once_someone_waits_on_it() {
+    let outbox = Arc::new(Outbox::new(1000, Duration::from_secs(1)));
+    let socket = Socket::with_send_queue(10);
+    outbox.attach(Box::new(socket.clone()));
+    let writer = tokio::spawn({
+        let outbox = Arc::clone(&outbox);
+        async move { outbox.run_writer().await }
+    });
+    assert_eq!(outbox.deliver(line(&"x".repeat(100))), Pushed::Queued);
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(!outbox.is_killed());
+    // A message that puts it over its limit: it has taken nothing for far
+    // longer than the stall time, so it is killed at once.
+    assert_eq!(outbox.deliver(line(&"y".repeat(1000))), Pushed::Full);
+    let started = Instant::now();
+    outbox.wait_for_room().await;
+    assert_eq!(outbox.killed_because(), Some(Killed::Stalled));
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    writer.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_closing_outbox_gives_up_on_a_socket_that_takes_nothing() {
+    let outbox = Arc::new(Outbox::new(1000, Duration::ZERO));
+    let socket = Socket::with_send_queue(10);
+    outbox.attach(Box::new(socket.clone()));
+    let writer = tokio::spawn({
+        let outbox = Arc::clone(&outbox);
+        async move { outbox.run_writer().await }
+    });
+    outbox.reply(line("0123456789abcdef"));
+    outbox.flush();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(!outbox.is_killed(), "nobody waits on it");
+    socket.make_room(2);
+    tokio::task::yield_now().await;
+    // Closing waits for the rest as long as the socket takes bytes, and a
+    // second (whatever the stall time) once it takes nothing.
+    let closed = Instant::now();
+    outbox.close();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    socket.make_room(3);
+    outbox.finished().await;
+    assert_eq!(outbox.killed_because(), Some(Killed::Stalled));
+    assert_eq!(closed.elapsed(), Duration::from_millis(1500));
+    assert_eq!(socket.got(), b"0123456789abcde");
+    writer.await.unwrap().unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outbox_that_ends_in_a_pause_lets_its_waiting_senders_go_on() {
+    let outbox = Arc::new(Outbox::new(10, Duration::from_secs(1)));
+    let socket = Socket::with_room(usize::MAX);
+    outbox.attach(Box::new(socket.clone()));
+    let writer = tokio::spawn({
+        let outbox = Arc::clone(&outbox);
+        async move { outbox.run_writer().await }
+    });
+    outbox.reply_paced(&Paced {
+        data: b"0123456789".to_vec(),
+        pieces: vec![(Duration::ZERO, 5), (Duration::from_secs(1), 10)],
+    });
+    outbox.flush();
+    tokio::task::yield_now().await;
+    assert_eq!(outbox.deliver(line("from a sender")), Pushed::Full);
+    // Its connection ends in the pause, and its writer with it.
     writer.abort();
+    let _ = writer.await;
+    outbox.end();
+    tokio::time::timeout(Duration::from_secs(60), outbox.wait_for_room())
+        .await
+        .expect("the sender waits no more");
+    assert_eq!(outbox.killed_because(), Some(Killed::Ended));
+    assert_eq!(outbox.deliver(line("x")), Pushed::Gone);
+    assert_eq!(outbox.counted(), (0, 0));
 }
 
 #[tokio::test]
@@ -283,4 +437,26 @@ async fn a_failed_write_kills() {
         outbox.killed_because(),
         Some(Killed::WriteFailed(io::ErrorKind::BrokenPipe))
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_that_completes_after_the_outbox_died_counts_nothing() {
+    for _ in 0..40 {
+        let outbox = Arc::new(Outbox::new(10, Duration::from_secs(1)));
+        let socket = Socket::with_room(0);
+        outbox.attach(Box::new(socket.clone()));
+        let writer = tokio::spawn({
+            let outbox = Arc::clone(&outbox);
+            async move { outbox.run_writer().await }
+        });
+        assert_eq!(outbox.deliver(line("0123456789abc")), Pushed::Full);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Its connection ends while its write waits for the socket; then
+        // the socket takes the bytes.
+        outbox.end();
+        socket.make_room(100);
+        writer.await.unwrap().unwrap();
+        assert_eq!(outbox.counted(), (0, 0));
+        assert_eq!(outbox.deliver(line("x")), Pushed::Gone);
+    }
 }
