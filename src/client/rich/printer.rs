@@ -1,0 +1,177 @@
+//! The printer thread: the one owner of rustyline's external printer. It
+//! takes the lines waiting, styles and logs them, and gives rustyline all of
+//! them at once (up to [`BATCH`]) while a `readline` runs, or writes them
+//! itself while none does ([`super::shared`] says when each is allowed).
+
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use rustyline::ExternalPrinter;
+
+use super::files::Log;
+use super::phase::Phase;
+use super::shared::{Shared, State, SENTINEL};
+use super::style::Style;
+use super::terminal;
+use crate::client::render::Line;
+use crate::client::screen::Backlog;
+
+/// The most text given to rustyline in one message, after which the next
+/// message takes the rest: each message is one write to the terminal, and
+/// rustyline reads no key until it is written. So a message holds what the
+/// terminal takes in [`BATCH_TIME`], as far as the last one tells, within
+/// these bounds.
+const BATCH_MIN: usize = 4 * 1024;
+pub(crate) const BATCH_FIRST: usize = 16 * 1024;
+const BATCH_MAX: usize = 1024 * 1024;
+const BATCH_TIME: Duration = Duration::from_millis(50);
+
+pub(crate) struct Printer {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) printer: Box<dyn ExternalPrinter + Send>,
+    pub(crate) style: Style,
+    pub(crate) log: Arc<Mutex<Log>>,
+    pub(crate) bell: bool,
+    pub(crate) backlog: Arc<Backlog>,
+    /// The most the next message may hold.
+    pub(crate) batch: usize,
+}
+
+impl Printer {
+    /// Runs until the program ends.
+    pub(crate) fn run(mut self) {
+        let shared = Arc::clone(&self.shared);
+        let mut state = shared.lock();
+        loop {
+            if state.finishing {
+                // Two more sentinels: a `readline` waiting for a key in its
+                // main loop takes the first, and stops (see
+                // `Shared::checkpoint`); if it does not take it, the second
+                // waits, which tells that it is in a search.
+                for _ in 0..2 {
+                    if !state.open {
+                        break;
+                    }
+                    state.printing = Some(Instant::now());
+                    drop(state);
+                    let _ = self.printer.print(SENTINEL.to_string());
+                    state = shared.lock();
+                    state.printing = None;
+                    shared.notify();
+                }
+                return;
+            }
+            if state.open && !state.queue.is_empty() {
+                let (text, shown) = self.batch(&mut state);
+                let len = text.len();
+                state.unconfirmed = Some(text.clone());
+                let started = Instant::now();
+                state.printing = Some(started);
+                drop(state);
+                let printed = self.printer.print(text).is_ok();
+                self.pace(len, started.elapsed());
+                state = shared.lock();
+                // The sentinel goes in the same call (while rustyline may
+                // still be in raw mode, closing the gate waits for it).
+                state.printing = Some(Instant::now());
+                drop(state);
+                if printed {
+                    let _ = self.printer.print(SENTINEL.to_string());
+                }
+                state = shared.lock();
+                state.printing = None;
+                state.unconfirmed = None;
+                self.backlog.shown(shown);
+                shared.notify();
+            } else if !state.reading && !state.queue.is_empty() {
+                let (text, shown) = self.batch(&mut state);
+                state.direct = true;
+                drop(state);
+                write_direct(&text);
+                state = shared.lock();
+                state.direct = false;
+                self.backlog.shown(shown);
+                shared.notify();
+            } else {
+                state = shared.wait(state);
+            }
+        }
+    }
+
+    /// The size of the next message, after one of `len` bytes waited
+    /// `waited` for rustyline to take it: the time it took to write the one
+    /// before (of about the same size), if it waited at all.
+    fn pace(&mut self, len: usize, waited: Duration) {
+        self.batch = if waited > Duration::from_millis(1) {
+            let per_second = len as f64 / waited.as_secs_f64();
+            (per_second * BATCH_TIME.as_secs_f64()) as usize
+        } else {
+            self.batch.saturating_mul(4)
+        }
+        .clamp(BATCH_MIN, BATCH_MAX);
+    }
+
+    /// Takes lines from the queue (up to the batch's size), logs them, and
+    /// renders them, after the bell and the title if they are due. Returns
+    /// the text and the bytes it takes from the backlog.
+    fn batch(&mut self, state: &mut State) -> (String, usize) {
+        if let Some((me, ..)) = &state.login {
+            self.style.me = Some(me.to_string());
+        }
+        let mut log = lock(&self.log);
+        let logging = log.logging();
+        let mut text = String::new();
+        let (mut shown, mut messages) = (0, 0);
+        while let Some((line, at, counted)) = state.queue.pop_front() {
+            if counted {
+                shown += line.len();
+            }
+            if matches!(line, Line::From { .. }) {
+                messages += 1;
+            }
+            text.push_str(&self.style.line(&line, at));
+            text.push('\n');
+            if logging {
+                log.write(at, std::iter::once(line.plain().as_str()));
+            }
+            if text.len() >= self.batch {
+                break;
+            }
+        }
+        drop(log);
+        let mut before = String::new();
+        if messages > 0 && matches!(state.phase, Phase::Chatting { .. }) {
+            state.unread += messages;
+            if self.bell {
+                before.push_str(terminal::BELL);
+            }
+        }
+        before.push_str(&retitle(state));
+        text.insert_str(0, &before);
+        (text, shown)
+    }
+}
+
+/// The title escape sequence if the title should change, else nothing.
+pub(crate) fn retitle(state: &mut State) -> String {
+    let title = state.phase.title(state.unread);
+    if title == state.title {
+        return String::new();
+    }
+    let set = terminal::set_title(&title);
+    state.title = title;
+    set
+}
+
+/// Writes to the terminal, straight (no `readline` runs, or none will).
+/// If the terminal is gone there is nobody to tell.
+pub(crate) fn write_direct(text: &str) {
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
