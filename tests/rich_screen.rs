@@ -154,6 +154,30 @@ fn a_hostile_server_reaches_the_terminal_through_neither_the_prompt_nor_completi
     t.quit();
 }
 
+#[test]
+fn what_the_neutraliser_wrote_shows_in_reverse_video_and_the_same_text_typed_does_not() {
+    let (port, _server) = fake_server(|mut conn| {
+        let _ = conn.accept_login();
+        conn.write(b"DELIVERY bob sent \x1b[2J\n");
+        conn.write(b"DELIVERY bob typed \\x1b[2J\n");
+        conn.write(b"DELIVERY e\x07ve broken\n");
+        thread::sleep(Duration::from_secs(30));
+    });
+    let home = temp_home("marked");
+    let mut t = Terminal::rich(port, &home, &["--name", "zed"]);
+    t.wait_for("From e\\x07ve: broken");
+    // The same four characters on the screen: made by the neutraliser from
+    // an escape byte, or typed by the sender.
+    assert!(t.reversed(r"\x1b[2J"), "{}", t.dump());
+    assert!(!t.reversed(r"typed \x1b[2J"));
+    assert!(!t.reversed("[2J"), "only the escape");
+    assert!(t.reversed(r"\x07ve"));
+    assert!(!t.reversed("ve: broken"));
+    assert!(!t.reversed("From bob: sent"));
+    t.signal(Signal::SIGTERM);
+    t.wait_exit();
+}
+
 /// Each of `lines` shown exactly once (screen and scrollback), and one
 /// prompt row, with the cursor on it after what was typed.
 fn each_once(t: &Terminal, lines: &[String]) -> bool {

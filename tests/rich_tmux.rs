@@ -175,3 +175,51 @@ fn after_resizes_every_line_is_there_once_and_the_prompt_once() {
         once(&t.lines(), &expected)
     });
 }
+
+#[test]
+fn lines_that_come_during_a_search_show_after_it_once_and_in_order_when_it_ends_with_enter() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let home = temp_home("tmux-search");
+    let Some(tmux) = Tmux::start("search", &client_command(server.port, &home), 80, 24) else {
+        return;
+    };
+    tmux.wait_until("the welcome", |t| t.count(text::WELCOME) == 1);
+    tmux.keys(&["alice", "Enter"]);
+    tmux.wait_until("the prompt", |t| t.lines().iter().any(|l| l == "alice>"));
+    tmux.keys(&["-l", "@echobot hello"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_until("the echo", |t| t.count(&from("echobot", "hello")) == 1);
+    tmux.keys(&["C-r"]);
+    tmux.keys(&["-l", "hel"]);
+    tmux.wait_until("the search", |t| {
+        t.lines()
+            .iter()
+            .any(|l| l.starts_with("(reverse-i-search)`hel'"))
+    });
+    // One line during the search (rustyline's printer holds one message).
+    bob.send_line("SEND alice during");
+    assert_eq!(bob.line(), "SEND-OK");
+    let mut expected = vec![from("bob", "during")];
+    thread::sleep(Duration::from_millis(200));
+    // Enter sends the line found; lines that come right after it show after
+    // those that came during the search.
+    tmux.keys(&["Enter"]);
+    for i in 0..20 {
+        bob.send_line(&format!("SEND alice after {i}"));
+        expected.push(from("bob", &format!("after {i}")));
+    }
+    for _ in 0..20 {
+        assert_eq!(bob.line(), "SEND-OK");
+    }
+    let from_bob = |t: &Tmux| -> Vec<String> {
+        t.lines()
+            .into_iter()
+            .filter(|l| l.starts_with("From bob: "))
+            .collect()
+    };
+    tmux.wait_until("every line", |t| from_bob(t).len() >= expected.len());
+    thread::sleep(Duration::from_millis(200));
+    assert_eq!(from_bob(&tmux), expected);
+    assert_eq!(tmux.count(&from("echobot", "hello")), 2);
+}
