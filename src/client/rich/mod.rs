@@ -42,7 +42,7 @@ use files::Log;
 use phase::Phase;
 use printer::{lock, write_direct, Printer};
 use readline::Reader;
-use shared::{Parked, Shared};
+use shared::{Chunk, Parked, Shared};
 use style::{Palette, Style};
 use terminal::Modes;
 
@@ -63,8 +63,10 @@ const SHOW_LEFT_TIME: Duration = Duration::from_millis(500);
 /// Shows lines above the prompt, through the printer thread.
 pub(super) struct RichScreen {
     shared: Arc<Shared>,
-    /// Lines added and not yet given to the printer thread.
-    batch: Vec<(Line<'static>, chrono::DateTime<Local>)>,
+    /// Lines added and not yet given to the printer thread; when they came
+    /// (together: from one read of the socket), and whether they are logged.
+    pending: Chunk,
+    pending_at: Option<(chrono::DateTime<Local>, bool)>,
     backlog: Arc<Backlog>,
     style: Style,
     log: Arc<Mutex<Log>>,
@@ -77,15 +79,27 @@ pub(super) struct RichScreen {
 
 impl Screen for RichScreen {
     fn add(&mut self, line: &Line<'_>) {
-        self.batch.push((line.clone().into_owned(), Local::now()));
+        let log = &self.log;
+        let (at, logging) = *self
+            .pending_at
+            .get_or_insert_with(|| (Local::now(), lock(log).logging()));
+        let pending = &mut self.pending;
+        self.style.push_line(&mut pending.text, line, at);
+        pending.text.push('\n');
+        pending.lines += 1;
+        pending.messages += usize::from(matches!(line, Line::From { .. }));
+        pending.counted += line.len();
+        if logging {
+            pending.plain.push((at, line.plain()));
+        }
     }
 
     fn flush(&mut self) {
-        if !self.batch.is_empty() {
-            let batch = std::mem::take(&mut self.batch);
-            self.backlog
-                .add(batch.iter().map(|(line, _)| line.len()).sum());
-            self.shared.show(batch);
+        self.pending_at = None;
+        if self.pending.lines > 0 {
+            let chunk = std::mem::take(&mut self.pending);
+            self.backlog.add(chunk.counted);
+            self.shared.show(chunk);
         }
     }
 
@@ -229,34 +243,37 @@ impl RichScreen {
 
     /// Writes the lines still waiting, for [`SHOW_LEFT_TIME`] at most, and
     /// counts the rest.
-    fn write_left(
-        &mut self,
-        left: impl IntoIterator<Item = (Line<'static>, chrono::DateTime<Local>, bool)>,
-    ) {
+    fn write_left(&mut self, left: impl IntoIterator<Item = Chunk>) {
+        const PIECE: usize = 16 * 1024;
         let started = Instant::now();
         let mut log = lock(&self.log);
-        let mut text = String::new();
         let mut not_shown = 0;
-        for (line, at, _) in left {
-            if log.logging() {
-                log.write(at, std::iter::once(line.plain().as_str()));
+        for chunk in left {
+            for (at, line) in &chunk.plain {
+                log.write(*at, std::iter::once(line.as_str()));
             }
-            if started.elapsed() >= SHOW_LEFT_TIME {
-                not_shown += 1;
-                continue;
-            }
-            text.push_str(&self.style.line(&line, at));
-            text.push('\n');
-            if text.len() >= 16 * 1024 {
-                write_direct(&std::mem::take(&mut text));
+            // Whole lines, a few KiB at a time, while there is time.
+            let mut rest = chunk.text.as_str();
+            while !rest.is_empty() {
+                if started.elapsed() >= SHOW_LEFT_TIME {
+                    not_shown += rest.matches('\n').count();
+                    break;
+                }
+                let cut = match rest.as_bytes().get(..PIECE) {
+                    Some(piece) => piece
+                        .iter()
+                        .rposition(|&b| b == b'\n')
+                        .map_or(rest.len(), |i| i + 1),
+                    None => rest.len(),
+                };
+                write_direct(&rest[..cut]);
+                rest = &rest[cut..];
             }
         }
         if not_shown > 0 {
             let notice = Line::notice(text::not_shown(not_shown));
-            text.push_str(&self.style.line(&notice, Local::now()));
-            text.push('\n');
+            write_direct(&format!("{}\n", self.style.line(&notice, Local::now())));
         }
-        write_direct(&text);
     }
 }
 
@@ -268,7 +285,12 @@ pub(super) fn start(
     inputs: UnboundedSender<UserInput>,
     budget: Arc<Budget>,
 ) -> io::Result<RichScreen> {
-    let shared = Arc::new(Shared::default());
+    let style = Style {
+        palette: Palette::detect(color),
+        timestamps: settings.timestamps,
+        me: None,
+    };
+    let shared = Arc::new(Shared::new(style.clone()));
     let mut editor =
         readline::editor(&shared, &inputs, settings.edit_mode).map_err(io::Error::other)?;
     let external = editor.create_external_printer().map_err(io::Error::other)?;
@@ -290,7 +312,6 @@ pub(super) fn start(
     let printer = Printer {
         shared: Arc::clone(&shared),
         printer: Box::new(external),
-        style: style.clone(),
         log: Arc::clone(&log),
         bell: settings.bell,
         backlog: Arc::clone(&backlog),
@@ -315,7 +336,8 @@ pub(super) fn start(
         .spawn(move || reader.run(editor))?;
     Ok(RichScreen {
         shared,
-        batch: Vec::new(),
+        pending: Chunk::default(),
+        pending_at: None,
         backlog,
         style,
         log,

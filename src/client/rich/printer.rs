@@ -12,9 +12,7 @@ use rustyline::ExternalPrinter;
 use super::files::Log;
 use super::phase::Phase;
 use super::shared::{Shared, State, SENTINEL};
-use super::style::Style;
 use super::terminal;
-use crate::client::render::Line;
 use crate::client::screen::Backlog;
 
 /// The most text given to rustyline in one message, after which the next
@@ -30,7 +28,6 @@ const BATCH_TIME: Duration = Duration::from_millis(50);
 pub(crate) struct Printer {
     pub(crate) shared: Arc<Shared>,
     pub(crate) printer: Box<dyn ExternalPrinter + Send>,
-    pub(crate) style: Style,
     pub(crate) log: Arc<Mutex<Log>>,
     pub(crate) bell: bool,
     pub(crate) backlog: Arc<Backlog>,
@@ -113,43 +110,41 @@ impl Printer {
     }
 
     /// Takes lines from the queue (up to the batch's size), logs them, and
-    /// renders them, after the bell and the title if they are due. Returns
-    /// the text and the bytes it takes from the backlog.
+    /// joins them, after the bell and the title if they are due. Returns the
+    /// text and the bytes it takes from the backlog.
     fn batch(&mut self, state: &mut State) -> (String, usize) {
-        if let Some((me, ..)) = &state.login {
-            self.style.me = Some(me.to_string());
-        }
-        let mut log = lock(&self.log);
-        let logging = log.logging();
-        let mut text = String::new();
-        let (mut shown, mut messages) = (0, 0);
-        while let Some((line, at, counted)) = state.queue.pop_front() {
-            if counted {
-                shown += line.len();
-            }
-            if matches!(line, Line::From { .. }) {
-                messages += 1;
-            }
-            text.push_str(&self.style.line(&line, at));
-            text.push('\n');
-            if logging {
-                log.write(at, std::iter::once(line.plain().as_str()));
-            }
-            if text.len() >= self.batch {
+        let mut chunks = Vec::new();
+        let mut size = 0;
+        while let Some(chunk) = state.queue.pop_front() {
+            size += chunk.text.len();
+            chunks.push(chunk);
+            if size >= self.batch {
                 break;
             }
         }
+        let mut log = lock(&self.log);
+        for (at, line) in chunks.iter().flat_map(|chunk| &chunk.plain) {
+            log.write(*at, std::iter::once(line.as_str()));
+        }
         drop(log);
-        let mut before = String::new();
+        let messages: usize = chunks.iter().map(|chunk| chunk.messages).sum();
+        let counted = chunks.iter().map(|chunk| chunk.counted).sum();
+        let mut text = String::new();
         if messages > 0 && matches!(state.phase, Phase::Chatting { .. }) {
             state.unread += messages;
             if self.bell {
-                before.push_str(terminal::BELL);
+                text.push_str(terminal::BELL);
             }
         }
-        before.push_str(&retitle(state));
-        text.insert_str(0, &before);
-        (text, shown)
+        text.push_str(&retitle(state));
+        if text.is_empty() && chunks.len() == 1 {
+            return (std::mem::take(&mut chunks[0].text), counted);
+        }
+        text.reserve(size);
+        for chunk in &chunks {
+            text.push_str(&chunk.text);
+        }
+        (text, counted)
     }
 }
 

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Local};
 
 use super::phase::Phase;
+use super::style::Style;
 use crate::client::render::Line;
 use crate::client::safe::SafeText;
 
@@ -56,12 +57,26 @@ pub(crate) struct Drawn {
     pub(crate) cursor: usize,
 }
 
+/// Lines ready for the terminal: styled, each with its line break, as they
+/// came in one read of the socket (or one line of rich mode's own).
+#[derive(Debug, Default)]
+pub(crate) struct Chunk {
+    pub(crate) text: String,
+    pub(crate) lines: usize,
+    /// How many are messages (`From ...`).
+    pub(crate) messages: usize,
+    /// The bytes the backlog counts (for lines from the main loop).
+    pub(crate) counted: usize,
+    /// The lines as plain text, with when they came, for the log (when it
+    /// is kept).
+    pub(crate) plain: Vec<(DateTime<Local>, SafeText<'static>)>,
+}
+
 /// Everything the threads share, under one lock.
 #[derive(Debug, Default)]
 pub(crate) struct State {
-    /// Lines to show, in order, with when they came and whether the backlog
-    /// counts them (those from the main loop).
-    pub(crate) queue: VecDeque<(Line<'static>, DateTime<Local>, bool)>,
+    /// Lines to show, in order.
+    pub(crate) queue: VecDeque<Chunk>,
     /// A `readline` is running or about to start: nothing may be written
     /// straight to the terminal.
     pub(crate) reading: bool,
@@ -111,13 +126,23 @@ pub(crate) struct State {
 }
 
 /// [`State`] behind a lock, with a condition variable for every change.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Shared {
     state: Mutex<State>,
     changed: Condvar,
+    /// How rich mode's own lines are styled.
+    style: Style,
 }
 
 impl Shared {
+    pub(crate) fn new(style: Style) -> Shared {
+        Shared {
+            state: Mutex::default(),
+            changed: Condvar::new(),
+            style,
+        }
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -147,12 +172,10 @@ impl Shared {
             .0
     }
 
-    /// Lines to show, from the main loop (the backlog counts them).
-    pub(crate) fn show(&self, lines: Vec<(Line<'static>, DateTime<Local>)>) {
+    /// Lines to show, from the main loop.
+    pub(crate) fn show(&self, chunk: Chunk) {
         let mut state = self.lock();
-        state
-            .queue
-            .extend(lines.into_iter().map(|(line, at)| (line, at, true)));
+        state.queue.push_back(chunk);
         state.answers += 1;
         drop(state);
         self.notify();
@@ -160,7 +183,16 @@ impl Shared {
 
     /// A line of rich mode's own to show now.
     pub(crate) fn own_line(&self, line: Line<'static>) {
-        self.lock().queue.push_back((line, Local::now(), false));
+        let at = Local::now();
+        let mut text = self.style.line(&line, at);
+        text.push('\n');
+        let chunk = Chunk {
+            text,
+            lines: 1,
+            plain: vec![(at, line.plain())],
+            ..Chunk::default()
+        };
+        self.lock().queue.push_back(chunk);
         self.notify();
     }
 

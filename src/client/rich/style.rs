@@ -91,20 +91,26 @@ const MARK_OFF: &str = "\x1b[27m";
 
 /// `text` with what the neutraliser wrote in reverse video.
 pub(crate) fn marked(text: &SafeText<'_>) -> String {
+    let mut shown = String::with_capacity(text.len());
+    push_marked(&mut shown, text);
+    shown
+}
+
+/// Appends `text` to `out`, what the neutraliser wrote in reverse video.
+fn push_marked(out: &mut String, text: &SafeText<'_>) {
     if !text.has_marks() {
-        return text.to_string();
+        out.push_str(text);
+        return;
     }
-    let mut shown = String::with_capacity(text.len() + 16);
     for (piece, mark) in text.pieces() {
         if mark {
-            shown.push_str(MARK_ON);
-            shown.push_str(piece);
-            shown.push_str(MARK_OFF);
+            out.push_str(MARK_ON);
+            out.push_str(piece);
+            out.push_str(MARK_OFF);
         } else {
-            shown.push_str(piece);
+            out.push_str(piece);
         }
     }
-    shown
 }
 
 impl Style {
@@ -142,25 +148,36 @@ impl Style {
 
     /// The line as shown, without its line ending, received at `at`.
     pub(crate) fn line(&self, line: &Line<'_>, at: DateTime<Local>) -> String {
-        let mut shown = self.stamp(at);
-        match line {
-            Line::From { name, message } => {
-                shown.push_str(text::FROM_PREFIX);
-                shown.push_str(&self.name(name));
-                shown.push_str(text::FROM_SEPARATOR);
-                shown.push_str(&marked(message));
+        let mut shown = String::new();
+        self.push_line(&mut shown, line, at);
+        shown
+    }
+
+    /// Appends [`line`](Self::line) to `out` (without a copy of its text of
+    /// its own, when there is no colour: under a flood, most lines).
+    pub(crate) fn push_line(&self, out: &mut String, line: &Line<'_>, at: DateTime<Local>) {
+        if self.timestamps {
+            out.push_str(&self.stamp(at));
+        }
+        match (line, self.palette) {
+            (Line::From { name, message }, palette) => {
+                out.push_str(text::FROM_PREFIX);
+                if palette == Palette::None {
+                    push_marked(out, name);
+                } else {
+                    out.push_str(&self.name(name));
+                }
+                out.push_str(text::FROM_SEPARATOR);
+                push_marked(out, message);
             }
-            Line::Text(kind, text) => {
-                let text = marked(text);
-                let colored = match (self.palette, kind) {
-                    (Palette::None, _) | (_, Kind::Info) => text,
-                    (_, Kind::Error) => text.red().to_string(),
-                    (_, Kind::Notice) => text.yellow().to_string(),
-                };
-                shown.push_str(&colored);
+            (Line::Text(_, text), Palette::None) | (Line::Text(Kind::Info, text), _) => {
+                push_marked(out, text);
+            }
+            (Line::Text(Kind::Error, text), _) => out.push_str(&marked(text).red().to_string()),
+            (Line::Text(Kind::Notice, text), _) => {
+                out.push_str(&marked(text).yellow().to_string());
             }
         }
-        shown
     }
 }
 
