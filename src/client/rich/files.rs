@@ -106,7 +106,20 @@ pub(crate) fn append_history(path: &Path, entry: &str) -> io::Result<()> {
     }
     text.push_str(&entry.replace('\\', "\\\\").replace('\n', "\\n"));
     text.push('\n');
-    file.write_all(text.as_bytes())
+    write_whole(&mut file, text.as_bytes())
+}
+
+/// Writes all of `bytes`, continuing after partial writes.
+pub(crate) fn write_whole(out: &mut impl Write, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        match out.write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    out.flush()
 }
 
 /// A warning about the file at `path`.
@@ -186,7 +199,7 @@ impl Log {
         for line in lines {
             text.push_str(&format!("{stamp} {line}\n"));
         }
-        if file.write_all(text.as_bytes()).is_err() {
+        if write_whole(file, text.as_bytes()).is_err() {
             // A log that cannot be written is not worth stopping the chat.
             self.file = None;
             self.wanted = false;

@@ -3,13 +3,13 @@
 //! them at once (up to [`BATCH`]) while a `readline` runs, or writes them
 //! itself while none does ([`super::shared`] says when each is allowed).
 
-use std::io::{self, Write};
+use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use rustyline::ExternalPrinter;
 
-use super::files::Log;
+use super::files::{write_whole, Log};
 use super::phase::Phase;
 use super::shared::{Shared, State, SENTINEL};
 use super::terminal;
@@ -162,9 +162,7 @@ pub(crate) fn retitle(state: &mut State) -> String {
 /// Writes to the terminal, straight (no `readline` runs, or none will).
 /// If the terminal is gone there is nobody to tell.
 pub(crate) fn write_direct(text: &str) {
-    let mut out = io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
+    let _ = write_whole(&mut io::stdout().lock(), text.as_bytes());
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
