@@ -189,12 +189,14 @@ impl RichScreen {
         state.finishing = true;
         self.shared.notify();
         // The `readline` under way stops at its next step; the printer
-        // thread gives it one. A print that waits tells that it is in a
-        // search, waiting for a key.
+        // thread gives it one. A print that waits, when rustyline is not
+        // writing a message (sized to take about 50 ms), tells that it is in
+        // a search, waiting for a key.
         let deadline = Instant::now() + STOP_WAIT;
         while state.reading && state.parked.is_none() && Instant::now() < deadline {
             let waits = state.printing.map(|since| since + PRINT_WAIT);
-            if waits.is_some_and(|waits| Instant::now() >= waits) {
+            let writing = state.taken.is_some_and(|at| at.elapsed() < STOP_WAIT);
+            if waits.is_some_and(|waits| Instant::now() >= waits) && !writing {
                 break;
             }
             state = self

@@ -77,6 +77,7 @@ impl Printer {
                     let _ = self.printer.print(SENTINEL.to_string());
                 }
                 state = shared.lock();
+                state.taken = Some(Instant::now());
                 state.printing = None;
                 state.unconfirmed = None;
                 self.backlog.shown(shown);

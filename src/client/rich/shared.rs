@@ -87,6 +87,8 @@ pub(crate) struct State {
     /// The last message given to rustyline, until its sentinel has been
     /// taken (until then rustyline may still hold it), rendered.
     pub(crate) unconfirmed: Option<String>,
+    /// When rustyline last took a message (and began to write it).
+    pub(crate) taken: Option<Instant>,
     /// The printer thread is writing straight to the terminal.
     pub(crate) direct: bool,
     pub(crate) phase: Phase,
