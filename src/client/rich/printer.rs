@@ -61,6 +61,9 @@ impl Printer {
             }
             if state.open && !state.queue.is_empty() {
                 let (text, shown) = self.batch(&mut state);
+                // Taken from the queue: the main loop may read more while
+                // rustyline writes these.
+                self.backlog.shown(shown);
                 let len = text.len();
                 state.unconfirmed = Some(text.clone());
                 let started = Instant::now();
@@ -80,7 +83,6 @@ impl Printer {
                 state.taken = Some(Instant::now());
                 state.printing = None;
                 state.unconfirmed = None;
-                self.backlog.shown(shown);
                 shared.notify();
             } else if !state.reading && !state.queue.is_empty() {
                 let (text, shown) = self.batch(&mut state);
