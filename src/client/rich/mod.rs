@@ -210,7 +210,8 @@ impl RichScreen {
         let mut out = String::new();
         if state.reading && state.parked != Some(Parked::Cleared) {
             if let Some(drawn) = &state.drawn {
-                let before = format!("{}{}", drawn.prompt, &drawn.line[..drawn.cursor]);
+                let typed = drawn.line.get(..drawn.cursor).unwrap_or(&drawn.line);
+                let before = format!("{}{typed}", drawn.prompt);
                 out.push_str(&terminal::clear_edit_rows(&before, terminal::columns()));
             }
         }
