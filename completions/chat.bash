@@ -23,7 +23,7 @@ _chat() {
 
     case "${cmd}" in
         chat)
-            opts="-h -V --address --port --name --config --plain --local --color --timestamps --bell --log --history-file --no-history --help --version"
+            opts="-h -V --address --port --name --config --plain --local --color --timestamps --bell --log --history-file --no-history --edit-mode --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -51,6 +51,10 @@ _chat() {
                     ;;
                 --history-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --edit-mode)
+                    COMPREPLY=($(compgen -W "emacs vi" -- "${cur}"))
                     return 0
                     ;;
                 *)

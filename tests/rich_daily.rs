@@ -91,7 +91,7 @@ fn after_the_server_restarts_the_client_is_logged_in_again_and_messages_flow_bot
     // client sent, such as its request for the names online): either way
     // the client starts reconnecting.
     t.wait_for(&text::reconnecting(1));
-    t.wait_prompt("alice -> bob (offline)> ");
+    // The prompt of the line being typed stays; the next one says offline.
     t.send("typed while away");
     let server = start_server_on(port, &[]);
     // The first retries come after about 1, 2 and 4 seconds.
@@ -125,7 +125,10 @@ fn a_name_taken_after_a_reconnect_is_asked_again() {
     let server = start_server_on(port, &[]);
     let _thief = Client::login(&server, "alice");
     t.wait_for(&text::name_in_use(&"alice".into()));
-    t.wait_until("the name prompt", |t| t.cursor_row() == ">");
+    t.wait_for(text::ENTER_LOGIN);
+    // The line being typed keeps its prompt (the one after the line typed
+    // offline); what is typed now is a name.
+    t.wait_prompt("alice (offline)> ");
     t.send_line("alice2");
     t.wait_prompt("alice2> ");
     // Under the new name too.
@@ -286,12 +289,14 @@ fn timestamps_put_the_local_time_before_each_line() {
     t.send_line("@bob typed");
     assert_eq!(bob.line(), "DELIVERY alice typed");
     t.wait_for(text::SENT);
-    // A line received, a line typed, and the answer to it.
-    for shown in [
-        from("bob", "stamped"),
-        "alice> @bob typed".to_string(),
-        text::SENT.to_string(),
-    ] {
+    // A line received, and the answer to a line typed (which stays as it
+    // was typed, after the prompt).
+    assert!(
+        t.rows().iter().any(|r| r == "alice> @bob typed"),
+        "{}",
+        t.dump()
+    );
+    for shown in [from("bob", "stamped"), text::SENT.to_string()] {
         let row = t.rows().into_iter().find(|r| r.ends_with(&shown)).unwrap();
         let stamp = &row[..row.len() - shown.len()];
         let bytes = stamp.as_bytes();

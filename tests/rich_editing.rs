@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chat::client::text;
 use common::client::CHAT;
-use common::screen::{temp_home, Terminal};
+use common::screen::{history_entries, temp_home, Terminal};
 use common::{from, start_server, Client};
 
 #[test]
@@ -55,8 +55,7 @@ fn history_is_kept_per_server_and_name_and_never_holds_names_or_quit() {
         "data/chat/history/127.0.0.1_{}/alice.txt",
         server.port
     ));
-    let history = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(history, "@echobot first entry\n");
+    assert_eq!(history_entries(&file), ["@echobot first entry"]);
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
@@ -107,7 +106,7 @@ fn no_history_writes_nothing_and_history_file_chooses_the_place() {
     t.send_line("@echobot kept");
     t.wait_for(&from("echobot", "kept"));
     t.quit();
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), "@echobot kept\n");
+    assert_eq!(history_entries(&file), ["@echobot kept"]);
     assert!(!home.join("data/chat").exists());
 }
 
@@ -140,14 +139,13 @@ fn a_pasted_block_of_lines_is_sent_as_that_many_lines_each_in_the_history() {
     let home = temp_home("paste");
     let mut t = Terminal::rich(server.port, &home, &[]);
     t.login("alice");
+    // The pasted lines are edited together, and sent with Enter.
     t.send("\x1b[200~@bob one\r\n@bob two\n@bob three\r@bob fou\x1b[201~");
-    for body in ["one", "two", "three"] {
+    t.wait_until("the paste", |t| t.cursor_row() == "@bob fou");
+    t.send("r\r");
+    for body in ["one", "two", "three", "four"] {
         assert_eq!(bob.line(), format!("DELIVERY alice {body}"));
     }
-    // What follows the last line break stays on the edit row.
-    t.wait_until("the rest", |t| t.cursor_row() == "alice> @bob fou");
-    t.send("r\r");
-    assert_eq!(bob.line(), "DELIVERY alice four");
     t.wait_until("four confirmations", |t| t.count(text::SENT) == 4);
     t.quit();
     let file = home.join(format!(
@@ -155,8 +153,8 @@ fn a_pasted_block_of_lines_is_sent_as_that_many_lines_each_in_the_history() {
         server.port
     ));
     assert_eq!(
-        std::fs::read_to_string(file).unwrap(),
-        "@bob one\n@bob two\n@bob three\n@bob four\n"
+        history_entries(&file),
+        ["@bob one", "@bob two", "@bob three", "@bob four"]
     );
 }
 

@@ -10,49 +10,97 @@ use std::time::{Duration, Instant};
 
 use chat::client::text;
 use common::client::{fake_server, Launch, Piped};
-use common::screen::{temp_home, Terminal};
+use common::screen::{history_entries, temp_home, unread_bytes, Terminal};
 use common::{free_port, from, rss_kib, start_server, Client};
 use expectrl::process::unix::Signal;
 
+/// Rows of `rows` that are lines from `sender`, in order, with their
+/// message.
+fn messages_from(rows: &[String], sender: &str) -> Vec<String> {
+    let prefix = format!("From {sender}: ");
+    rows.iter()
+        .filter_map(|row| row.strip_prefix(&prefix).map(str::to_string))
+        .collect()
+}
+
 #[test]
-fn messages_show_and_the_hosted_server_answers_while_the_editor_searches() {
+fn during_a_search_the_network_goes_on_and_what_came_shows_after_it_once_and_in_order() {
     let port = free_port();
     let home = temp_home("submode");
     let mut t = Terminal::rich(port, &home, &["--local"]);
     t.login("alice");
     t.send_line("@echobot remember me");
     t.wait_for(&from("echobot", "remember me"));
-    // Ctrl-R, and a search under way.
-    t.send("\x12rem");
-    t.wait_until("the search", |t| {
-        t.cursor_row().starts_with("(search: rem)")
-    });
-    // The server inside this client still answers a new user at once...
-    let started = Instant::now();
-    let mut bob = Client::login_port(port, "bob");
-    assert!(started.elapsed() < Duration::from_secs(5));
-    // ...and what bob sends shows while the search goes on.
-    bob.send_line("SEND alice while you search");
-    assert_eq!(bob.line(), "SEND-OK");
-    t.wait_for(&from("bob", "while you search"));
-    assert!(t.cursor_row().starts_with("(search: rem)"), "{}", t.dump());
-    // Esc ends the search; a termination signal ends the program in any
-    // state (here, with a lone Esc just pressed and an edit under way).
-    t.send("\x1b");
-    t.wait_until("the prompt", |t| t.cursor_row() == "alice>");
-    t.send("\x12x\x1b");
-    t.signal(Signal::SIGTERM);
-    assert_eq!(t.wait_exit(), 128 + Signal::SIGTERM as i32);
-    // Nothing was typed: no history entry found by a search is "not sent".
+    let search = |t: &Terminal| t.cursor_row().starts_with("(reverse-i-search)`rem'");
+    // Left with Enter (the line found is sent), then with Ctrl-G.
+    for (sender, leave) in [("bob", "\r"), ("carol", "\x07")] {
+        t.send("\x12rem");
+        t.wait_until("the search", search);
+        // The server inside this client still answers a new user at once...
+        let started = Instant::now();
+        let mut other = Client::login_port(port, sender);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // ...and the client reads all that is sent to it: nothing waits in
+        // its socket, while the lines wait for the search to end.
+        let during: Vec<String> = (0..200).map(|i| format!("during {i}")).collect();
+        for body in &during {
+            other.send_line(&format!("SEND alice {body}"));
+        }
+        for _ in &during {
+            assert_eq!(other.line(), "SEND-OK");
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while unread_bytes(t.pid(), port) > 0 {
+            assert!(Instant::now() < deadline, "the client stopped reading");
+            thread::sleep(Duration::from_millis(20));
+        }
+        t.settle(Duration::from_millis(200));
+        assert!(search(&t), "{}", t.dump());
+        // The search ends, and more lines come at once: each line once, in
+        // the order sent.
+        t.send(leave);
+        let after: Vec<String> = (0..20).map(|i| format!("after {i}")).collect();
+        for body in &after {
+            other.send_line(&format!("SEND alice {body}"));
+        }
+        let expected: Vec<String> = during.iter().chain(&after).cloned().collect();
+        t.wait_until("every line", |t| {
+            messages_from(&t.rows(), sender).len() >= expected.len()
+        });
+        t.settle(Duration::from_millis(200));
+        assert_eq!(messages_from(&t.rows(), sender), expected, "{}", t.dump());
+        t.wait_prompt("alice>");
+    }
+    t.quit();
+}
+
+#[test]
+fn a_lone_esc_does_not_hold_lines_and_a_termination_signal_ends_any_state() {
+    let port = free_port();
+    let home = temp_home("esc");
     let mut t = Terminal::rich(port, &home, &["--local"]);
-    t.login("carol");
+    t.login("alice");
+    let mut bob = Client::login_port(port, "bob");
+    // Esc alone (as the first byte of a key's sequence, it waits a moment
+    // for the rest), and nothing more typed: lines still show.
+    t.send("\x1b");
+    bob.send_line("SEND alice after esc");
+    t.wait_for(&from("bob", "after esc"));
+    // A search left with Esc, then SIGTERM in the middle of another.
     t.send_line("@echobot findme");
     t.wait_for(&from("echobot", "findme"));
+    t.send("\x12x");
+    t.wait_until("the search", |t| t.cursor_row().contains("search)`x'"));
+    t.send("\x1b");
+    t.wait_until("the prompt", |t| t.cursor_row() == "alice>");
     t.send("\x12find");
     t.wait_until("the match", |t| t.cursor_row().contains("@echobot findme"));
     t.signal(Signal::SIGTERM);
     assert_eq!(t.wait_exit(), 128 + Signal::SIGTERM as i32);
+    // Nothing was typed: no history entry found by a search is "not sent",
+    // and the search row is gone.
     assert_eq!(t.count("Not sent"), 0, "{}", t.dump());
+    assert_eq!(t.count("reverse-i-search"), 0, "{}", t.dump());
 }
 
 /// A server that logs in whoever comes under a hostile name, answers LIST
@@ -106,45 +154,39 @@ fn a_hostile_server_reaches_the_terminal_through_neither_the_prompt_nor_completi
     t.quit();
 }
 
-/// Logs in, types a line longer than the terminal, and receives two lines.
-fn long_line_and_two_messages(t: &mut Terminal, bob: &mut Client) {
-    t.login("alice");
-    let long = "@bob this half typed line is longer than the sixty columns of this terminal";
-    t.send(long);
-    t.wait_until("the edit row", |t| t.cursor_row().ends_with("terminal"));
-    for body in ["first message", "second message"] {
-        bob.send_line(&format!("SEND alice {body}"));
-        assert_eq!(bob.line(), "SEND-OK");
-        t.wait_for(&from("bob", body));
-    }
+#[test]
+fn what_the_neutraliser_wrote_shows_in_reverse_video_and_the_same_text_typed_does_not() {
+    let (port, _server) = fake_server(|mut conn| {
+        let _ = conn.accept_login();
+        conn.write(b"DELIVERY bob sent \x1b[2J\n");
+        conn.write(b"DELIVERY bob typed \\x1b[2J\n");
+        conn.write(b"DELIVERY e\x07ve broken\n");
+        thread::sleep(Duration::from_secs(30));
+    });
+    let home = temp_home("marked");
+    let mut t = Terminal::rich(port, &home, &["--name", "zed"]);
+    t.wait_for("From e\\x07ve: broken");
+    // The same four characters on the screen: made by the neutraliser from
+    // an escape byte, or typed by the sender.
+    assert!(t.reversed(r"\x1b[2J"), "{}", t.dump());
+    assert!(!t.reversed(r"typed \x1b[2J"));
+    assert!(!t.reversed("[2J"), "only the escape");
+    assert!(t.reversed(r"\x07ve"));
+    assert!(!t.reversed("ve: broken"));
+    assert!(!t.reversed("From bob: sent"));
+    t.signal(Signal::SIGTERM);
+    assert_eq!(t.wait_exit(), 128 + Signal::SIGTERM as i32);
 }
 
 /// Each of `lines` shown exactly once (screen and scrollback), and one
-/// prompt row, with the cursor on it.
+/// prompt row, with the cursor on it after what was typed.
 fn each_once(t: &Terminal, lines: &[String]) -> bool {
     let rows = t.rows();
     lines
         .iter()
         .all(|line| rows.iter().filter(|row| *row == line).count() == 1)
         && rows.iter().filter(|r| r.starts_with("alice>")).count() == 1
-        && t.cursor_row().starts_with("alice>")
-}
-
-/// The edit row of [`long_line_and_two_messages`] as the client draws it for
-/// `cols` columns: the end of the line, wider than half the width. (Right
-/// after a resize the terminal shows the row drawn for the old width, cut
-/// or not.)
-fn drawn_for(t: &Terminal, cols: usize) -> bool {
-    let row = t.cursor_row();
-    row.ends_with("terminal") && row.chars().count() > cols / 2
-}
-
-/// Waits for the client's redraw after a resize to `cols`, and for what it
-/// may still write, before the test resizes again: output still on its way
-/// when a terminal changes size lands at the new size, on any terminal.
-fn redrawn(t: &mut Terminal, cols: u16, done: impl Fn(&Terminal) -> bool) {
-    t.wait_until("the redraw", |t| done(t) && drawn_for(t, cols.into()));
-    t.settle(Duration::from_millis(200));
+        && t.cursor_row() == "alice> @bob short"
 }
 
 #[test]
@@ -153,13 +195,21 @@ fn every_line_appears_exactly_once_whatever_the_resizes() {
     let mut bob = Client::login(&server, "bob");
     let home = temp_home("resize");
     let mut t = Terminal::start(Terminal::rich_command(server.port, &home, &[]), 20, 60);
-    long_line_and_two_messages(&mut t, &mut bob);
-    let mut expected = vec![from("bob", "first message"), from("bob", "second message")];
+    t.login("alice");
+    t.send("@bob short");
+    t.wait_until("the edit row", |t| t.cursor_row() == "alice> @bob short");
+    let mut expected = Vec::new();
+    for body in ["first message", "second message"] {
+        bob.send_line(&format!("SEND alice {body}"));
+        assert_eq!(bob.line(), "SEND-OK");
+        expected.push(from("bob", body));
+        t.wait_for(&from("bob", body));
+    }
     for (rows, cols) in [(30, 100), (20, 40), (24, 80)] {
         t.resize(rows, cols);
         // A lost or doubled line never comes right: waiting only lets a slow
         // machine finish redrawing.
-        redrawn(&mut t, cols, |t| each_once(t, &expected));
+        t.wait_until("each line once", |t| each_once(t, &expected));
     }
     // A burst of 200 messages with three resizes in the middle of it.
     let burst: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
@@ -167,16 +217,8 @@ fn every_line_appears_exactly_once_whatever_the_resizes() {
     for (i, body) in burst.iter().enumerate() {
         bob.send_line(&format!("SEND alice {body}"));
         if i % 60 == 59 {
-            // Nothing on its way to the terminal as it changes size: an
-            // edit row still in flight when a terminal that cuts lines
-            // narrows is wrapped instead, and the client cannot tell (the
-            // README's corner case of the cursor on the last column).
-            t.wait_for(&from("bob", body));
-            t.settle(Duration::from_millis(200));
             let (rows, cols) = sizes[i / 60];
             t.resize(rows, cols);
-            // The next lines come while the client redraws.
-            redrawn(&mut t, cols, |_| true);
         }
     }
     for _ in &burst {
@@ -203,19 +245,16 @@ fn what_was_typed_is_kept_when_the_connection_ends_and_printed_on_the_way_out() 
     // the client starts reconnecting.
     t.wait_for(&text::reconnecting(1));
     // Offline: what was typed is still being edited.
-    t.wait_until("the offline prompt", |t| {
-        t.cursor_row() == "alice (offline)> @bob not finished"
-    });
+    t.settle(Duration::from_millis(200));
+    assert_eq!(t.cursor_row(), "alice> @bob not finished", "{}", t.dump());
     // Quitting now: the line is printed, and kept in the history.
     t.signal(Signal::SIGHUP);
     assert_eq!(t.wait_exit(), 128 + Signal::SIGHUP as i32);
     let line = text::not_sent(&"@bob not finished".into()).to_string();
     assert_eq!(t.count(&line), 1, "{}", t.dump());
+    assert_eq!(t.count("alice> @bob not finished"), 0, "{}", t.dump());
     let history = home.join(format!("data/chat/history/127.0.0.1_{port}/alice.txt"));
-    assert_eq!(
-        std::fs::read_to_string(history).unwrap(),
-        "@bob not finished\n"
-    );
+    assert_eq!(history_entries(&history), ["@bob not finished"]);
 }
 
 #[test]
@@ -331,30 +370,4 @@ fn quitting_on_a_slow_terminal_shows_what_it_can_and_counts_the_rest() {
         shown.len()
     );
     assert_eq!(t.seen().titles_restored, 1, "the title is put back");
-}
-
-#[test]
-fn a_line_typed_while_others_wait_for_a_slow_terminal_is_shown_after_them() {
-    const LINES: usize = 2_000;
-    let (port, _server) = flood_server(LINES);
-    let home = temp_home("typed-after");
-    let mut t = Terminal::rich(port, &home, &["--name", "zed"]);
-    // About 70 KB, shown at 100 KB/s: typed after the first line shows,
-    // the line waits behind the others.
-    const STEP: usize = 1024;
-    t.read_slowly("the first message", STEP, |t| {
-        t.count("From flood: message number 0") == 1
-    });
-    t.send_line("typed early");
-    let last = format!("From flood: message number {}", LINES - 1);
-    t.read_slowly("every line and the typed one", STEP, |t| {
-        t.count(&last) == 1 && t.count("zed> typed early") == 1
-    });
-    let rows = t.rows();
-    let at = |line: &str| rows.iter().position(|row| row == line).unwrap();
-    assert!(
-        at("zed> typed early") > at(&last),
-        "the typed line came before lines that arrived earlier"
-    );
-    t.quit();
 }

@@ -14,6 +14,8 @@
 //! binary in plain mode against a scripted server inside this process, with
 //! its standard output on a pipe that is read and counted here
 //! ([`process`]); their baseline is a raw socket-to-pipe copy ([`raw_copy`]).
+//! The rich flood runs `chat` in rich mode in a pseudo-terminal, against the
+//! raw copy into one ([`rich_flood`]).
 //! Server scenarios ([`server_scenarios`], [`throughput`]) start `chat-server
 //! --port 0 --quiet` ([`server_process`]) or aim at `--target ADDR:PORT`, and drive it
 //! with many protocol connections from a tokio runtime in this process
@@ -33,6 +35,7 @@ mod process;
 mod procfs;
 mod raw_copy;
 mod report;
+mod rich_flood;
 #[path = "../../tests/common/server_process.rs"]
 mod server_process;
 mod server_scenarios;
@@ -173,6 +176,9 @@ impl Args {
 enum Scenario {
     /// Client: 500,000 small DELIVERY lines, against a raw socket-to-pipe copy.
     Flood,
+    /// Client in rich mode: the same flood into a pseudo-terminal, against a
+    /// raw copy of the same visible lines into one.
+    RichFlood,
     /// Client: one 10 MB and one 100 MB message; time and peak memory.
     Huge,
     /// Client: CPU time used while logged in and idle.
@@ -203,6 +209,7 @@ impl Scenario {
     fn run(self, args: &Args, figures: &mut Figures<'_>) -> io::Result<()> {
         match self {
             Scenario::Flood => client_scenarios::flood(args, figures),
+            Scenario::RichFlood => rich_flood::rich_flood(args, figures),
             Scenario::Huge => client_scenarios::huge(args, figures),
             Scenario::Idle => client_scenarios::idle(args, figures),
             Scenario::Startup => client_scenarios::startup(args, figures),

@@ -71,6 +71,21 @@ pub struct Cli {
     /// Neither read nor write a history file.
     #[arg(long)]
     pub no_history: bool,
+
+    /// Rich mode's editing keys [default: emacs].
+    #[arg(long, value_name = "KEYS", value_enum)]
+    pub edit_mode: Option<EditModeChoice>,
+}
+
+/// The `--edit-mode` choices (and the config file's `edit_mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EditModeChoice {
+    /// Emacs keys (Ctrl-A, Ctrl-E, Alt-B, ...).
+    #[default]
+    Emacs,
+    /// Vi keys: Esc for command mode.
+    Vi,
 }
 
 /// The `--color` choices (and the config file's `color`).
@@ -110,6 +125,9 @@ mod tests {
         assert_eq!(cli.name.as_deref(), Some("al"));
         assert_eq!(cli.color, Some(ColorChoice::Never));
         assert!(cli.bell && !cli.log && !cli.timestamps);
+        let cli = Cli::try_parse_from(["chat", "--edit-mode", "vi"]).unwrap();
+        assert_eq!(cli.edit_mode, Some(EditModeChoice::Vi));
+        assert!(Cli::try_parse_from(["chat", "--edit-mode", "ed"]).is_err());
     }
 
     #[test]

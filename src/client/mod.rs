@@ -19,7 +19,8 @@
 //! - `plain`: the line-oriented front end (the assignment's interface on
 //!   standard output, the client's own lines on standard error); `output`:
 //!   writing whole lines to standard output.
-//! - `rich`: the terminal front end (editing, history, completion, colour).
+//! - `rich`: the terminal front end on rustyline (editing, history,
+//!   completion, colour).
 
 mod app;
 mod cli;
@@ -97,12 +98,14 @@ fn use_color(choice: ColorChoice) -> bool {
 }
 
 /// Plain mode is used with `--plain`, when standard input or output is not a
-/// terminal, and when TERM is `dumb`.
+/// terminal, and on the terminals rustyline cannot edit on (TERM `dumb`,
+/// `cons25` or `emacs`).
 fn use_plain_mode(asked: bool) -> bool {
     asked
         || !std::io::stdin().is_terminal()
         || !std::io::stdout().is_terminal()
-        || std::env::var_os("TERM").is_some_and(|term| term == "dumb")
+        || std::env::var_os("TERM")
+            .is_some_and(|term| ["dumb", "cons25", "emacs"].contains(&term.to_str().unwrap_or("")))
 }
 
 /// Turns SIGINT (Ctrl-C in plain mode), SIGTERM and SIGHUP into

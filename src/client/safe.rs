@@ -11,14 +11,52 @@
 //! neutraliser, which turns control characters (C0 except tab, DEL, C1) and
 //! the bidirectional overrides into visible escapes such as `\x1b`, and
 //! invalid UTF-8 into U+FFFD.
+//!
+//! A safe text remembers where the neutraliser put something of its own (an
+//! escape, a replacement character), so that a front end can show those
+//! pieces so that they cannot pass for text that was sent as it is
+//! ([`SafeText::pieces`]). Comparing safe texts compares their text only.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 /// Text with no control character (but tab) and no bidirectional override.
 /// See the module documentation for how one is made.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SafeText<'a>(Cow<'a, str>);
+#[derive(Debug, Clone, Default)]
+pub struct SafeText<'a> {
+    text: Cow<'a, str>,
+    /// The byte ranges of `text` that the neutraliser wrote in place of what
+    /// came (escapes, replacement characters), in order; `None` when there
+    /// are none (nearly always).
+    marks: Option<Box<[Range<usize>]>>,
+}
+
+impl PartialEq for SafeText<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for SafeText<'_> {}
+
+impl PartialOrd for SafeText<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SafeText<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.text.cmp(&other.text)
+    }
+}
+
+impl std::hash::Hash for SafeText<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
 
 impl<'a> SafeText<'a> {
     /// Makes remote bytes safe to show: invalid UTF-8 becomes U+FFFD and
@@ -33,11 +71,16 @@ impl<'a> SafeText<'a> {
             // SAFETY: every byte is ASCII (checked just above), and ASCII text
             // is valid UTF-8. Checking it again with `from_utf8` would double
             // the cost of showing a message.
-            return SafeText(Cow::Borrowed(unsafe {
+            return SafeText::plain(Cow::Borrowed(unsafe {
                 std::str::from_utf8_unchecked(bytes)
             }));
         }
-        SafeText(neutralise_slow(bytes))
+        neutralise_slow(bytes)
+    }
+
+    /// Text with nothing of the neutraliser's in it.
+    fn plain(text: Cow<'a, str>) -> SafeText<'a> {
+        SafeText { text, marks: None }
     }
 
     /// Like [`neutralise`](Self::neutralise), for text already known to be
@@ -49,41 +92,89 @@ impl<'a> SafeText<'a> {
     /// True when `bytes` are shown exactly as they are (nothing had to be
     /// escaped or replaced).
     pub fn is_verbatim(bytes: &[u8]) -> bool {
-        matches!(SafeText::neutralise(bytes).0, Cow::Borrowed(_))
+        matches!(SafeText::neutralise(bytes).text, Cow::Borrowed(_))
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// Its length in bytes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.text.len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.text.is_empty()
     }
 
     /// A copy that owns its text.
     pub fn into_owned(self) -> SafeText<'static> {
-        SafeText(Cow::Owned(self.0.into_owned()))
+        SafeText {
+            text: Cow::Owned(self.text.into_owned()),
+            marks: self.marks,
+        }
     }
 
     /// The pieces joined into one text (joining safe texts is safe).
     pub fn concat(parts: &[&SafeText<'_>]) -> SafeText<'static> {
         let mut text = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+        let mut marks = Vec::new();
         for part in parts {
+            let at = text.len();
+            marks.extend(part.marks().iter().map(|m| m.start + at..m.end + at));
             text.push_str(part.as_str());
         }
-        SafeText(Cow::Owned(text))
+        SafeText {
+            text: Cow::Owned(text),
+            marks: (!marks.is_empty()).then(|| marks.into_boxed_slice()),
+        }
     }
 
     /// A decimal number.
     pub fn number(n: impl Into<u64>) -> SafeText<'static> {
-        SafeText(Cow::Owned(n.into().to_string()))
+        SafeText::plain(Cow::Owned(n.into().to_string()))
+    }
+
+    /// Whether the neutraliser put anything of its own in the text.
+    pub fn has_marks(&self) -> bool {
+        self.marks.is_some()
+    }
+
+    fn marks(&self) -> &[Range<usize>] {
+        self.marks.as_deref().unwrap_or_default()
+    }
+
+    /// The text in pieces, in order, each with whether the neutraliser wrote
+    /// it (an escape such as `\x1b`, or U+FFFD for bytes that were not
+    /// UTF-8) rather than the sender. Joined, the pieces are the text.
+    pub fn pieces(&self) -> impl Iterator<Item = (&str, bool)> + '_ {
+        let text = self.as_str();
+        let mut at = 0;
+        let mut marks = self.marks().iter().peekable();
+        std::iter::from_fn(move || {
+            if at >= text.len() {
+                return None;
+            }
+            match marks.peek() {
+                Some(mark) if mark.start == at => {
+                    at = mark.end;
+                    Some((&text[marks.next()?.clone()], true))
+                }
+                Some(mark) => {
+                    let piece = &text[at..mark.start];
+                    at = mark.start;
+                    Some((piece, false))
+                }
+                None => {
+                    let piece = &text[at..];
+                    at = text.len();
+                    Some((piece, false))
+                }
+            }
+        })
     }
 }
 
@@ -95,19 +186,19 @@ impl From<&'static str> for SafeText<'static> {
             !text.chars().any(needs_escape),
             "program text with a control character: {text:?}"
         );
-        SafeText(Cow::Borrowed(text))
+        SafeText::plain(Cow::Borrowed(text))
     }
 }
 
 impl fmt::Display for SafeText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
 impl std::borrow::Borrow<str> for SafeText<'_> {
     fn borrow(&self) -> &str {
-        &self.0
+        &self.text
     }
 }
 
@@ -117,32 +208,49 @@ impl std::ops::Deref for SafeText<'_> {
     /// Reading a safe text as a `str` is always allowed; only making one is
     /// restricted.
     fn deref(&self) -> &str {
-        &self.0
+        &self.text
     }
 }
 
-/// [`SafeText::neutralise`] for text that is not plain ASCII.
+/// [`SafeText::neutralise`] for text that is not plain ASCII: what
+/// `String::from_utf8_lossy` makes of it (each invalid sequence one U+FFFD),
+/// with the characters [`needs_escape`] finds escaped, and where each
+/// replacement and escape is.
 #[cold]
 #[inline(never)]
-fn neutralise_slow(bytes: &[u8]) -> Cow<'_, str> {
-    let text = String::from_utf8_lossy(bytes);
-    if !text.chars().any(needs_escape) {
-        return text;
-    }
-    let mut safe = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if needs_escape(c) {
-            let code = u32::from(c);
-            if code < 0x80 {
-                safe.push_str(&format!("\\x{code:02x}"));
-            } else {
-                safe.push_str(&format!("\\u{{{code:x}}}"));
-            }
-        } else {
-            safe.push(c);
+fn neutralise_slow(bytes: &[u8]) -> SafeText<'_> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if !text.chars().any(needs_escape) {
+            return SafeText::plain(Cow::Borrowed(text));
         }
     }
-    Cow::Owned(safe)
+    let mut safe = String::with_capacity(bytes.len() + 16);
+    let mut marks = Vec::new();
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if needs_escape(c) {
+                let start = safe.len();
+                let code = u32::from(c);
+                if code < 0x80 {
+                    safe.push_str(&format!("\\x{code:02x}"));
+                } else {
+                    safe.push_str(&format!("\\u{{{code:x}}}"));
+                }
+                marks.push(start..safe.len());
+            } else {
+                safe.push(c);
+            }
+        }
+        if !chunk.invalid().is_empty() {
+            let start = safe.len();
+            safe.push(char::REPLACEMENT_CHARACTER);
+            marks.push(start..safe.len());
+        }
+    }
+    SafeText {
+        text: Cow::Owned(safe),
+        marks: Some(marks.into_boxed_slice()),
+    }
 }
 
 /// True when every byte is printable ASCII or a tab. Checked without a branch
@@ -213,7 +321,7 @@ mod tests {
     #[test]
     fn plain_text_is_borrowed_and_verbatim() {
         let bytes = b"hello world";
-        assert!(matches!(SafeText::neutralise(bytes).0, Cow::Borrowed(_)));
+        assert!(matches!(SafeText::neutralise(bytes).text, Cow::Borrowed(_)));
         assert!(SafeText::is_verbatim(bytes));
         assert!(SafeText::is_verbatim("ü".as_bytes()));
         assert!(!SafeText::is_verbatim(b"a\x1bb"));
@@ -241,7 +349,74 @@ mod tests {
         }
     }
 
+    fn pieces(text: &SafeText<'_>) -> Vec<(String, bool)> {
+        text.pieces().map(|(p, m)| (p.to_string(), m)).collect()
+    }
+
+    #[test]
+    fn the_neutralisers_own_pieces_are_marked() {
+        let text = SafeText::neutralise(b"a\\x1b\x1b[2J\xffz");
+        assert_eq!(text.as_str(), "a\\x1b\\x1b[2J\u{fffd}z");
+        assert_eq!(
+            pieces(&text),
+            [
+                ("a\\x1b".to_string(), false),
+                ("\\x1b".to_string(), true),
+                ("[2J".to_string(), false),
+                ("\u{fffd}".to_string(), true),
+                ("z".to_string(), false),
+            ]
+        );
+        // Typed by the sender, the same four characters are not marked.
+        assert!(!SafeText::neutralise(b"\\x1b").has_marks());
+        assert!(!SafeText::neutralise("\u{fffd}".as_bytes()).has_marks());
+        // Joined, the marks move with their text.
+        let joined = SafeText::concat(&[&"From ".into(), &SafeText::neutralise(b"\x07")]);
+        assert_eq!(
+            pieces(&joined),
+            [("From ".to_string(), false), ("\\x07".to_string(), true)]
+        );
+        let owned = SafeText::neutralise(b"\x00").into_owned();
+        assert_eq!(pieces(&owned), [("\\x00".to_string(), true)]);
+        assert_eq!(pieces(&SafeText::default()), []);
+    }
+
+    /// The neutraliser before it marked its pieces: marking changed nothing
+    /// it makes.
+    fn neutralise_unmarked(bytes: &[u8]) -> String {
+        let mut safe = String::new();
+        for c in String::from_utf8_lossy(bytes).chars() {
+            if needs_escape(c) {
+                let code = u32::from(c);
+                if code < 0x80 {
+                    safe.push_str(&format!("\\x{code:02x}"));
+                } else {
+                    safe.push_str(&format!("\\u{{{code:x}}}"));
+                }
+            } else {
+                safe.push(c);
+            }
+        }
+        safe
+    }
+
     proptest! {
+        /// The text is what it always was, and the marked pieces are exactly
+        /// the escapes and replacement characters of the neutraliser.
+        #[test]
+        fn marking_changes_nothing_shown(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let shown = SafeText::neutralise(&bytes);
+            prop_assert_eq!(shown.as_str(), neutralise_unmarked(&bytes));
+            let joined: String = shown.pieces().map(|(p, _)| p).collect();
+            prop_assert_eq!(joined, shown.as_str());
+            for (piece, marked) in shown.pieces() {
+                if marked {
+                    let replaced = piece == "\u{fffd}";
+                    prop_assert!(replaced || piece.starts_with('\\'), "{:?}", piece);
+                }
+            }
+        }
+
         /// Whatever arrives, what is shown contains no control character but tab.
         #[test]
         fn neutralised_text_never_contains_controls(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {

@@ -13,6 +13,7 @@
 //! timestamps = true
 //! bell = false
 //! log = false
+//! edit_mode = "emacs" # or "vi"
 //! ```
 //!
 //! Plain mode stays the assignment's interface: it takes only the address and
@@ -24,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::cli::{Cli, ColorChoice};
+use super::cli::{Cli, ColorChoice, EditModeChoice};
 use super::safe::SafeText;
 use crate::net::{DEFAULT_ADDRESS, DEFAULT_PORT};
 
@@ -42,6 +43,7 @@ pub(crate) struct Settings {
     pub(crate) bell: bool,
     pub(crate) log: bool,
     pub(crate) history: HistoryChoice,
+    pub(crate) edit_mode: EditModeChoice,
 }
 
 /// Where rich mode keeps the history of typed lines.
@@ -66,6 +68,7 @@ struct ConfigFile {
     timestamps: Option<bool>,
     bell: Option<bool>,
     log: Option<bool>,
+    edit_mode: Option<EditModeChoice>,
 }
 
 /// A config file that could not be used.
@@ -145,6 +148,7 @@ impl Settings {
                 (false, Some(path)) => HistoryChoice::File(path),
                 (false, None) => HistoryChoice::PerServer,
             },
+            edit_mode: cli.edit_mode.or(file.edit_mode).unwrap_or_default(),
         }
     }
 
@@ -263,6 +267,7 @@ mod tests {
         assert_eq!(s.color, ColorChoice::Auto);
         assert!(!s.timestamps && !s.bell && !s.log && !s.local);
         assert_eq!(s.history, HistoryChoice::PerServer);
+        assert_eq!(s.edit_mode, EditModeChoice::Emacs);
         assert_eq!(s.server_address(), "127.0.0.1:5378");
     }
 
@@ -270,7 +275,7 @@ mod tests {
     fn the_file_fills_in_and_the_command_line_wins() {
         let f = || {
             file(
-                "address = \"10.0.0.9\"\nport = 7000\nname = \"alice\"\ncolor = \"never\"\ntimestamps = true\nbell = true\nlog = true\n",
+                "address = \"10.0.0.9\"\nport = 7000\nname = \"alice\"\ncolor = \"never\"\ntimestamps = true\nbell = true\nlog = true\nedit_mode = \"vi\"\n",
             )
         };
         let s = Settings::merge(cli(&[]), f(), false);
@@ -278,6 +283,7 @@ mod tests {
         assert_eq!(s.name.as_deref(), Some("alice"));
         assert_eq!(s.color, ColorChoice::Never);
         assert!(s.timestamps && s.bell && s.log);
+        assert_eq!(s.edit_mode, EditModeChoice::Vi);
         let s = Settings::merge(
             cli(&[
                 "--address",
@@ -288,10 +294,13 @@ mod tests {
                 "bob",
                 "--color",
                 "always",
+                "--edit-mode",
+                "emacs",
             ]),
             f(),
             false,
         );
+        assert_eq!(s.edit_mode, EditModeChoice::Emacs);
         assert_eq!(s.server_address(), "[::1]:9");
         assert_eq!(s.name.as_deref(), Some("bob"));
         assert_eq!(s.color, ColorChoice::Always);

@@ -312,6 +312,23 @@ impl Terminal {
         panic!("{text:?} is not on the screen:\n{}", self.dump());
     }
 
+    /// Whether the first character of `text`, where it first shows on the
+    /// screen, is in reverse video. Panics if it is not shown.
+    pub fn reversed(&self, text: &str) -> bool {
+        let screen = self.parser.screen();
+        let cols = self.cols();
+        for (row, shown) in screen.rows(0, cols).enumerate() {
+            if let Some(at) = shown.find(text) {
+                let col = shown[..at].chars().count();
+                let cell = screen
+                    .cell(row as u16, col as u16)
+                    .expect("a cell on the screen");
+                return cell.inverse();
+            }
+        }
+        panic!("{text:?} is not on the screen:\n{}", self.dump());
+    }
+
     /// Bells, titles and clipboard writes seen so far.
     pub fn seen(&self) -> &Seen {
         self.parser.callbacks()
@@ -421,6 +438,47 @@ impl Drop for Terminal {
                 .kill(expectrl::process::unix::Signal::SIGKILL);
         }
     }
+}
+
+/// Bytes received and not yet read by the client in its connection to the
+/// server on `port` (Linux: the receive queue of its socket in
+/// /proc/net/tcp).
+pub fn unread_bytes(pid: u32, port: u16) -> u64 {
+    let mut inodes = Vec::new();
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).expect("the client's files") {
+        let link = std::fs::read_link(fd.expect("a file").path()).unwrap_or_default();
+        let link = link.to_string_lossy();
+        if let Some(inode) = link
+            .strip_prefix("socket:[")
+            .and_then(|l| l.strip_suffix(']'))
+        {
+            inodes.push(inode.to_string());
+        }
+    }
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    let remote = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let inode = fields.get(9)?;
+            let ours = fields.get(2)?.ends_with(&remote) && inodes.iter().any(|i| i == inode);
+            let (_, rx) = fields.get(4)?.split_once(':')?;
+            ours.then(|| u64::from_str_radix(rx, 16).ok()).flatten()
+        })
+        .sum()
+}
+
+/// The entries of a history file, in rustyline's format (a first line
+/// `#V2`, then one entry a line with `\` and line breaks escaped).
+pub fn history_entries(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("the history file");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("#V2"), "{text:?}");
+    lines
+        .map(|line| line.replace("\\n", "\n").replace("\\\\", "\\"))
+        .collect()
 }
 
 /// A fresh folder for one test's files.

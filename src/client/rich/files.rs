@@ -1,137 +1,52 @@
-//! Rich mode's files: the history of typed lines and the log of what was
-//! shown, one of each per server and name, in the platform's data directory
-//! (`$XDG_DATA_HOME/chat`, usually `~/.local/share/chat`, on Linux), readable
-//! by their owner only.
+//! Rich mode's files: the history of typed lines (kept by rustyline) and
+//! the log of what was shown, one of each per server and name, in the
+//! platform's data directory (`$XDG_DATA_HOME/chat`, usually
+//! `~/.local/share/chat`, on Linux), readable by their owner only.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Local};
 
-use super::editor::HISTORY_SIZE;
 use crate::client::safe::SafeText;
 use crate::client::settings::HistoryChoice;
 use crate::client::text;
 
-/// The history and the log of the server and name logged in as; each is
-/// dropped (after one warning) if it cannot be used.
-#[derive(Debug, Default)]
-pub(crate) struct Files {
-    history: Option<HistoryFile>,
-    log: Option<LogFile>,
-}
+/// At most this many lines are kept in the history.
+pub(crate) const HISTORY_SIZE: usize = 1000;
 
-/// What opening the files found.
-#[derive(Debug, Default)]
-pub(crate) struct Opened {
-    /// The history read, if a history file was (newly) opened.
-    pub(crate) history: Option<Vec<String>>,
-    /// Lines to show about files that cannot be used.
-    pub(crate) warnings: Vec<SafeText<'static>>,
-}
+/// At most this many lines shown before login are kept for the log.
+const EARLY_LINES: usize = 100;
 
-impl Files {
-    /// Opens the files of `name` on the server at `address`:`port`, as the
-    /// settings say. Logging in again with the same name and server keeps
-    /// the history file that is open.
-    pub(crate) fn open(
-        &mut self,
-        history: &HistoryChoice,
-        log: bool,
-        address: &str,
-        port: u16,
-        name: &str,
-    ) -> Opened {
-        let mut opened = Opened::default();
-        let history = match history {
-            HistoryChoice::Off => None,
-            HistoryChoice::File(path) => Some(path.clone()),
-            HistoryChoice::PerServer => per_server("history", address, port, name, "txt"),
-        };
-        match history {
-            Some(path) if self.history.as_ref().map(HistoryFile::path) == Some(path.as_path()) => {}
-            Some(path) => match HistoryFile::open(&path) {
-                Ok((file, entries)) => {
-                    self.history = Some(file);
-                    opened.history = Some(entries);
-                }
-                Err(err) => {
-                    self.history = None;
-                    opened.warnings.push(warning(text::no_history, &path, &err));
-                }
-            },
-            None => self.history = None,
-        }
-        if let Some(path) = log
-            .then(|| per_server("logs", address, port, name, "log"))
-            .flatten()
-        {
-            match LogFile::open(&path) {
-                Ok(file) => self.log = Some(file),
-                Err(err) => opened.warnings.push(warning(text::no_log, &path, &err)),
-            }
-        }
-        opened
+/// The history file for `name` on the server at `address`:`port`, as the
+/// settings say.
+pub(crate) fn history_path(
+    choice: &HistoryChoice,
+    address: &str,
+    port: u16,
+    name: &str,
+) -> Option<PathBuf> {
+    match choice {
+        HistoryChoice::Off => None,
+        HistoryChoice::File(path) => Some(path.clone()),
+        HistoryChoice::PerServer => per_server("history", address, port, name, "txt"),
     }
-
-    /// Appends a typed line to the history. A warning if it cannot (then
-    /// there is no history file any more).
-    pub(crate) fn remember(&mut self, line: &str) -> Option<SafeText<'static>> {
-        let file = self.history.as_mut()?;
-        let err = file.append(line).err()?;
-        let path = file.path().to_path_buf();
-        self.history = None;
-        Some(warning(text::no_history, &path, &err))
-    }
-
-    /// Appends lines shown at `at` to the log, if there is one.
-    /// Whether a log file is open.
-    pub(crate) fn logging(&self) -> bool {
-        self.log.is_some()
-    }
-
-    pub(crate) fn log<'a>(&mut self, at: DateTime<Local>, lines: impl Iterator<Item = &'a str>) {
-        let Some(log) = &mut self.log else {
-            return;
-        };
-        let stamp = at.format("%Y-%m-%d %H:%M:%S").to_string();
-        if log.append(&stamp, lines).is_err() {
-            // A log that cannot be written is not worth stopping the chat.
-            self.log = None;
-        }
-    }
-}
-
-/// A warning about the file at `path`.
-fn warning(
-    line: fn(&SafeText<'_>, &SafeText<'_>) -> SafeText<'static>,
-    path: &Path,
-    err: &io::Error,
-) -> SafeText<'static> {
-    line(
-        &SafeText::neutralise_str(&path.display().to_string()),
-        &SafeText::neutralise_str(&err.to_string()),
-    )
-}
-
-/// `chat` in the platform's data directory.
-pub(crate) fn data_dir() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "chat").map(|dirs| dirs.data_dir().to_path_buf())
 }
 
 /// The file for the server at `address` and `port` and the login `name`, in
 /// the folder `kind` of the data directory, e.g.
 /// `history/127.0.0.1_5378/alice.txt`.
-pub(crate) fn per_server(
+fn per_server(
     kind: &str,
     address: &str,
     port: u16,
     name: &str,
     extension: &str,
 ) -> Option<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "chat")?;
     Some(
-        data_dir()?
+        dirs.data_dir()
             .join(kind)
             .join(format!("{}_{port}", file_name(address)))
             .join(format!("{}.{extension}", file_name(name))),
@@ -178,117 +93,118 @@ pub(crate) fn open_private(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
-/// The history file: lines typed after login, one per line, the oldest
-/// first.
-#[derive(Debug)]
-pub(crate) struct HistoryFile {
-    path: PathBuf,
-    file: File,
+/// Appends one entry to a history file in rustyline's format (a first line
+/// `#V2`, and `\` and line breaks escaped), for the line left half-typed
+/// when the program ends (rustyline's own history is out of reach then).
+pub(crate) fn append_history(path: &Path, entry: &str) -> io::Result<()> {
+    let mut file = open_private(path)?;
+    let mut start = [0; 3];
+    let read = file.read(&mut start)?;
+    let mut text = String::new();
+    if read == 0 {
+        text.push_str("#V2\n");
+    }
+    text.push_str(&entry.replace('\\', "\\\\").replace('\n', "\\n"));
+    text.push('\n');
+    write_whole(&mut file, text.as_bytes())
 }
 
-impl HistoryFile {
-    /// Opens (or creates) the history at `path` and reads its entries (the
-    /// newest [`HISTORY_SIZE`]). A file much longer than that is rewritten
-    /// with only those.
-    pub(crate) fn open(path: &Path) -> io::Result<(HistoryFile, Vec<String>)> {
-        let file = open_private(path)?;
-        let mut entries = Vec::new();
-        for line in io::BufReader::new(&file).split(b'\n') {
-            let line = line?;
-            // What is recalled is drawn on the edit row: a file edited by
-            // hand may not put control characters there.
-            let line: String = String::from_utf8_lossy(&line)
-                .chars()
-                .filter(|&c| !crate::client::safe::needs_escape(c))
-                .collect();
-            // The first line of an older format's file.
-            if entries.is_empty() && line == "#V2" {
-                continue;
-            }
-            if !line.trim().is_empty() {
-                entries.push(line);
-            }
-        }
-        let excess = entries.len().saturating_sub(HISTORY_SIZE);
-        entries.drain(..excess);
-        let mut history = HistoryFile {
-            path: path.to_path_buf(),
-            file,
-        };
-        if excess > HISTORY_SIZE {
-            history.rewrite(&entries)?;
-        }
-        Ok((history, entries))
-    }
-
-    /// Appends one entry.
-    pub(crate) fn append(&mut self, entry: &str) -> io::Result<()> {
-        let mut line = entry.replace(['\n', '\r'], " ");
-        line.push('\n');
-        write_whole(&mut self.file, line.as_bytes())
-    }
-
-    fn rewrite(&mut self, entries: &[String]) -> io::Result<()> {
-        let mut text = entries.join("\n");
-        text.push('\n');
-        let temporary = self.path.with_extension("tmp");
-        {
-            let mut file = open_private(&temporary)?;
-            file.set_len(0)?;
-            write_whole(&mut file, text.as_bytes())?;
-        }
-        std::fs::rename(&temporary, &self.path)?;
-        self.file = open_private(&self.path)?;
-        Ok(())
-    }
-
-    /// Where it is.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-/// The log: every line shown after login, with the date and time.
-#[derive(Debug)]
-pub(crate) struct LogFile {
-    file: File,
-}
-
-impl LogFile {
-    pub(crate) fn open(path: &Path) -> io::Result<LogFile> {
-        Ok(LogFile {
-            file: open_private(path)?,
-        })
-    }
-
-    /// Appends lines (neutralised text, without colour) stamped `stamp`.
-    pub(crate) fn append<'a>(
-        &mut self,
-        stamp: &str,
-        lines: impl Iterator<Item = &'a str>,
-    ) -> io::Result<()> {
-        let mut text = String::new();
-        for line in lines {
-            text.push_str(stamp);
-            text.push(' ');
-            text.push_str(line);
-            text.push('\n');
-        }
-        write_whole(&mut self.file, text.as_bytes())
-    }
-}
-
-/// Writes all of `bytes` to a file, continuing after partial writes.
-fn write_whole(file: &mut File, mut bytes: &[u8]) -> io::Result<()> {
+/// Writes all of `bytes`, continuing after partial writes.
+pub(crate) fn write_whole(out: &mut impl Write, mut bytes: &[u8]) -> io::Result<()> {
     while !bytes.is_empty() {
-        match file.write(bytes) {
+        match out.write(bytes) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => bytes = &bytes[n..],
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return Err(err),
         }
     }
-    Ok(())
+    out.flush()
+}
+
+/// A warning about the file at `path`.
+pub(crate) fn warning(
+    line: fn(&SafeText<'_>, &SafeText<'_>) -> SafeText<'static>,
+    path: &Path,
+    err: &dyn std::fmt::Display,
+) -> SafeText<'static> {
+    line(
+        &SafeText::neutralise_str(&path.display().to_string()),
+        &SafeText::neutralise_str(&err.to_string()),
+    )
+}
+
+/// The log: every line shown (as plain text, remote text neutralised), with
+/// the date and time. What is shown before login is kept until the log of
+/// the name logged in as opens.
+#[derive(Debug, Default)]
+pub(crate) struct Log {
+    wanted: bool,
+    file: Option<File>,
+    early: Vec<(DateTime<Local>, String)>,
+}
+
+impl Log {
+    pub(crate) fn new(wanted: bool) -> Log {
+        Log {
+            wanted,
+            ..Log::default()
+        }
+    }
+
+    /// Whether lines shown now go to the log (or are kept for it).
+    pub(crate) fn logging(&self) -> bool {
+        self.file.is_some() || (self.wanted && self.early.len() < EARLY_LINES)
+    }
+
+    /// Opens the log of `name` on the server at `address`:`port`, with what
+    /// was kept for it. A warning if it cannot.
+    pub(crate) fn open(
+        &mut self,
+        address: &str,
+        port: u16,
+        name: &str,
+    ) -> Option<SafeText<'static>> {
+        if !self.wanted {
+            return None;
+        }
+        let path = per_server("logs", address, port, name, "log")?;
+        match open_private(&path) {
+            Ok(file) => {
+                self.file = Some(file);
+                for (at, line) in std::mem::take(&mut self.early) {
+                    self.write(at, std::iter::once(line.as_str()));
+                }
+                None
+            }
+            Err(err) => {
+                self.wanted = false;
+                Some(warning(text::no_log, &path, &err))
+            }
+        }
+    }
+
+    /// Appends lines shown at `at`, or keeps them for the log to come.
+    pub(crate) fn write<'a>(&mut self, at: DateTime<Local>, lines: impl Iterator<Item = &'a str>) {
+        let Some(file) = &mut self.file else {
+            if self.wanted {
+                let room = EARLY_LINES.saturating_sub(self.early.len());
+                self.early
+                    .extend(lines.take(room).map(|line| (at, line.to_string())));
+            }
+            return;
+        };
+        let stamp = at.format("%Y-%m-%d %H:%M:%S");
+        let mut text = String::new();
+        for line in lines {
+            text.push_str(&format!("{stamp} {line}\n"));
+        }
+        if write_whole(file, text.as_bytes()).is_err() {
+            // A log that cannot be written is not worth stopping the chat.
+            self.file = None;
+            self.wanted = false;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -312,59 +228,48 @@ mod tests {
     }
 
     #[test]
-    fn history_is_kept_private_and_read_back() {
+    fn a_line_kept_on_the_way_out_is_in_rustylines_format_and_private() {
         let dir = temp("history");
         let path = dir.join("h/127.0.0.1_5378/alice.txt");
-        let (mut history, entries) = HistoryFile::open(&path).unwrap();
-        assert!(entries.is_empty());
-        history.append("@bob hi").unwrap();
-        history.append("two\nlines").unwrap();
-        history.append("an \x1b[2Jescape").unwrap();
-        drop(history);
-        let (_, entries) = HistoryFile::open(&path).unwrap();
-        assert_eq!(entries, ["@bob hi", "two lines", "an [2Jescape"]);
+        append_history(&path, "@bob a\\b").unwrap();
+        append_history(&path, "two\nlines").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "#V2\n@bob a\\\\b\ntwo\\nlines\n"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
-            let mode = std::fs::metadata(path.parent().unwrap())
+            let dir_mode = std::fs::metadata(path.parent().unwrap())
                 .unwrap()
                 .permissions()
                 .mode();
-            assert_eq!(mode & 0o777, 0o700);
+            assert_eq!(dir_mode & 0o777, 0o700);
         }
         let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
-    fn a_long_history_is_cut_to_the_newest_entries() {
-        let dir = temp("long");
-        let path = dir.join("h.txt");
-        std::fs::create_dir_all(&dir).unwrap();
-        let text: String = (0..HISTORY_SIZE * 3)
-            .map(|i| format!("line {i}\n"))
-            .collect();
-        std::fs::write(&path, format!("#V2\n{text}")).unwrap();
-        let (_, entries) = HistoryFile::open(&path).unwrap();
-        assert_eq!(entries.len(), HISTORY_SIZE);
-        assert_eq!(entries[0], format!("line {}", HISTORY_SIZE * 2));
-        let kept = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(kept.lines().count(), HISTORY_SIZE, "the file was rewritten");
-        let _ = std::fs::remove_dir_all(dir);
-    }
-
-    #[test]
-    fn log_lines_are_stamped() {
+    fn log_lines_are_stamped_and_early_ones_kept_for_the_log() {
+        let mut log = Log::new(true);
+        let at = Local::now();
+        log.write(at, ["before login"].into_iter());
+        assert!(log.logging());
         let dir = temp("log");
         let path = dir.join("l.log");
-        let mut log = LogFile::open(&path).unwrap();
-        log.append("2026-11-25 10:00:00", ["From bob: hi", "x"].into_iter())
-            .unwrap();
+        log.file = Some(open_private(&path).unwrap());
+        for (at, line) in std::mem::take(&mut log.early) {
+            log.write(at, std::iter::once(line.as_str()));
+        }
+        log.write(at, ["From bob: hi", "x"].into_iter());
+        let stamp = at.format("%Y-%m-%d %H:%M:%S");
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            "2026-11-25 10:00:00 From bob: hi\n2026-11-25 10:00:00 x\n"
+            format!("{stamp} before login\n{stamp} From bob: hi\n{stamp} x\n")
         );
+        assert!(!Log::new(false).logging());
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -1,126 +1,105 @@
-//! The rich front end: a prompt with line editing, history, completion,
-//! conversations and colour, with incoming lines printed above it.
+//! The rich front end: rustyline reads the lines (editing, history, search,
+//! completion, paste), and incoming lines are printed above its prompt
+//! through rustyline's external printer.
 //!
-//! - `keys`: the bytes of the terminal as keys, pastes and cursor reports.
-//! - `editor`: the line editor (emacs keys, history, Ctrl-R).
-//! - `draw`: the edit row, one row whatever its length.
-//! - `complete`: Tab.
-//! - `style`: colours, sender colours, timestamps.
-//! - `files`: the history and the log, per server and name.
+//! Three threads: the main loop, which never waits for the terminal (it
+//! queues lines here, and stops reading the server while more than
+//! [`BACKLOG_LIMIT`] waits); the `readline` thread ([`readline`]), which
+//! runs rustyline and sends what is typed to the main loop; and the printer
+//! thread ([`printer`]), the one owner of the external printer.
+//! [`shared`] holds what they share, and how lines reach the terminal
+//! once each and in order whatever rustyline is doing.
+//!
 //! - `phase`: asking for a name, chatting, offline: the prompt and the title.
-//! - `terminal`: modes, size and control sequences.
-//! - `ui`: the thread that owns the terminal (`ui/screen.rs`: what it draws;
-//!   `ui/pace.rs`: how much at a time; `ui/tab.rs`: completing;
-//!   `ui/login.rs`: the files opened at login; `ui/leave.rs`: Ctrl-Z and
-//!   the way out).
-//!
-//! The terminal belongs to a thread of its own ([`ui`]); the main loop sends
-//! it lines and prompt changes and never waits for it, so the network and
-//! the session go on whatever the terminal or the user are doing. Why not a
-//! readline crate: rustyline, which this front end used before, blocks the
-//! thread that prints while its editor is in a sub-mode (Ctrl-R, Tab), and
-//! redraws a wrapped line from the wrong row after a resize on terminals
-//! that rewrap lines, erasing lines above it; neither can be fixed from
-//! outside it. The editing itself is small and is tested here key by key.
+//! - `complete`: what Tab offers. `style`: colours, timestamps, and what the
+//!   neutraliser wrote in reverse video. `files`: the history's place and
+//!   the log. `terminal`: the modes saved and put back, the title.
 
 mod complete;
-mod draw;
-mod editor;
 mod files;
-mod keys;
 mod phase;
+mod printer;
+mod readline;
+mod shared;
 mod style;
 mod terminal;
-mod ui;
 
-use std::io::{self, Read};
-use std::sync::mpsc as std_mpsc;
-use std::sync::Arc;
-use std::time::Duration;
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Local;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::command::Dialect;
 use super::inputs::{Budget, UserInput};
-use super::output::unbuffered_stdout;
 use super::render::Line;
 use super::safe::SafeText;
 use super::screen::{Backlog, Screen};
 use super::settings::Settings;
+use super::text;
+use files::Log;
+use phase::Phase;
+use printer::{lock, write_direct, Printer};
+use readline::Reader;
+use shared::{Chunk, Parked, Shared};
 use style::{Palette, Style};
 use terminal::Modes;
-use ui::{Ui, UiEvent, UiOptions, SHOW_LEFT_TIME};
 
-/// How long quitting waits for the terminal thread to give the terminal back:
-/// the time it may spend printing what is left, and the writes around it.
-/// However small, a write to a slow terminal can wait long: the kernel wakes
-/// a writer only once the terminal has taken a good part of its buffer (up
-/// to 0.7 s measured at 25 KB/s), and the frame under way, the last one
-/// shown and the last notice may each wait that long.
-const FINISH_TIME: Duration = SHOW_LEFT_TIME.saturating_add(Duration::from_millis(2500));
-
-/// How much may wait for the terminal thread before the main loop stops
-/// reading the server: enough for any burst a person can read, little
-/// enough to show in a moment, and to keep a flood in bounded memory.
+/// How much may wait for the terminal before the main loop stops reading
+/// the server: enough for any burst a person can read, little enough to
+/// show in a moment, and to keep a flood in bounded memory.
 const BACKLOG_LIMIT: usize = 1 << 20;
 
-/// Shows lines above the prompt, through the terminal thread.
+/// On the way out, how long a `readline` under way has to stop (at once,
+/// unless it waits for a key in a search).
+const STOP_WAIT: Duration = Duration::from_millis(250);
+/// ... and a message being given to it, to be taken.
+const PRINT_WAIT: Duration = Duration::from_millis(50);
+/// ... and the lines still waiting, to be written (the rest are counted;
+/// `--log` has them).
+const SHOW_LEFT_TIME: Duration = Duration::from_millis(500);
+
+/// Shows lines above the prompt, through the printer thread.
 pub(super) struct RichScreen {
-    events: std_mpsc::Sender<UiEvent>,
-    /// Lines added and not yet sent to the terminal thread.
-    batch: Vec<(Line<'static>, chrono::DateTime<Local>)>,
-    /// The terminal's settings, to put back if the thread cannot.
-    modes: Modes,
-    /// What the terminal thread was given and has not shown yet.
+    shared: Arc<Shared>,
+    /// Lines added and not yet given to the printer thread; when they came
+    /// (together: from one read of the socket), and whether they are logged.
+    pending: Chunk,
+    pending_at: Option<(chrono::DateTime<Local>, bool)>,
     backlog: Arc<Backlog>,
+    style: Style,
+    log: Arc<Mutex<Log>>,
+    modes: Modes,
     finished: bool,
     /// The server, which names the history and the log.
     address: String,
     port: u16,
 }
 
-impl RichScreen {
-    /// Tells the terminal thread to show what is left and give the terminal
-    /// back, and waits (briefly) for it.
-    fn finish(&mut self) {
-        if std::mem::replace(&mut self.finished, true) {
-            return;
-        }
-        self.flush();
-        let (done, finished) = std_mpsc::channel();
-        if self.events.send(UiEvent::Finish(done)).is_err()
-            || finished.recv_timeout(FINISH_TIME).is_err()
-        {
-            // The thread is stuck (a terminal that does not take output):
-            // at least the settings go back.
-            self.modes.restore();
-        }
-    }
-
-    fn tell(&self, event: UiEvent) {
-        // If the terminal thread is gone, the program is ending anyway.
-        let _ = self.events.send(event);
-    }
-}
-
-impl Drop for RichScreen {
-    fn drop(&mut self) {
-        self.finish();
-    }
-}
-
 impl Screen for RichScreen {
     fn add(&mut self, line: &Line<'_>) {
-        self.batch.push((line.clone().into_owned(), Local::now()));
+        let log = &self.log;
+        let (at, logging) = *self
+            .pending_at
+            .get_or_insert_with(|| (Local::now(), lock(log).logging()));
+        let pending = &mut self.pending;
+        self.style.push_line(&mut pending.text, line, at);
+        pending.text.push('\n');
+        pending.lines += 1;
+        pending.messages += usize::from(matches!(line, Line::From { .. }));
+        pending.counted += line.len();
+        if logging {
+            pending.plain.push((at, line.plain()));
+        }
     }
 
     fn flush(&mut self) {
-        if !self.batch.is_empty() {
-            let batch = std::mem::take(&mut self.batch);
-            let bytes = batch.iter().map(|(line, _)| line.len()).sum();
-            self.backlog.add(bytes);
-            self.tell(UiEvent::Lines(batch, bytes));
+        self.pending_at = None;
+        if self.pending.lines > 0 {
+            let chunk = std::mem::take(&mut self.pending);
+            self.backlog.add(chunk.counted);
+            self.shared.show(chunk);
         }
     }
 
@@ -140,23 +119,38 @@ impl Screen for RichScreen {
     }
 
     fn ask_name(&mut self) {
-        self.tell(UiEvent::AskName);
+        self.shared.lock().phase = Phase::AskingName;
+        self.shared.notify();
     }
 
     fn logged_in(&mut self, name: &SafeText<'_>) {
-        self.tell(UiEvent::LoggedIn {
-            name: name.clone().into_owned(),
-            address: self.address.clone(),
-            port: self.port,
-        });
+        let name = name.clone().into_owned();
+        self.style.me = Some(name.to_string());
+        let warning = lock(&self.log).open(&self.address, self.port, &name);
+        let mut state = self.shared.lock();
+        state.phase = Phase::Chatting { me: name.clone() };
+        state.login = Some((name, self.address.clone(), self.port));
+        state.logins += 1;
+        drop(state);
+        self.shared.notify();
+        if let Some(warning) = warning {
+            self.shared.own_line(Line::notice(warning));
+        }
     }
 
     fn offline(&mut self) {
-        self.tell(UiEvent::Offline);
+        let mut state = self.shared.lock();
+        if let Phase::Chatting { me } = &state.phase {
+            state.phase = Phase::Offline { me: me.clone() };
+        }
     }
 
     fn conversation(&mut self, with: Option<&SafeText<'_>>) {
-        self.tell(UiEvent::Conversation(with.map(|w| w.clone().into_owned())));
+        let mut state = self.shared.lock();
+        state.with = with.map(|w| w.clone().into_owned());
+        state.answers += 1;
+        drop(state);
+        self.shared.notify();
     }
 
     fn completes_names(&self) -> bool {
@@ -164,7 +158,11 @@ impl Screen for RichScreen {
     }
 
     fn names_changed(&mut self, names: Vec<SafeText<'static>>) {
-        self.tell(UiEvent::Names(names));
+        let mut state = self.shared.lock();
+        state.names = names;
+        state.names_at = Some(Instant::now());
+        drop(state);
+        self.shared.notify();
     }
 
     fn backlog(&self) -> Option<Arc<Backlog>> {
@@ -172,91 +170,183 @@ impl Screen for RichScreen {
     }
 }
 
-/// Takes the terminal: raw mode, the terminal thread, the thread that reads
-/// keys, and the one that watches for resizes. Typed lines go to `inputs`.
+impl Drop for RichScreen {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl RichScreen {
+    /// Stops the other threads where they are, writes what rustyline has
+    /// not shown and the line left half-typed, and gives the terminal back.
+    /// It never waits for the user, and for rustyline briefly.
+    fn finish(&mut self) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        self.flush();
+        let mut state = self.shared.lock();
+        state.finishing = true;
+        self.shared.notify();
+        // The `readline` under way stops at its next step; the printer
+        // thread gives it one. A print that waits, when rustyline is not
+        // writing a message (sized to take about 50 ms), tells that it is in
+        // a search, waiting for a key.
+        let deadline = Instant::now() + STOP_WAIT;
+        while state.reading && state.parked.is_none() && Instant::now() < deadline {
+            let waits = state.printing.map(|since| since + PRINT_WAIT);
+            let writing = state.taken.is_some_and(|at| at.elapsed() < STOP_WAIT);
+            if waits.is_some_and(|waits| Instant::now() >= waits) && !writing {
+                break;
+            }
+            state = self
+                .shared
+                .wait_until(state, waits.map_or(deadline, |waits| waits.min(deadline)));
+        }
+        let deadline = Instant::now() + PRINT_WAIT;
+        while (state.direct || state.unconfirmed.is_some()) && Instant::now() < deadline {
+            state = self.shared.wait_until(state, deadline);
+        }
+        let mut out = String::new();
+        if state.reading && state.parked != Some(Parked::Cleared) {
+            if let Some(drawn) = &state.drawn {
+                let typed = drawn.line.get(..drawn.cursor).unwrap_or(&drawn.line);
+                let before = format!("{}{typed}", drawn.prompt);
+                out.push_str(&terminal::clear_edit_rows(&before, terminal::columns()));
+            }
+        }
+        // A message rustyline holds (it never shows it now).
+        out.push_str(&state.unconfirmed.take().unwrap_or_default());
+        let left = std::mem::take(&mut state.queue);
+        let draft = if state.reading {
+            std::mem::take(&mut state.draft)
+        } else {
+            String::new()
+        };
+        let logged_in = state.phase.me().is_some();
+        let history = state.history.clone();
+        drop(state);
+        write_direct(&out);
+        self.write_left(left);
+        if !draft.trim().is_empty() {
+            if let Some(path) = history.filter(|_| logged_in) {
+                let _ = files::append_history(&path, &draft);
+            }
+            let notice = Line::notice(text::not_sent(&SafeText::neutralise_str(&draft)));
+            write_direct(&format!("{}\n", self.style.line(&notice, Local::now())));
+        }
+        write_direct(&format!(
+            "{}{}{}",
+            terminal::PASTE_OFF,
+            terminal::TITLE_RESTORE,
+            terminal::SHOW_CURSOR
+        ));
+        self.modes.restore();
+    }
+
+    /// Writes the lines still waiting, for [`SHOW_LEFT_TIME`] at most, and
+    /// counts the rest.
+    fn write_left(&mut self, left: impl IntoIterator<Item = Chunk>) {
+        const PIECE: usize = 16 * 1024;
+        let started = Instant::now();
+        let mut log = lock(&self.log);
+        let mut not_shown = 0;
+        for chunk in left {
+            for (at, line) in &chunk.plain {
+                log.write(*at, std::iter::once(line.as_str()));
+            }
+            // Whole lines, a few KiB at a time, while there is time.
+            let mut rest = chunk.text.as_str();
+            while !rest.is_empty() {
+                if started.elapsed() >= SHOW_LEFT_TIME {
+                    not_shown += rest.matches('\n').count();
+                    break;
+                }
+                let cut = match rest.as_bytes().get(..PIECE) {
+                    Some(piece) => piece
+                        .iter()
+                        .rposition(|&b| b == b'\n')
+                        .map_or(rest.len(), |i| i + 1),
+                    None => rest.len(),
+                };
+                write_direct(&rest[..cut]);
+                rest = &rest[cut..];
+            }
+        }
+        if not_shown > 0 {
+            let notice = Line::notice(text::not_shown(not_shown));
+            write_direct(&format!("{}\n", self.style.line(&notice, Local::now())));
+        }
+    }
+}
+
+/// Takes the terminal: the `readline` thread and the printer thread. Typed
+/// lines go to `inputs`.
 pub(super) fn start(
     settings: &Settings,
     color: bool,
     inputs: UnboundedSender<UserInput>,
     budget: Arc<Budget>,
 ) -> io::Result<RichScreen> {
-    let modes = Modes::raw()?;
-    let (events, events_rx) = std_mpsc::channel();
-    let options = UiOptions {
-        style: Style {
-            palette: Palette::detect(color),
-            timestamps: settings.timestamps,
-            me: None,
-        },
-        history: settings.history.clone(),
-        log: settings.log,
-        bell: settings.bell,
+    let style = Style {
+        palette: Palette::detect(color),
+        timestamps: settings.timestamps,
+        me: None,
     };
+    let shared = Arc::new(Shared::new(style.clone()));
+    let mut editor =
+        readline::editor(&shared, &inputs, settings.edit_mode).map_err(io::Error::other)?;
+    let external = editor.create_external_printer().map_err(io::Error::other)?;
+    let style = Style {
+        palette: Palette::detect(color),
+        timestamps: settings.timestamps,
+        me: None,
+    };
+    let log = Arc::new(Mutex::new(Log::new(settings.log)));
     let backlog = Backlog::new(BACKLOG_LIMIT);
-    let ui = Ui::new(
-        unbuffered_stdout(),
-        modes.clone(),
-        inputs,
-        Arc::clone(&budget),
-        Arc::clone(&backlog),
-        options,
-    );
+    let modes = Modes::save();
+    let title = Phase::Waiting.title(0);
+    write_direct(&format!(
+        "{}{}",
+        terminal::TITLE_SAVE,
+        terminal::set_title(&title)
+    ));
+    shared.lock().title = title;
+    let printer = Printer {
+        shared: Arc::clone(&shared),
+        printer: Box::new(external),
+        log: Arc::clone(&log),
+        bell: settings.bell,
+        backlog: Arc::clone(&backlog),
+        batch: printer::BATCH_FIRST,
+    };
     std::thread::Builder::new()
-        .name("terminal".into())
-        .spawn(move || ui.run(events_rx))?;
-    spawn_key_reader(events.clone(), budget);
-    watch_resizes(events.clone());
+        .name("printer".into())
+        .spawn(move || printer.run())?;
+    let reader = Reader {
+        shared: Arc::clone(&shared),
+        inputs,
+        budget,
+        style: style.clone(),
+        history: settings.history.clone(),
+        log: Arc::clone(&log),
+        logins: 0,
+        history_file: None,
+        typed_offline: Vec::new(),
+    };
+    std::thread::Builder::new()
+        .name("readline".into())
+        .spawn(move || reader.run(editor))?;
     Ok(RichScreen {
-        events,
-        batch: Vec::new(),
-        modes,
+        shared,
+        pending: Chunk::default(),
+        pending_at: None,
         backlog,
+        style,
+        log,
+        modes,
         finished: false,
         address: settings.address.clone(),
         port: settings.port,
     })
-}
-
-/// Reads standard input on a thread of its own and passes the bytes on.
-/// Before each read it waits for room in `budget`, so that a paste cannot
-/// be read faster than the server takes it. A blocking read cannot be
-/// cancelled: the thread ends with the process.
-fn spawn_key_reader(events: std_mpsc::Sender<UiEvent>, budget: Arc<Budget>) {
-    std::thread::spawn(move || {
-        let mut buf = vec![0; 4096];
-        loop {
-            budget.wait_for_room();
-            match io::stdin().lock().read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if events.send(UiEvent::Keys(buf[..n].to_vec())).is_err() {
-                        return;
-                    }
-                }
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
-        let _ = events.send(UiEvent::InputClosed);
-    });
-}
-
-/// Passes the terminal's resize signal (SIGWINCH) to the terminal thread.
-fn watch_resizes(events: std_mpsc::Sender<UiEvent>) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut resizes) = signal(SignalKind::window_change()) else {
-            return;
-        };
-        tokio::spawn(async move {
-            while resizes.recv().await.is_some() {
-                if events.send(UiEvent::Resize).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    #[cfg(not(unix))]
-    let _ = events;
 }

@@ -1,14 +1,14 @@
 //! Where the user is at (asking for a name, chatting, offline), and what
 //! that makes the prompt and the window title say.
 
-use super::draw::Prompt;
 use super::style::Style;
 use crate::client::safe::SafeText;
 
 /// Where the user is at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) enum Phase {
     /// Nothing asked yet, or a login attempt under way: no prompt.
+    #[default]
     Waiting,
     /// Asking for a name.
     AskingName,
@@ -27,25 +27,26 @@ impl Phase {
         }
     }
 
-    /// The prompt, with the conversation (`with`) when chatting.
-    pub(crate) fn prompt(&self, with: Option<&SafeText<'_>>, style: &Style) -> Prompt {
+    /// The prompt, with the conversation (`with`) when chatting: as text,
+    /// and styled (the same width). `None` while waiting.
+    pub(crate) fn prompt(
+        &self,
+        with: Option<&SafeText<'_>>,
+        style: &Style,
+    ) -> Option<(String, String)> {
         let (me, end) = match self {
-            Phase::Waiting => return Prompt::new(&SafeText::default(), String::new()),
-            Phase::AskingName => return Prompt::new(&"> ".into(), "> ".to_string()),
+            Phase::Waiting => return None,
+            Phase::AskingName => return Some(("> ".to_string(), "> ".to_string())),
             Phase::Chatting { me } => (me, "> "),
             Phase::Offline { me } => (me, " (offline)> "),
         };
-        let (text, styled) = match with {
-            None => (
-                SafeText::concat(&[me, &end.into()]),
-                format!("{}{end}", style.name(me)),
-            ),
+        Some(match with {
+            None => (format!("{me}{end}"), format!("{}{end}", style.name(me))),
             Some(with) => (
-                SafeText::concat(&[me, &" -> ".into(), with, &end.into()]),
+                format!("{me} -> {with}{end}"),
                 format!("{} -> {}{end}", style.name(me), style.name(with)),
             ),
-        };
-        Prompt::new(&text, styled)
+        })
     }
 
     /// The window title: who you are, and how many messages came since you
@@ -73,13 +74,13 @@ mod tests {
     }
 
     fn prompt(phase: &Phase, with: Option<&SafeText<'_>>) -> String {
-        phase.prompt(with, &style()).styled
+        phase.prompt(with, &style()).unwrap().1
     }
 
     #[test]
     fn prompts() {
         let me = || SafeText::from("al");
-        assert_eq!(prompt(&Phase::Waiting, None), "");
+        assert_eq!(Phase::Waiting.prompt(None, &style()), None);
         assert_eq!(prompt(&Phase::AskingName, None), "> ");
         assert_eq!(prompt(&Phase::Chatting { me: me() }, None), "al> ");
         assert_eq!(
@@ -91,7 +92,6 @@ mod tests {
             prompt(&Phase::Offline { me: me() }, Some(&"bo".into())),
             "al -> bo (offline)> "
         );
-        assert_eq!(Phase::Chatting { me: me() }.prompt(None, &style()).width, 4);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! How rich mode shows lines: colour, each sender's own colour, your own
-//! name in a style of its own, and timestamps.
+//! name in a style of its own, timestamps, and what the neutraliser wrote
+//! (an escape such as `\x1b`) in reverse video, so that it cannot pass for
+//! the same characters typed by the sender.
 
 use chrono::{DateTime, Local};
 use colored::{Color, ColoredString, Colorize};
@@ -82,19 +84,49 @@ pub(crate) struct Style {
     pub(crate) me: Option<String>,
 }
 
+/// Reverse video on and off: what the neutraliser wrote. (Not a colour: it
+/// shows with colour off too.)
+const MARK_ON: &str = "\x1b[7m";
+const MARK_OFF: &str = "\x1b[27m";
+
+/// `text` with what the neutraliser wrote in reverse video.
+pub(crate) fn marked(text: &SafeText<'_>) -> String {
+    let mut shown = String::with_capacity(text.len());
+    push_marked(&mut shown, text);
+    shown
+}
+
+/// Appends `text` to `out`, what the neutraliser wrote in reverse video.
+fn push_marked(out: &mut String, text: &SafeText<'_>) {
+    if !text.has_marks() {
+        out.push_str(text);
+        return;
+    }
+    for (piece, mark) in text.pieces() {
+        if mark {
+            out.push_str(MARK_ON);
+            out.push_str(piece);
+            out.push_str(MARK_OFF);
+        } else {
+            out.push_str(piece);
+        }
+    }
+}
+
 impl Style {
     /// `name` styled: your own name bold and underlined, others in their
     /// colour, bold.
     pub(crate) fn name(&self, name: &SafeText<'_>) -> String {
+        let text = marked(name);
         if self.palette == Palette::None {
-            return name.to_string();
+            return text;
         }
         let styled: ColoredString = if self.me.as_deref() == Some(name.as_str()) {
-            name.as_str().bold().underline()
+            text.bold().underline()
         } else {
             match name_color(name, self.palette) {
-                Some(color) => name.as_str().color(color).bold(),
-                None => name.as_str().bold(),
+                Some(color) => text.color(color).bold(),
+                None => text.bold(),
             }
         };
         styled.to_string()
@@ -116,24 +148,36 @@ impl Style {
 
     /// The line as shown, without its line ending, received at `at`.
     pub(crate) fn line(&self, line: &Line<'_>, at: DateTime<Local>) -> String {
-        let mut shown = self.stamp(at);
-        match line {
-            Line::From { name, message } => {
-                shown.push_str(text::FROM_PREFIX);
-                shown.push_str(&self.name(name));
-                shown.push_str(text::FROM_SEPARATOR);
-                shown.push_str(message);
+        let mut shown = String::new();
+        self.push_line(&mut shown, line, at);
+        shown
+    }
+
+    /// Appends [`line`](Self::line) to `out` (without a copy of its text of
+    /// its own, when there is no colour: under a flood, most lines).
+    pub(crate) fn push_line(&self, out: &mut String, line: &Line<'_>, at: DateTime<Local>) {
+        if self.timestamps {
+            out.push_str(&self.stamp(at));
+        }
+        match (line, self.palette) {
+            (Line::From { name, message }, palette) => {
+                out.push_str(text::FROM_PREFIX);
+                if palette == Palette::None {
+                    push_marked(out, name);
+                } else {
+                    out.push_str(&self.name(name));
+                }
+                out.push_str(text::FROM_SEPARATOR);
+                push_marked(out, message);
             }
-            Line::Text(kind, text) => {
-                let colored = match (self.palette, kind) {
-                    (Palette::None, _) | (_, Kind::Info) => text.to_string(),
-                    (_, Kind::Error) => text.red().to_string(),
-                    (_, Kind::Notice) => text.yellow().to_string(),
-                };
-                shown.push_str(&colored);
+            (Line::Text(_, text), Palette::None) | (Line::Text(Kind::Info, text), _) => {
+                push_marked(out, text);
+            }
+            (Line::Text(Kind::Error, text), _) => out.push_str(&marked(text).red().to_string()),
+            (Line::Text(Kind::Notice, text), _) => {
+                out.push_str(&marked(text).yellow().to_string());
             }
         }
-        shown
     }
 }
 
@@ -199,6 +243,30 @@ mod tests {
         assert_eq!(
             s.line(&Line::error(text::SERVER_FULL), at(23, 59)),
             format!("[23:59] {}", text::SERVER_FULL)
+        );
+    }
+
+    #[test]
+    fn what_the_neutraliser_wrote_is_in_reverse_video_with_or_without_colour() {
+        for palette in [Palette::None, Palette::Full] {
+            let s = style(palette, false);
+            let line = Line::From {
+                name: "bob".into(),
+                message: SafeText::neutralise(b"\\x1b typed, \x1b sent"),
+            };
+            let shown = s.line(&line, at(0, 0));
+            assert!(
+                shown.ends_with(": \\x1b typed, \x1b[7m\\x1b\x1b[27m sent"),
+                "{shown:?}"
+            );
+        }
+        let s = style(Palette::None, false);
+        let name = SafeText::neutralise(b"e\x07ve");
+        assert_eq!(s.name(&name), "e\x1b[7m\\x07\x1b[27mve");
+        let notice = Line::notice(text::not_sent(&SafeText::neutralise(b"\xff")));
+        assert_eq!(
+            s.line(&notice, at(0, 0)),
+            "Not sent: \x1b[7m\u{fffd}\x1b[27m"
         );
     }
 

@@ -1,51 +1,22 @@
-//! The terminal itself: its modes, its size, and the few control sequences
-//! rich mode writes.
+//! The little rich mode itself does to the terminal around rustyline: its
+//! modes saved and put back, the window title, and the edit rows cleared on
+//! the way out.
 
 use std::io;
 
-/// Bracketed paste on: pasted text arrives marked, so that it is not taken
-/// for typed keys.
-pub(crate) const PASTE_ON: &str = "\x1b[?2004h";
+use unicode_width::UnicodeWidthChar;
+
+/// Bracketed paste off (rustyline turns it on for each line it reads).
 pub(crate) const PASTE_OFF: &str = "\x1b[?2004l";
 /// Save the window title (on the terminal's title stack), and put it back.
 pub(crate) const TITLE_SAVE: &str = "\x1b[22;0t";
 pub(crate) const TITLE_RESTORE: &str = "\x1b[23;0t";
-/// Ask where the cursor is; the answer is `ESC [ row ; col R`.
-pub(crate) const ASK_CURSOR: &str = "\x1b[6n";
-/// To the start of the row, and clear it.
-pub(crate) const CLEAR_ROW: &str = "\r\x1b[K";
-/// To the start of the row, and clear it and everything below.
-pub(crate) const CLEAR_BELOW: &str = "\r\x1b[J";
-pub(crate) const HIDE_CURSOR: &str = "\x1b[?25l";
 pub(crate) const SHOW_CURSOR: &str = "\x1b[?25h";
-pub(crate) const CLEAR_SCREEN: &str = "\x1b[H\x1b[2J";
 pub(crate) const BELL: &str = "\x07";
 
 /// Sets the window title (OSC 2). The title is safe text.
 pub(crate) fn set_title(title: &str) -> String {
     format!("\x1b]2;{title}\x07")
-}
-
-/// Whether the terminal is known to rewrap lines when it gets narrower
-/// (which settles the one case a cursor report cannot, see
-/// [`rows_above_cursor`](super::draw::rows_above_cursor)): tmux, which says
-/// so in `TMUX` and names itself in `TERM` (`tmux*` or `screen*`, its
-/// defaults), unless GNU screen runs in it (`STY`). Both are needed: a
-/// terminal started from a tmux pane (an xterm, which cuts lines) inherits
-/// `TMUX` but sets its own `TERM`. Other terminals' variables are not
-/// trusted, for the same reason.
-pub(crate) fn known_to_rewrap() -> bool {
-    let term = std::env::var("TERM").unwrap_or_default();
-    rewraps_given(
-        std::env::var_os("TMUX").is_some(),
-        &term,
-        std::env::var_os("STY").is_some(),
-    )
-}
-
-fn rewraps_given(tmux: bool, term: &str, screen: bool) -> bool {
-    let names_tmux = term.starts_with("tmux") || term.starts_with("screen");
-    tmux && names_tmux && !screen
 }
 
 /// The terminal's width in columns (80 if it cannot be told).
@@ -54,48 +25,116 @@ pub(crate) fn columns() -> usize {
         .map_or(80, |(width, _)| usize::from(width.0).max(1))
 }
 
-/// The terminal's settings from before rich mode, put back by
-/// [`restore`](Self::restore).
-#[derive(Clone)]
+/// What clears the edit rows from the cursor: up to the row where the
+/// prompt starts, and everything below. `before_cursor` is the prompt and
+/// the text before the cursor, which rustyline wraps at `columns` (a
+/// character that does not fit goes to the next row whole; the cursor after
+/// a full row is on the next one).
+pub(crate) fn clear_edit_rows(before_cursor: &str, columns: usize) -> String {
+    let (mut row, mut col) = (0, 0);
+    for c in before_cursor.chars() {
+        if c == '\n' {
+            (row, col) = (row + 1, 0);
+            continue;
+        }
+        let width = if c == '\t' {
+            8 - col % 8
+        } else {
+            c.width().unwrap_or(0)
+        };
+        col += width;
+        if col > columns {
+            (row, col) = (row + 1, width);
+        }
+    }
+    if col == columns {
+        row += 1;
+    }
+    match row {
+        0 => "\r\x1b[J".to_string(),
+        rows => format!("\r\x1b[{rows}A\x1b[J"),
+    }
+}
+
+/// The terminal's modes from before rich mode, put back by
+/// [`restore`](Self::restore). Between two lines read (while no prompt is
+/// shown, as during a login) what is typed is neither echoed nor edited by
+/// the system: it waits for the next prompt.
 pub(crate) struct Modes {
     #[cfg(unix)]
     saved: Option<nix::sys::termios::Termios>,
+    #[cfg(windows)]
+    saved: Option<u32>,
 }
 
 impl Modes {
-    /// Saves the settings and switches the terminal to raw mode: every key
-    /// comes at once, Ctrl-C and Ctrl-Z are keys, nothing is echoed.
-    pub(crate) fn raw() -> io::Result<Modes> {
+    /// Saves the modes, and stops the echo until the first prompt.
+    pub(crate) fn save() -> Modes {
         #[cfg(unix)]
         {
-            use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
-            let saved = tcgetattr(io::stdin()).map_err(io::Error::from)?;
-            let mut raw = saved.clone();
-            cfmakeraw(&mut raw);
-            tcsetattr(io::stdin(), SetArg::TCSANOW, &raw).map_err(io::Error::from)?;
-            Ok(Modes { saved: Some(saved) })
+            use nix::sys::termios::{
+                tcgetattr, tcsetattr, LocalFlags, SetArg, SpecialCharacterIndices,
+            };
+            let saved = tcgetattr(io::stdin()).ok();
+            if let Some(saved) = &saved {
+                let mut quiet = saved.clone();
+                quiet.local_flags &= !(LocalFlags::ECHO | LocalFlags::ICANON);
+                quiet.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
+                quiet.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
+                let _ = tcsetattr(io::stdin(), SetArg::TCSADRAIN, &quiet);
+            }
+            Modes { saved }
         }
-        #[cfg(not(unix))]
-        Ok(Modes {})
+        #[cfg(windows)]
+        {
+            Modes {
+                saved: console::save(),
+            }
+        }
+        #[cfg(not(any(unix, windows)))]
+        Modes {}
     }
 
-    /// Back to raw mode after [`restore`](Self::restore) (after a suspend).
-    pub(crate) fn raw_again(&self) {
-        #[cfg(unix)]
-        if let Some(saved) = &self.saved {
-            use nix::sys::termios::{cfmakeraw, tcsetattr, SetArg};
-            let mut raw = saved.clone();
-            cfmakeraw(&mut raw);
-            let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, &raw);
-        }
-    }
-
-    /// Puts the saved settings back. Doing it twice does no harm.
+    /// Puts the saved modes back. Doing it twice does no harm.
     pub(crate) fn restore(&self) {
         #[cfg(unix)]
         if let Some(saved) = &self.saved {
             use nix::sys::termios::{tcsetattr, SetArg};
             let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, saved);
+        }
+        #[cfg(windows)]
+        if let Some(mode) = self.saved {
+            console::set(mode);
+        }
+    }
+}
+
+/// The console's input modes on Windows (rustyline sets its own for each
+/// line it reads, and puts these back after).
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod console {
+    use windows_sys::Win32::System::Console::{
+        GetConsoleMode, GetStdHandle, SetConsoleMode, ENABLE_ECHO_INPUT, ENABLE_LINE_INPUT,
+        STD_INPUT_HANDLE,
+    };
+
+    /// The modes, after which the echo stops until the first prompt.
+    pub(super) fn save() -> Option<u32> {
+        let mut mode = 0;
+        // SAFETY: a handle from GetStdHandle, and a pointer to a local.
+        let got = unsafe { GetConsoleMode(GetStdHandle(STD_INPUT_HANDLE), &mut mode) };
+        if got == 0 {
+            return None;
+        }
+        set(mode & !(ENABLE_ECHO_INPUT | ENABLE_LINE_INPUT));
+        Some(mode)
+    }
+
+    pub(super) fn set(mode: u32) {
+        // SAFETY: a handle from GetStdHandle, and modes it can take.
+        unsafe {
+            SetConsoleMode(GetStdHandle(STD_INPUT_HANDLE), mode);
         }
     }
 }
@@ -105,15 +144,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_tmux_itself_is_known_to_rewrap() {
-        assert!(rewraps_given(true, "tmux-256color", false));
-        assert!(rewraps_given(true, "screen", false));
-        assert!(rewraps_given(true, "screen-256color", false));
-        // An xterm started from a tmux pane.
-        assert!(!rewraps_given(true, "xterm-256color", false));
-        // GNU screen in tmux, or screen alone.
-        assert!(!rewraps_given(true, "screen", true));
-        assert!(!rewraps_given(false, "screen", true));
-        assert!(!rewraps_given(false, "tmux-256color", false));
+    fn the_edit_rows_are_cleared_from_where_the_prompt_starts() {
+        assert_eq!(clear_edit_rows("alice> hi", 80), "\r\x1b[J");
+        // 10 columns: "alice> hel" fills the first row, the cursor is on
+        // the second.
+        assert_eq!(clear_edit_rows("alice> hel", 10), "\r\x1b[1A\x1b[J");
+        assert_eq!(clear_edit_rows("alice> hello", 10), "\r\x1b[1A\x1b[J");
+        // A wide character that does not fit goes to the next row whole.
+        assert_eq!(clear_edit_rows("alice> he日", 10), "\r\x1b[1A\x1b[J");
+        assert_eq!(clear_edit_rows("alice> h日", 10), "\r\x1b[1A\x1b[J");
+        assert_eq!(clear_edit_rows("> one\ntwo\nth", 80), "\r\x1b[2A\x1b[J");
     }
 }

@@ -1,0 +1,173 @@
+//! The printer thread: the one owner of rustyline's external printer. It
+//! takes the lines waiting, styles and logs them, and gives rustyline all of
+//! them at once (up to [`BATCH`]) while a `readline` runs, or writes them
+//! itself while none does ([`super::shared`] says when each is allowed).
+
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use rustyline::ExternalPrinter;
+
+use super::files::{write_whole, Log};
+use super::phase::Phase;
+use super::shared::{Shared, State, SENTINEL};
+use super::terminal;
+use crate::client::screen::Backlog;
+
+/// The most text given to rustyline in one message, after which the next
+/// message takes the rest: each message is one write to the terminal, and
+/// rustyline reads no key until it is written. So a message holds what the
+/// terminal takes in [`BATCH_TIME`], as far as the last one tells, within
+/// these bounds.
+const BATCH_MIN: usize = 4 * 1024;
+pub(crate) const BATCH_FIRST: usize = 16 * 1024;
+const BATCH_MAX: usize = 1024 * 1024;
+const BATCH_TIME: Duration = Duration::from_millis(50);
+
+pub(crate) struct Printer {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) printer: Box<dyn ExternalPrinter + Send>,
+    pub(crate) log: Arc<Mutex<Log>>,
+    pub(crate) bell: bool,
+    pub(crate) backlog: Arc<Backlog>,
+    /// The most the next message may hold.
+    pub(crate) batch: usize,
+}
+
+impl Printer {
+    /// Runs until the program ends.
+    pub(crate) fn run(mut self) {
+        let shared = Arc::clone(&self.shared);
+        let mut state = shared.lock();
+        loop {
+            if state.finishing {
+                // Two more sentinels: a `readline` waiting for a key in its
+                // main loop takes the first, and stops (see
+                // `Shared::checkpoint`); if it does not take it, the second
+                // waits, which tells that it is in a search.
+                for _ in 0..2 {
+                    if !state.open {
+                        break;
+                    }
+                    state.printing = Some(Instant::now());
+                    drop(state);
+                    let _ = self.printer.print(SENTINEL.to_string());
+                    state = shared.lock();
+                    state.printing = None;
+                    shared.notify();
+                }
+                return;
+            }
+            if state.open && !state.queue.is_empty() {
+                let (text, shown) = self.batch(&mut state);
+                // Taken from the queue: the main loop may read more while
+                // rustyline writes these.
+                self.backlog.shown(shown);
+                let len = text.len();
+                state.unconfirmed = Some(text.clone());
+                let started = Instant::now();
+                state.printing = Some(started);
+                drop(state);
+                let printed = self.printer.print(text).is_ok();
+                self.pace(len, started.elapsed());
+                state = shared.lock();
+                // The sentinel goes in the same call (while rustyline may
+                // still be in raw mode, closing the gate waits for it).
+                state.printing = Some(Instant::now());
+                drop(state);
+                if printed {
+                    let _ = self.printer.print(SENTINEL.to_string());
+                }
+                state = shared.lock();
+                state.taken = Some(Instant::now());
+                state.printing = None;
+                state.unconfirmed = None;
+                shared.notify();
+            } else if !state.reading && !state.queue.is_empty() {
+                let (text, shown) = self.batch(&mut state);
+                state.direct = true;
+                drop(state);
+                write_direct(&text);
+                state = shared.lock();
+                state.direct = false;
+                self.backlog.shown(shown);
+                shared.notify();
+            } else {
+                state = shared.wait(state);
+            }
+        }
+    }
+
+    /// The size of the next message, after one of `len` bytes waited
+    /// `waited` for rustyline to take it: the time it took to write the one
+    /// before (of about the same size), if it waited at all.
+    fn pace(&mut self, len: usize, waited: Duration) {
+        self.batch = if waited > Duration::from_millis(1) {
+            let per_second = len as f64 / waited.as_secs_f64();
+            (per_second * BATCH_TIME.as_secs_f64()) as usize
+        } else {
+            self.batch.saturating_mul(4)
+        }
+        .clamp(BATCH_MIN, BATCH_MAX);
+    }
+
+    /// Takes lines from the queue (up to the batch's size), logs them, and
+    /// joins them, after the bell and the title if they are due. Returns the
+    /// text and the bytes it takes from the backlog.
+    fn batch(&mut self, state: &mut State) -> (String, usize) {
+        let mut chunks = Vec::new();
+        let mut size = 0;
+        while let Some(chunk) = state.queue.pop_front() {
+            size += chunk.text.len();
+            chunks.push(chunk);
+            if size >= self.batch {
+                break;
+            }
+        }
+        let mut log = lock(&self.log);
+        for (at, line) in chunks.iter().flat_map(|chunk| &chunk.plain) {
+            log.write(*at, std::iter::once(line.as_str()));
+        }
+        drop(log);
+        let messages: usize = chunks.iter().map(|chunk| chunk.messages).sum();
+        let counted = chunks.iter().map(|chunk| chunk.counted).sum();
+        let mut text = String::new();
+        if messages > 0 && matches!(state.phase, Phase::Chatting { .. }) {
+            state.unread += messages;
+            if self.bell {
+                text.push_str(terminal::BELL);
+            }
+        }
+        text.push_str(&retitle(state));
+        if text.is_empty() && chunks.len() == 1 {
+            return (std::mem::take(&mut chunks[0].text), counted);
+        }
+        text.reserve(size);
+        for chunk in &chunks {
+            text.push_str(&chunk.text);
+        }
+        (text, counted)
+    }
+}
+
+/// The title escape sequence if the title should change, else nothing.
+pub(crate) fn retitle(state: &mut State) -> String {
+    let title = state.phase.title(state.unread);
+    if title == state.title {
+        return String::new();
+    }
+    let set = terminal::set_title(&title);
+    state.title = title;
+    set
+}
+
+/// Writes to the terminal, straight (no `readline` runs, or none will).
+/// If the terminal is gone there is nobody to tell.
+pub(crate) fn write_direct(text: &str) {
+    let _ = write_whole(&mut io::stdout().lock(), text.as_bytes());
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,490 @@
+//! The `readline` thread: rustyline reads each line with the prompt of the
+//! moment, and the line goes to the main loop. Its helper completes names
+//! and commands, keeps the history per server and name, and tells the other
+//! threads what rustyline does (see [`super::shared`]).
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rustyline::completion::Completer;
+use rustyline::config::BellStyle;
+use rustyline::error::ReadlineError;
+use rustyline::highlight::{CmdKind, Highlighter};
+use rustyline::hint::Hinter;
+use rustyline::history::FileHistory;
+use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::{
+    Cmd, ColorMode, CompletionType, ConditionalEventHandler, Config, Context, EditMode, Editor,
+    Event, EventContext, EventHandler, Helper, KeyEvent, Movement, RepeatCount,
+};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::complete::complete;
+use super::files::{history_path, open_private, warning, Log, HISTORY_SIZE};
+use super::phase::Phase;
+use super::printer::{lock, retitle, write_direct};
+use super::shared::{Drawn, Shared, State};
+use super::style::Style;
+use super::terminal;
+use crate::client::cli::EditModeChoice;
+use crate::client::command::{Command, Dialect, QUIT};
+use crate::client::inputs::{Budget, Typed, UserInput};
+use crate::client::render::{Kind, Line};
+use crate::client::safe::SafeText;
+use crate::client::settings::HistoryChoice;
+use crate::client::text;
+
+/// How long a lone Esc waits for the rest of a key's sequence.
+const ESCAPE_WAIT_MS: u16 = 50;
+/// How long Tab waits for a fresh list of names.
+const NAMES_WAIT: Duration = Duration::from_millis(300);
+/// A list of names older than this is refreshed when Tab is pressed.
+const NAMES_MAX_AGE: Duration = Duration::from_secs(5);
+/// How long a line that may change the prompt waits for the main loop.
+const ANSWER_WAIT: Duration = Duration::from_millis(300);
+
+/// The editor, with its helper and keys.
+pub(crate) fn editor(
+    shared: &Arc<Shared>,
+    inputs: &UnboundedSender<UserInput>,
+    edit_mode: EditModeChoice,
+) -> rustyline::Result<Editor<ChatHelper, FileHistory>> {
+    let config = Config::builder()
+        // First: choosing the keys sets the key sequences' timeout too.
+        .edit_mode(match edit_mode {
+            EditModeChoice::Emacs => EditMode::Emacs,
+            EditModeChoice::Vi => EditMode::Vi,
+        })
+        .max_history_size(HISTORY_SIZE)?
+        .history_ignore_dups(true)?
+        .auto_add_history(false)
+        .completion_type(CompletionType::List)
+        .keyseq_timeout(Some(ESCAPE_WAIT_MS))
+        .bell_style(BellStyle::None)
+        // The helper draws the prompt's colours, and is told of every
+        // redraw.
+        .color_mode(ColorMode::Forced)
+        .build();
+    let mut editor = Editor::with_config(config)?;
+    editor.set_helper(Some(ChatHelper {
+        shared: Arc::clone(shared),
+        inputs: inputs.clone(),
+    }));
+    for (key, leaving) in [
+        (KeyEvent::ctrl('C'), Leaving::CtrlC),
+        (KeyEvent::ctrl('D'), Leaving::CtrlD),
+        #[cfg(unix)]
+        (KeyEvent::ctrl('Z'), Leaving::Suspend),
+    ] {
+        let handler = LeavingKey {
+            shared: Arc::clone(shared),
+            leaving,
+        };
+        editor.bind_sequence(key, EventHandler::Conditional(Box::new(handler)));
+    }
+    Ok(editor)
+}
+
+/// What the `readline` thread has.
+pub(crate) struct Reader {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) inputs: UnboundedSender<UserInput>,
+    pub(crate) budget: Arc<Budget>,
+    pub(crate) style: Style,
+    pub(crate) history: HistoryChoice,
+    pub(crate) log: Arc<Mutex<Log>>,
+    /// The logins handled (history opened).
+    pub(crate) logins: u64,
+    pub(crate) history_file: Option<PathBuf>,
+    /// Lines typed while offline (kept in the history under a new name too).
+    pub(crate) typed_offline: Vec<String>,
+}
+
+impl Reader {
+    /// Reads lines until the user quits or the program ends.
+    pub(crate) fn run(mut self, mut editor: Editor<ChatHelper, FileHistory>) {
+        while let Some((prompt, styled)) = self.next_prompt(&mut editor) {
+            let read = editor.readline(&(prompt.as_str(), styled.as_str()));
+            let mut state = self.shared.lock();
+            state.reading = false;
+            state.open = false;
+            state.drawn = None;
+            state.draft.clear();
+            let phase = state.phase.clone();
+            drop(state);
+            self.shared.notify();
+            let goes_on = match read {
+                Ok(text) => self.submit(&mut editor, &text, &phase, &prompt),
+                Err(ReadlineError::Interrupted) => {
+                    let _ = self.inputs.send(UserInput::Interrupt);
+                    false
+                }
+                // Ctrl-D on an empty line, or a terminal that cannot be read.
+                Err(_) => {
+                    let _ = self.inputs.send(UserInput::Eof);
+                    false
+                }
+            };
+            if !goes_on {
+                break;
+            }
+        }
+        // Nothing more is read. The editor stays: what its printer may still
+        // hold is shown, or written on the way out (see `super::finish`).
+        let mut state = self.shared.lock();
+        loop {
+            state = self.shared.wait(state);
+        }
+    }
+
+    /// Waits until there is a prompt to show (none while a login attempt
+    /// runs), and opens the history of a new login first. `None` once the
+    /// program ends.
+    fn next_prompt(
+        &mut self,
+        editor: &mut Editor<ChatHelper, FileHistory>,
+    ) -> Option<(String, String)> {
+        let mut state = self.shared.lock();
+        loop {
+            if state.finishing {
+                return None;
+            }
+            if state.logins != self.logins {
+                self.logins = state.logins;
+                let login = state.login.clone();
+                drop(state);
+                if let Some((name, address, port)) = login {
+                    self.logged_in(editor, &name, &address, port);
+                }
+                state = self.shared.lock();
+                continue;
+            }
+            if !state.direct {
+                if let Some(prompt) = state.phase.prompt(state.with.as_ref(), &self.style) {
+                    state.reading = true;
+                    state.keyed = false;
+                    state.searching = false;
+                    state.prompt = prompt.0.clone();
+                    return Some(prompt);
+                }
+            }
+            state = self.shared.wait(state);
+        }
+    }
+
+    /// Logged in as `name`: the history of this server and name.
+    fn logged_in(
+        &mut self,
+        editor: &mut Editor<ChatHelper, FileHistory>,
+        name: &SafeText<'static>,
+        address: &str,
+        port: u16,
+    ) {
+        let renamed = self
+            .style
+            .me
+            .as_deref()
+            .is_some_and(|me| me != name.as_str());
+        self.style.me = Some(name.to_string());
+        let path = history_path(&self.history, address, port, name);
+        if path != self.history_file {
+            let _ = editor.clear_history();
+            self.history_file = None;
+            if let Some(path) = path {
+                let opened = open_private(&path)
+                    .map_err(ReadlineError::from)
+                    .and_then(|_| editor.load_history(&path));
+                match opened {
+                    Ok(()) => self.history_file = Some(path),
+                    Err(err) => self.warn(warning(text::no_history, &path, &err)),
+                }
+            }
+            self.shared.lock().history = self.history_file.clone();
+        }
+        // Lines typed while offline were promised to be in the history:
+        // under a new name too.
+        for line in std::mem::take(&mut self.typed_offline) {
+            if renamed {
+                self.remember(editor, &line);
+            }
+        }
+    }
+
+    fn warn(&self, line: SafeText<'static>) {
+        self.shared.own_line(Line::notice(line));
+    }
+
+    /// Adds a line sent to the history (and its file).
+    fn remember(&mut self, editor: &mut Editor<ChatHelper, FileHistory>, line: &str) {
+        if !matches!(editor.add_history_entry(line), Ok(true)) {
+            return;
+        }
+        if let Some(path) = &self.history_file {
+            if let Err(err) = editor.append_history(path) {
+                let warning = warning(text::no_history, path, &err);
+                self.history_file = None;
+                self.shared.lock().history = None;
+                self.warn(warning);
+            }
+        }
+    }
+
+    /// Enter: each line of what was typed (a paste may hold several) goes
+    /// to the main loop, in order, and into the history. False after
+    /// `!quit`.
+    fn submit(
+        &mut self,
+        editor: &mut Editor<ChatHelper, FileHistory>,
+        text: &str,
+        phase: &Phase,
+        prompt: &str,
+    ) -> bool {
+        let mut lines: Vec<String> = text.split('\n').map(clean).collect();
+        if lines.len() > 1 && lines.last().is_some_and(String::is_empty) {
+            lines.pop();
+        }
+        let answers = self.shared.lock().answers;
+        let logged_in = matches!(phase, Phase::Chatting { .. } | Phase::Offline { .. });
+        for line in &lines {
+            if lock(&self.log).logging() {
+                let echo = SafeText::neutralise_str(&format!("{prompt}{line}")).into_owned();
+                lock(&self.log).write(chrono::Local::now(), std::iter::once(echo.as_str()));
+            }
+            let quit = line.trim() == QUIT;
+            if logged_in && !quit && !line.trim().is_empty() {
+                self.remember(editor, line);
+                if matches!(phase, Phase::Offline { .. }) {
+                    self.typed_offline.push(line.clone());
+                }
+            }
+            if *phase == Phase::AskingName {
+                // The prompt comes back when the client asks again.
+                self.shared.lock().phase = Phase::Waiting;
+            }
+            let permit = self.budget.take(line.len());
+            let typed = Typed {
+                text: line.clone(),
+                permit,
+            };
+            if self.inputs.send(UserInput::Line(typed)).is_err() || quit {
+                return false;
+            }
+        }
+        // A line that changes the conversation: the next prompt shows it.
+        if let [line] = lines.as_slice() {
+            if matches!(
+                Command::parse(line, Dialect::Rich),
+                Command::Converse(_) | Command::Reply("")
+            ) {
+                let deadline = Instant::now() + ANSWER_WAIT;
+                let mut state = self.shared.lock();
+                while state.answers == answers && Instant::now() < deadline {
+                    state = self.shared.wait_until(state, deadline);
+                }
+            }
+        }
+        true
+    }
+}
+
+/// A typed line without control characters (a paste may bring them), and
+/// with tabs as spaces.
+fn clean(line: &str) -> String {
+    line.chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .filter(|&c| !crate::client::safe::needs_escape(c))
+        .collect()
+}
+
+/// rustyline's helper.
+pub(crate) struct ChatHelper {
+    shared: Arc<Shared>,
+    inputs: UnboundedSender<UserInput>,
+}
+
+impl ChatHelper {
+    /// rustyline read a key and is about to act on it: the messages count as
+    /// read. (The program ending stops it here.)
+    fn key(&self) -> MutexGuard<'_, State> {
+        key(&self.shared)
+    }
+
+    /// The names to complete `line`: fresh ones when those held are stale
+    /// or match nothing, waited for briefly.
+    fn names_for(&self, line: &str, cursor: usize) -> Vec<SafeText<'static>> {
+        let mut state = self.shared.lock();
+        let stale = state
+            .names_at
+            .is_none_or(|at| at.elapsed() >= NAMES_MAX_AGE);
+        if line.starts_with('@') && (stale || complete(line, cursor, &state.names).is_none()) {
+            let asked = Instant::now();
+            let _ = self.inputs.send(UserInput::RefreshNames);
+            let deadline = asked + NAMES_WAIT;
+            while state.names_at.is_none_or(|at| at < asked) && Instant::now() < deadline {
+                state = self.shared.wait_until(state, deadline);
+            }
+        }
+        state.names.clone()
+    }
+}
+
+fn key(shared: &Shared) -> MutexGuard<'_, State> {
+    let mut state = shared.checkpoint(shared.lock(), false);
+    state.keyed = true;
+    if state.unread > 0 {
+        state.unread = 0;
+        // From rustyline's own thread, between its writes.
+        write_direct(&retitle(&mut state));
+    }
+    state
+}
+
+impl Completer for ChatHelper {
+    type Candidate = String;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        let chatting = matches!(self.key().phase, Phase::Chatting { .. });
+        if !chatting {
+            return Ok((pos, Vec::new()));
+        }
+        let names = self.names_for(line, pos);
+        let Some(found) = complete(line, pos, &names) else {
+            return Ok((pos, Vec::new()));
+        };
+        if !found.choices.is_empty() {
+            // Several: the list is a line above the prompt.
+            let list = found
+                .choices
+                .iter()
+                .map(SafeText::as_str)
+                .collect::<Vec<_>>()
+                .join("  ");
+            let list = SafeText::neutralise_str(&list).into_owned();
+            self.shared.own_line(Line::Text(Kind::Info, list));
+        }
+        Ok((found.range.start, vec![found.with]))
+    }
+}
+
+impl Hinter for ChatHelper {
+    type Hint = String;
+
+    /// Called as each `readline` first draws (and after each edit): the
+    /// gate opens; the line typed is kept for the way out.
+    fn hint(&self, line: &str, _pos: usize, _: &Context<'_>) -> Option<String> {
+        let mut state = self.key();
+        if state.reading && !state.open {
+            state.open = true;
+            // The title too, from rustyline's own thread.
+            let mut title = retitle(&mut state);
+            if std::mem::take(&mut state.suspended) {
+                title = format!(
+                    "{}{}",
+                    terminal::TITLE_SAVE,
+                    terminal::set_title(&state.title)
+                );
+            }
+            write_direct(&title);
+            self.shared.notify();
+        }
+        if !state.searching {
+            state.draft = line.to_string();
+        }
+        None
+    }
+}
+
+impl Highlighter for ChatHelper {
+    fn highlight_prompt<'b, 's: 'b, 'p: 'b>(
+        &'s self,
+        prompt: &'p str,
+        default: bool,
+    ) -> Cow<'b, str> {
+        let mut state = self.shared.checkpoint(self.shared.lock(), true);
+        state.keyed = false;
+        state.searching = !default;
+        let shown = if default {
+            state.prompt.clone()
+        } else {
+            prompt.to_string()
+        };
+        state.drawn = Some(Drawn {
+            prompt: shown,
+            ..Drawn::default()
+        });
+        Cow::Borrowed(prompt)
+    }
+
+    fn highlight<'l>(&self, line: &'l str, pos: usize) -> Cow<'l, str> {
+        if let Some(drawn) = &mut self.shared.lock().drawn {
+            drawn.line = line.to_string();
+            drawn.cursor = pos;
+        }
+        Cow::Borrowed(line)
+    }
+
+    /// Every key redraws the edit rows, so that each drawing is seen here.
+    fn highlight_char(&self, _line: &str, _pos: usize, _kind: CmdKind) -> bool {
+        drop(self.key());
+        true
+    }
+}
+
+impl Validator for ChatHelper {
+    /// Enter: the gate closes before rustyline gives the terminal back.
+    fn validate(&self, _: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
+        drop(self.key());
+        self.shared.close_gate();
+        Ok(ValidationResult::Valid(None))
+    }
+}
+
+impl Helper for ChatHelper {}
+
+/// The keys after which rustyline may give the terminal back.
+#[derive(Clone, Copy)]
+enum Leaving {
+    CtrlC,
+    CtrlD,
+    #[cfg(unix)]
+    Suspend,
+}
+
+/// Ctrl-C clears the line (Ctrl-Y brings it back), or ends the search;
+/// on an empty line, it quits. Ctrl-D on an empty line quits. Ctrl-Z
+/// suspends. Each closes the gate first when it leaves.
+struct LeavingKey {
+    shared: Arc<Shared>,
+    leaving: Leaving,
+}
+
+impl ConditionalEventHandler for LeavingKey {
+    fn handle(&self, _: &Event, _: RepeatCount, _: bool, ctx: &EventContext<'_>) -> Option<Cmd> {
+        let state = key(&self.shared);
+        let searching = state.searching;
+        drop(state);
+        let empty = ctx.line().is_empty();
+        let cmd = match self.leaving {
+            Leaving::CtrlC if searching => return Some(Cmd::Abort),
+            Leaving::CtrlC if !empty => return Some(Cmd::Kill(Movement::WholeLine)),
+            Leaving::CtrlC => Cmd::Interrupt,
+            Leaving::CtrlD if !empty => return None,
+            Leaving::CtrlD => Cmd::EndOfFile,
+            #[cfg(unix)]
+            Leaving::Suspend => {
+                self.shared.lock().suspended = true;
+                write_direct(terminal::TITLE_RESTORE);
+                Cmd::Suspend
+            }
+        };
+        self.shared.close_gate();
+        Some(cmd)
+    }
+}

@@ -1,0 +1,240 @@
+//! What the threads of rich mode share: the lines waiting to be shown, where
+//! the user is at, and the gate that says when the printer thread may give
+//! lines to rustyline.
+//!
+//! rustyline's external printer holds one message at a time and shows it
+//! only while its editor waits for a key in the main loop; outside a
+//! `readline` call it writes straight to the terminal. So a message it still
+//! held when `readline` returned would come out after one written straight
+//! away. The printer thread therefore hands rustyline lines only while the
+//! gate is open (a `readline` is running and not leaving it), writes
+//! straight to the terminal only when no `readline` runs and nothing is
+//! held, and follows every message with a sentinel that shows nothing
+//! ([`SENTINEL`]): when the sentinel has been taken, the message has been,
+//! so a message rustyline may still hold is always known.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Local};
+
+use super::phase::Phase;
+use super::style::Style;
+use crate::client::render::Line;
+use crate::client::safe::SafeText;
+
+/// What the printer thread gives rustyline after each message: the cursor
+/// up one row, and the line break rustyline adds takes it back, so nothing
+/// changes on the screen.
+pub(crate) const SENTINEL: &str = "\x1b[A";
+
+/// How long closing the gate waits for a print that has just begun to get
+/// past rustyline's check of its raw mode (a few instructions in): a print
+/// that takes longer is waiting for rustyline to take the message before
+/// it, so past that check already.
+const PRINT_START: Duration = Duration::from_millis(50);
+
+/// Where a `readline` that is asked to stop was stopped, and so what is on
+/// the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Parked {
+    /// Before drawing anything for a key: the edit rows are as last drawn.
+    Intact,
+    /// After showing a message: the edit rows are cleared, and the cursor
+    /// is at the start of the row after the message.
+    Cleared,
+}
+
+/// The edit rows as rustyline last drew them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Drawn {
+    /// The prompt, without styles.
+    pub(crate) prompt: String,
+    /// The line being edited (or found, in a search) and the cursor in it.
+    pub(crate) line: String,
+    pub(crate) cursor: usize,
+}
+
+/// Lines ready for the terminal: styled, each with its line break, as they
+/// came in one read of the socket (or one line of rich mode's own).
+#[derive(Debug, Default)]
+pub(crate) struct Chunk {
+    pub(crate) text: String,
+    pub(crate) lines: usize,
+    /// How many are messages (`From ...`).
+    pub(crate) messages: usize,
+    /// The bytes the backlog counts (for lines from the main loop).
+    pub(crate) counted: usize,
+    /// The lines as plain text, with when they came, for the log (when it
+    /// is kept).
+    pub(crate) plain: Vec<(DateTime<Local>, SafeText<'static>)>,
+}
+
+/// Everything the threads share, under one lock.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    /// Lines to show, in order.
+    pub(crate) queue: VecDeque<Chunk>,
+    /// A `readline` is running or about to start: nothing may be written
+    /// straight to the terminal.
+    pub(crate) reading: bool,
+    /// The printer thread may call rustyline's printer.
+    pub(crate) open: bool,
+    /// Since when the printer thread has been in a call to the printer.
+    pub(crate) printing: Option<Instant>,
+    /// The last message given to rustyline, until its sentinel has been
+    /// taken (until then rustyline may still hold it), rendered.
+    pub(crate) unconfirmed: Option<String>,
+    /// When rustyline last took a message (and began to write it).
+    pub(crate) taken: Option<Instant>,
+    /// The printer thread is writing straight to the terminal.
+    pub(crate) direct: bool,
+    pub(crate) phase: Phase,
+    /// The current conversation.
+    pub(crate) with: Option<SafeText<'static>>,
+    /// Logged in as this name to this server (a new login counts up).
+    pub(crate) login: Option<(SafeText<'static>, String, u16)>,
+    pub(crate) logins: u64,
+    /// Names to complete, in order, and when they came.
+    pub(crate) names: Vec<SafeText<'static>>,
+    pub(crate) names_at: Option<Instant>,
+    /// Conversation changes and flushes of lines, counted: the readline
+    /// thread waits for one after a line that may change the prompt.
+    pub(crate) answers: u64,
+    /// Messages since the user last pressed a key.
+    pub(crate) unread: usize,
+    /// The window title last set.
+    pub(crate) title: String,
+    /// The edit rows as last drawn, and the line typed (not a line found by
+    /// a search), while a `readline` runs.
+    pub(crate) drawn: Option<Drawn>,
+    pub(crate) draft: String,
+    /// The prompt of the `readline` running, without styles.
+    pub(crate) prompt: String,
+    /// rustyline shows a prompt of its own (a search).
+    pub(crate) searching: bool,
+    /// Ctrl-Z gave the terminal back for a while.
+    pub(crate) suspended: bool,
+    /// A key was read and the edit rows are about to be drawn for it.
+    pub(crate) keyed: bool,
+    /// The program is ending: the `readline` running stops at its next
+    /// call to the helper.
+    pub(crate) finishing: bool,
+    pub(crate) parked: Option<Parked>,
+    /// The history file in use.
+    pub(crate) history: Option<PathBuf>,
+}
+
+/// [`State`] behind a lock, with a condition variable for every change.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+    /// How rich mode's own lines are styled.
+    style: Style,
+}
+
+impl Shared {
+    pub(crate) fn new(style: Style) -> Shared {
+        Shared {
+            state: Mutex::default(),
+            changed: Condvar::new(),
+            style,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes every thread waiting for a change.
+    pub(crate) fn notify(&self) {
+        self.changed.notify_all();
+    }
+
+    /// Waits for a change.
+    pub(crate) fn wait<'a>(&self, state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.changed
+            .wait(state)
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for a change, at most until `deadline`.
+    pub(crate) fn wait_until<'a>(
+        &self,
+        state: MutexGuard<'a, State>,
+        deadline: Instant,
+    ) -> MutexGuard<'a, State> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.changed
+            .wait_timeout(state, left)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+    }
+
+    /// Lines to show, from the main loop.
+    pub(crate) fn show(&self, chunk: Chunk) {
+        let mut state = self.lock();
+        state.queue.push_back(chunk);
+        state.answers += 1;
+        drop(state);
+        self.notify();
+    }
+
+    /// A line of rich mode's own to show now.
+    pub(crate) fn own_line(&self, line: Line<'static>) {
+        let at = Local::now();
+        let mut text = self.style.line(&line, at);
+        text.push('\n');
+        let chunk = Chunk {
+            text,
+            lines: 1,
+            plain: vec![(at, line.plain())],
+            ..Chunk::default()
+        };
+        self.lock().queue.push_back(chunk);
+        self.notify();
+    }
+
+    /// Closes the gate, from inside `readline` before it gives the terminal
+    /// back, and lets a print that has just begun get past rustyline's
+    /// check of its raw mode.
+    pub(crate) fn close_gate(&self) {
+        let mut state = self.lock();
+        state.open = false;
+        while let Some(since) = state.printing {
+            let deadline = since + PRINT_START;
+            if Instant::now() >= deadline {
+                break;
+            }
+            state = self.wait_until(state, deadline);
+        }
+    }
+
+    /// Called by each of rustyline's calls to the helper. Once the program
+    /// is ending, the `readline` thread stops here for good (the terminal is
+    /// given back without it); what the screen then shows is recorded.
+    pub(crate) fn checkpoint<'a>(
+        &self,
+        mut state: MutexGuard<'a, State>,
+        drawing: bool,
+    ) -> MutexGuard<'a, State> {
+        if state.finishing {
+            // A message shows, then the edit rows are drawn again, with no
+            // key before: drawing with no key read is after a message.
+            let cleared = drawing && !state.keyed;
+            state.parked = Some(if cleared {
+                Parked::Cleared
+            } else {
+                Parked::Intact
+            });
+            self.notify();
+            loop {
+                state = self.wait(state);
+            }
+        }
+        state
+    }
+}
