@@ -26,9 +26,11 @@ use crate::client::render::Line;
 use crate::client::safe::SafeText;
 
 /// What the printer thread gives rustyline after each message: the cursor
-/// up one row, and the line break rustyline adds takes it back, so nothing
-/// changes on the screen.
-pub(crate) const SENTINEL: &str = "\x1b[A";
+/// up one row and back down to the start of the row, so nothing changes on
+/// the screen, whether rustyline shows it above its edit rows (it adds no
+/// line break to a message that ends with one) or, should `readline` have
+/// just returned, writes it straight to the terminal.
+pub(crate) const SENTINEL: &str = "\x1b[A\n";
 
 /// How long closing the gate waits for a print that has just begun to get
 /// past rustyline's check of its raw mode (a few instructions in): a print
