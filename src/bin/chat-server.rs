@@ -158,7 +158,7 @@ impl StopSignals {
         }
     }
 
-    #[cfg(not(unix))]
+    #[cfg(windows)]
     fn new() -> Self {
         StopSignals {}
     }
@@ -175,15 +175,33 @@ impl StopSignals {
         stop
     }
 
-    /// Completes on Ctrl-C.
-    #[cfg(not(unix))]
+    /// Completes on Ctrl-C, or when the console window is closed (the
+    /// equivalent of SIGHUP), and says which.
+    #[cfg(windows)]
     async fn stopped(self) -> Stop {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            error!("cannot listen for Ctrl-C: {e}");
-            std::future::pending::<()>().await;
-        }
-        info!("Ctrl-C received, shutting down");
-        Stop::Asked
+        let interrupt = async {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                error!("cannot listen for Ctrl-C: {e}");
+                std::future::pending::<()>().await;
+            }
+        };
+        let closed = async {
+            match tokio::signal::windows::ctrl_close() {
+                Ok(mut closed) => {
+                    closed.recv().await;
+                }
+                Err(e) => {
+                    error!("cannot listen for the console closing: {e}");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        let (name, stop) = tokio::select! {
+            () = interrupt => ("Ctrl-C", Stop::Asked),
+            () = closed => ("the console closing", Stop::HangUp),
+        };
+        info!("{name} received, shutting down");
+        stop
     }
 }
 
@@ -211,6 +229,6 @@ async fn received(caught: Option<Signal>) {
 enum Stop {
     /// Ctrl-C (SIGINT) or SIGTERM: asked to stop.
     Asked,
-    /// SIGHUP: the terminal went away.
+    /// SIGHUP: the terminal went away (on Windows, the console closed).
     HangUp,
 }

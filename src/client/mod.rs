@@ -48,7 +48,9 @@ use tokio::sync::mpsc;
 
 pub use cli::{Cli, ColorChoice};
 use inputs::{Budget, Inputs, UserInput, INPUT_BUDGET};
-pub use plain::{enlarge_pipe, PIPE_BUFFER};
+#[cfg(unix)]
+pub use plain::enlarge_pipe;
+pub use plain::PIPE_BUFFER;
 pub use render::{render, Line};
 pub use safe::SafeText;
 pub use session::{Event, Session};

@@ -2,18 +2,20 @@
 //! buffering, and in whole lines, continuing after partial writes.
 
 use std::io::{self, IoSlice, Write};
-use std::os::fd::AsFd;
 
 /// Standard output without the standard library's line buffering, which
 /// searches every write for its last newline (a pass over a huge message):
-/// a duplicate of its file descriptor, or, if none can be made, the usual
-/// `io::stdout()`. Every write is whole lines, so nothing waits in a buffer.
+/// a duplicate of its file descriptor, or, if none can be made (or on a
+/// system without file descriptors), the usual `io::stdout()`. Every write is whole lines, so nothing waits in a buffer.
 pub(super) fn unbuffered_stdout() -> Box<dyn Write + Send> {
-    let stdout = io::stdout();
-    match stdout.as_fd().try_clone_to_owned() {
-        Ok(fd) => Box::new(std::fs::File::from(fd)),
-        Err(_) => Box::new(io::stdout()),
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = io::stdout().as_fd().try_clone_to_owned() {
+            return Box::new(std::fs::File::from(fd));
+        }
     }
+    Box::new(io::stdout())
 }
 
 /// Writes all of `parts`, in order, to standard output, one `writev` at a

@@ -4,7 +4,6 @@
 //! standard input. No prompt, no colour, no escape sequence.
 
 use std::io::{self, BufRead, IoSlice, Write};
-use std::os::fd::AsFd;
 
 use tokio::sync::mpsc;
 
@@ -35,7 +34,8 @@ pub(super) struct PlainScreen {
 
 impl PlainScreen {
     pub(super) fn new() -> PlainScreen {
-        enlarge_pipe(io::stdout().as_fd());
+        #[cfg(unix)]
+        enlarge_pipe(std::os::fd::AsFd::as_fd(&io::stdout()));
         // Standard error is not buffered: each line is one write.
         PlainScreen::writing_to(unbuffered_stdout(), Box::new(io::stderr()))
     }
@@ -91,7 +91,9 @@ pub const PIPE_BUFFER: usize = 1 << 20;
 /// it. The default 64 KiB makes writing a 100 MB message 1,600 rounds of
 /// "fill the pipe, wake the reader, wait for it", and that waiting, not the
 /// client's work, was most of the time it took. Anything else (a terminal, a
-/// file, a system that refuses) is left as it is.
+/// file, a system that refuses) is left as it is. (Unix only: elsewhere pipes
+/// are left as they are.)
+#[cfg(unix)]
 pub fn enlarge_pipe(fd: std::os::fd::BorrowedFd<'_>) {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
@@ -306,6 +308,7 @@ mod tests {
 mod pipe_tests {
     use super::*;
     use nix::fcntl::{fcntl, FcntlArg};
+    use std::os::fd::AsFd;
 
     #[test]
     fn a_small_pipe_is_enlarged_a_large_one_kept_and_a_file_left_alone() {
