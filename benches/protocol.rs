@@ -5,15 +5,13 @@
 //! These measure CPU work only (no sockets); the end-to-end figures are in
 //! `benches/e2e/`.
 
-mod common;
-
 use std::hint::black_box;
 use std::time::Duration;
 
 use chat::client::{render, Session};
 use chat::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
-use common::{delivery_lines, BODY64};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use testkit::{delivery_lines, BODY64};
 
 /// Feeds `data` in chunks of `chunk` bytes and drains every frame; returns the
 /// number of lines and their total length (so nothing is optimised away).

@@ -1,16 +1,14 @@
 //! The client as a command-line program: exit paths and statuses, `--local`,
 //! piped input, and `client.py` itself.
 
-mod common;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chat::client::{text, SafeText};
-use common::client::{fake_server, InShell, Launch, Piped, CHAT, CLIENT_PY, TIMEOUT};
-use common::{free_port, start_server, Client};
 use expectrl::process::unix::WaitStatus;
 use expectrl::{ControlCode, Eof, Expect, Session};
+use testkit::client::{chat, fake_server, InShell, Launch, Piped, CLIENT_PY, TIMEOUT};
+use testkit::{free_port, start_server, Client};
 
 #[test]
 fn an_unreachable_server_gives_a_clear_line_a_suggestion_and_a_failure_status() {
@@ -147,7 +145,7 @@ fn local_hosts_a_server_that_others_join_and_that_ends_with_its_host() {
 
 #[test]
 fn help_describes_every_flag() {
-    let out = Command::new(CHAT).arg("--help").output().unwrap();
+    let out = Command::new(chat()).arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
     for flag in [
@@ -161,7 +159,7 @@ fn help_describes_every_flag() {
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
-    let out = Command::new(CHAT).arg("--bogus").output().unwrap();
+    let out = Command::new(chat()).arg("--bogus").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -183,7 +181,7 @@ fn client_py_says_how_to_build_when_the_binary_is_missing() {
     let release = dir.join("target/release");
     std::fs::create_dir_all(&release).unwrap();
     let _ = std::fs::remove_file(release.join("chat"));
-    std::os::unix::fs::symlink(CHAT, release.join("chat")).unwrap();
+    std::os::unix::fs::symlink(chat(), release.join("chat")).unwrap();
     let server = start_server(&["--no-bots"]);
     let mut peer = Client::login(&server, "bob");
     let mut cmd = Command::new("python3");

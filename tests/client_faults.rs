@@ -3,14 +3,12 @@
 //! writes, huge messages, abrupt closes, servers that are not chat servers.
 //! (Replies out of place are in `client_replies.rs`.)
 
-mod common;
-
 use std::io::Read;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use chat::client::{text, SafeText};
-use common::client::{after_login, fake_server, logged_in, FakeConn, Piped, TIMEOUT};
+use testkit::client::{after_login, fake_server, logged_in, FakeConn, Piped, TIMEOUT};
 
 #[test]
 fn every_byte_in_its_own_write_gives_whole_lines_only() {

@@ -4,15 +4,13 @@
 //! plain mode, standard output holding exactly the assignment's lines while
 //! everything else the client says goes to standard error.
 
-mod common;
-
 use std::io::Read;
 use std::thread;
 use std::time::Duration;
 
 use chat::client::{text, SafeText};
-use common::client::{after_login, fake_server, logged_in, InShell, Launch, Piped, TIMEOUT};
 use expectrl::{Expect, Regex};
+use testkit::client::{after_login, fake_server, logged_in, InShell, Launch, Piped, TIMEOUT};
 
 #[test]
 fn an_unknown_header_prints_a_note_on_standard_error_and_the_session_goes_on() {

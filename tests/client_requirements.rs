@@ -3,21 +3,19 @@
 //! client. Every scenario runs twice: on the binary, and through
 //! `python3 client.py`.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use chat::client::{text, SafeText};
-use common::client::{fake_server, Launch, TIMEOUT};
-use common::rng::Rng;
-use common::{start_server, Client};
 use expectrl::process::unix::WaitStatus;
 use expectrl::session::OsSession;
 use expectrl::{Eof, Expect, Regex, Session};
+use testkit::client::{fake_server, Launch, TIMEOUT};
+use testkit::rng::Rng;
+use testkit::{start_server, Client};
 
 /// The client in a pseudo-terminal, with a transcript of all it printed.
 /// It matches the output as a stream of bytes, with regular expressions, the
-/// way the course's check does; `common::screen::Terminal` is for rich mode,
+/// way the course's check does; `testkit::screen::Terminal` is for rich mode,
 /// whose tests assert what the screen shows instead.
 struct Pty {
     session: OsSession,

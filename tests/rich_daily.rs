@@ -2,15 +2,13 @@
 //! `--name` and the config file, timestamps, sender colours, the bell, the
 //! window title and the log.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
 use chat::client::{text, SafeText};
-use common::client::{Launch, CHAT};
-use common::screen::{temp_home, Terminal};
-use common::{from, start_server, start_server_on, Client};
+use testkit::client::{chat, Launch};
+use testkit::screen::{temp_home, Terminal};
+use testkit::{from, start_server, start_server_on, Client};
 
 #[test]
 fn at_a_name_alone_starts_a_conversation_that_takes_plain_lines() {
@@ -216,7 +214,7 @@ fn name_and_the_config_file_log_in_without_asking() {
         format!("name = \"carol\"\nport = {}\n", server.port),
     )
     .unwrap();
-    let mut cmd = Command::new(CHAT);
+    let mut cmd = Command::new(chat());
     cmd.args(["--config", other.to_str().unwrap()])
         .env("TERM", "xterm-256color")
         .env("NO_COLOR", "1")

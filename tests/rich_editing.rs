@@ -1,15 +1,13 @@
 //! Rich mode as the user sees it: typing while messages arrive, history,
 //! paste, completion, and the terminal given back on every way out.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
 use chat::client::text;
-use common::client::CHAT;
-use common::screen::{history_entries, temp_home, Terminal};
-use common::{from, start_server, Client};
+use testkit::client::chat;
+use testkit::screen::{history_entries, temp_home, Terminal};
+use testkit::{from, start_server, Client};
 
 #[test]
 fn a_half_typed_line_and_the_cursor_stay_while_messages_arrive() {
@@ -253,7 +251,7 @@ fn terminal_restored_after(name: &str, port: u16, drive: impl FnOnce(&mut Termin
     let script = format!(
         "stty -g > '{d}/before'; TERM=xterm-256color HOME='{d}' XDG_DATA_HOME='{d}' '{chat}' --port {port} --no-history; stty -g > '{d}/after'; echo ALL-DONE",
         d = home.display(),
-        chat = CHAT,
+        chat = chat().display(),
     );
     let mut cmd = Command::new("sh");
     cmd.args(["-c", &script]).env("NO_COLOR", "1");

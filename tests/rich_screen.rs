@@ -2,17 +2,15 @@
 //! the terminal: what the user sees while the editor is busy, after resizes,
 //! against a hostile server, and when the connection ends.
 
-mod common;
-
 use std::io::{BufRead, Write};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use chat::client::text;
-use common::client::{fake_server, Launch, Piped};
-use common::screen::{history_entries, temp_home, unread_bytes, Terminal};
-use common::{free_port, from, rss_kib, start_server, Client};
 use expectrl::process::unix::Signal;
+use testkit::client::{fake_server, Launch, Piped};
+use testkit::screen::{history_entries, temp_home, unread_bytes, Terminal};
+use testkit::{free_port, from, rss_kib, start_server, Client};
 
 /// Rows of `rows` that are lines from `sender`, in order, with their
 /// message.

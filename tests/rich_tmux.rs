@@ -6,17 +6,15 @@
 //! These tests need tmux. Without it they say so and pass, unless
 //! `CHAT_TEST_REQUIRE_TMUX` is set (`.ci/run` installs tmux and sets it).
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use chat::client::text;
-use common::client::{CHAT, TIMEOUT};
-use common::screen::temp_home;
-use common::{from, start_server, Client};
+use testkit::client::{chat, TIMEOUT};
+use testkit::screen::temp_home;
+use testkit::{from, start_server, Client};
 
 /// A tmux server of its own (its own socket), with one window running a
 /// command; killed when dropped.
@@ -108,7 +106,8 @@ impl Drop for Tmux {
 /// The client in a tmux pane, with the `TERM` tmux gives it.
 fn client_command(port: u16, home: &Path) -> String {
     format!(
-        "env TERM=tmux-256color NO_COLOR=1 HOME='{h}' XDG_DATA_HOME='{h}/data' XDG_CONFIG_HOME='{h}/config' '{CHAT}' --port {port}; sleep 60",
+        "env TERM=tmux-256color NO_COLOR=1 HOME='{h}' XDG_DATA_HOME='{h}/data' XDG_CONFIG_HOME='{h}/config' '{chat}' --port {port}; sleep 60",
+        chat = chat().display(),
         h = home.display()
     )
 }

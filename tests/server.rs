@@ -1,12 +1,10 @@
 //! Integration tests of the real `chat-server` binary over TCP.
 
-mod common;
-
-use common::rng::Rng;
-use common::{start_server, Client, ServerProcess, TIMEOUT};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
+use testkit::rng::Rng;
+use testkit::{start_server, Client, ServerProcess, TIMEOUT};
 
 /// Sends one first line on a fresh connection and returns the reply, asserting
 /// that the server then closes the connection.
@@ -682,7 +680,7 @@ fn hello_is_the_first_line_even_while_messages_pour_in() {
             let stop = Arc::clone(&stop);
             std::thread::spawn(move || {
                 let burst = b"SEND bob hello bob\n".repeat(64);
-                while !stop.load(Ordering::Relaxed) && common::try_send(&mut writer, &burst) {}
+                while !stop.load(Ordering::Relaxed) && testkit::try_send(&mut writer, &burst) {}
                 let _ = writer.shutdown(Shutdown::Both);
             })
         })

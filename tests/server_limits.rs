@@ -2,8 +2,6 @@
 //! endless lines, connections that never log in, clients that do not read
 //! their replies, recipients that do not read, and a log nobody reads.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::Stdio;
@@ -11,11 +9,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use chat::server::Config;
-use common::{start_server, start_server_with, Client, ServerProcess, TIMEOUT};
+use testkit::{start_server, start_server_with, Client, ServerProcess, TIMEOUT};
 
 /// Resident memory of the server process, in KiB.
 fn server_rss_kib(server: &ServerProcess) -> u64 {
-    let kib = common::rss_kib(server.child.id());
+    let kib = testkit::rss_kib(server.child.id());
     assert!(kib > 0, "cannot read the server's memory");
     kib
 }
@@ -38,7 +36,7 @@ fn closed_within(stream: &mut TcpStream, limit: Duration) -> Duration {
 /// Sends `bytes` from a thread of its own (the server may stop reading them).
 fn send_in_background(client: &Client, bytes: Vec<u8>) -> JoinHandle<bool> {
     let mut writer = client.writer.try_clone().unwrap();
-    std::thread::spawn(move || common::try_send(&mut writer, &bytes))
+    std::thread::spawn(move || testkit::try_send(&mut writer, &bytes))
 }
 
 const MIB: u64 = 1024;

@@ -2,8 +2,6 @@
 //! that sends and never reads, readers that are slow but read, and a
 //! recipient that vanishes while its senders wait for it.
 
-mod common;
-
 use std::io::Read;
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,7 +9,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{start_server, Client, ServerProcess, TIMEOUT};
+use testkit::{start_server, Client, ServerProcess, TIMEOUT};
 
 /// A runtime for the socket options that only tokio offers here.
 fn runtime() -> tokio::runtime::Runtime {
@@ -64,7 +62,7 @@ fn flood_with_lists(client: &Client) -> JoinHandle<()> {
     let mut writer = client.writer.try_clone().unwrap();
     std::thread::spawn(move || {
         let burst = b"LIST\n".repeat(10_000);
-        while common::try_send(&mut writer, &burst) {}
+        while testkit::try_send(&mut writer, &burst) {}
     })
 }
 

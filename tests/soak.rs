@@ -12,8 +12,6 @@
 //! abruptly), that nobody is still listed after disconnecting, and that the
 //! server's memory came back near where it started.
 
-mod common;
-
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::process::{ExitCode, Stdio};
@@ -24,8 +22,8 @@ use std::time::{Duration, Instant};
 use chat::net::write_fully;
 use chat::protocol::{ClientMessage, Frame, LineFramer, ServerMessage};
 use clap::Parser;
-use common::rng::Rng;
-use common::ServerProcess;
+use testkit::rng::Rng;
+use testkit::ServerProcess;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -375,7 +373,7 @@ fn main() -> ExitCode {
     let mut server = start_server(&log_path);
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(300));
-    let rss_start = common::rss_kib(pid);
+    let rss_start = testkit::rss_kib(pid);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -397,7 +395,7 @@ fn main() -> ExitCode {
         start: rss_start,
         settled: rss_settled.unwrap_or(rss_peak),
         peak: rss_peak,
-        end: common::rss_kib(pid),
+        end: testkit::rss_kib(pid),
     };
 
     let deliveries = check_deliveries(&world);
@@ -417,7 +415,7 @@ fn main() -> ExitCode {
 /// Starts `chat-server` for the soak test, its log going to `log_path`.
 fn start_server(log_path: &Path) -> ServerProcess {
     let log = std::fs::File::create(log_path).expect("create the server log");
-    common::start_server_with(
+    testkit::start_server_with(
         &[
             "--max-clients",
             "100000",
@@ -453,10 +451,10 @@ async fn run_clients(
                 Some(Ok(())) => {}
             },
             () = tokio::time::sleep(Duration::from_millis(500)) => {
-                peak = peak.max(common::rss_kib(pid));
+                peak = peak.max(testkit::rss_kib(pid));
                 if last_report.elapsed() >= Duration::from_secs(30) {
                     last_report = Instant::now();
-                    settled.get_or_insert(common::rss_kib(pid));
+                    settled.get_or_insert(testkit::rss_kib(pid));
                     report_progress(world, deadline, pid);
                 }
             }
@@ -472,7 +470,7 @@ fn report_progress(world: &World, deadline: Instant, pid: u32) {
         deadline.saturating_duration_since(Instant::now()).as_secs(),
         world.stats.sessions.load(Ordering::Relaxed),
         world.stats.sends.load(Ordering::Relaxed),
-        common::rss_kib(pid) / 1024,
+        testkit::rss_kib(pid) / 1024,
     );
 }
 

@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use chat::client::text::{message_from, WELCOME};
 
-use crate::common::{delivery_lines, BODY64, SENDER};
 use crate::process::{accept, Proc};
 use crate::report::{bytes, median, ms, thousands, Figures, Value, Verdict};
-use crate::{procfs, raw_copy, Args};
+use crate::{raw_copy, Args};
+use testkit::{delivery_lines, procfs, BODY64, SENDER};
 
 /// `/proc/<pid>/stat` counts CPU time in USER_HZ ticks, 100 per second on Linux.
 const TICKS_PER_SECOND: f64 = 100.0;

@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::task::{JoinError, JoinSet};
 
-use crate::common::BODY64;
+use testkit::BODY64;
 
 /// Most logins in flight at once in [`login_many`].
 const LOGINS_IN_FLIGHT: usize = 256;

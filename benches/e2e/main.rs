@@ -17,27 +17,21 @@
 //! The rich flood runs `chat` in rich mode in a pseudo-terminal, against the
 //! raw copy into one ([`rich_flood`]).
 //! Server scenarios ([`server_scenarios`], [`throughput`]) start `chat-server
-//! --port 0 --quiet` ([`server_process`]) or aim at `--target ADDR:PORT`, and drive it
+//! --port 0 --quiet` ([`testkit::ServerProcess`]) or aim at `--target ADDR:PORT`, and drive it
 //! with many protocol connections from a tokio runtime in this process
-//! ([`load`]). Memory and CPU time come from /proc ([`procfs`]); the figures
+//! ([`load`]). Memory and CPU time come from /proc ([`testkit::procfs`]); the figures
 //! are shown as a table and written as JSON by [`report`].
 //!
 //! All traffic stays on the addresses given (127.0.0.1 by default); every loop
 //! is bounded by a count and a deadline.
 
 mod client_scenarios;
-#[path = "../common/mod.rs"]
-mod common;
 mod load;
 mod naive_relay;
 mod process;
-#[path = "../../tests/common/procfs.rs"]
-mod procfs;
 mod raw_copy;
 mod report;
 mod rich_flood;
-#[path = "../../tests/common/server_process.rs"]
-mod server_process;
 mod server_scenarios;
 mod stress_scenarios;
 mod throughput;

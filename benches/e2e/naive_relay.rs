@@ -18,7 +18,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
 
-use crate::server_process::ServerProcess;
+use testkit::ServerProcess;
 
 /// A socket's write half, written by whichever connection has a line for it.
 type Writer = Rc<Mutex<OwnedWriteHalf>>;

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::process::{accept, Proc};
-use crate::procfs;
+use testkit::procfs;
 
 /// The raw copy itself: connects to `addr` and copies every byte to standard
 /// output, one `write` per `read`, until the connection ends. With `big_pipe`,

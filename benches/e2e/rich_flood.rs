@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use chat::client::text::message_from;
 use nix::pty::{openpty, Winsize};
 
-use crate::common::{delivery_lines, BODY64, SENDER};
 use crate::process::accept;
 use crate::report::{bytes, median, ms, thousands, Figures, Value, Verdict};
-use crate::{procfs, Args};
+use crate::Args;
+use testkit::{delivery_lines, procfs, BODY64, SENDER};
 
 /// A child whose terminal is a pseudo-terminal read here: how many lines of
 /// the flood (their 64-byte bodies) have come out, and whether the prompt

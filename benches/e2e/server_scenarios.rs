@@ -10,10 +10,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::load::{login_many, run_pairs_blocking, PairRun};
-use crate::procfs;
 use crate::report::{bytes, ms, thousands, Figures, Value, Verdict};
-use crate::server_process::ServerProcess;
 use crate::Args;
+use testkit::procfs;
+use testkit::ServerProcess;
 
 /// The server that the server scenarios aim at.
 pub enum ServerUnderTest {
@@ -69,7 +69,8 @@ pub fn start_local(args: &Args, max_clients: usize) -> io::Result<ServerProcess>
         "0",
     ];
     flags.extend(args.server_args.iter().map(String::as_str));
-    ServerProcess::start(&flags, Stdio::inherit())
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_chat-server"));
+    ServerProcess::start_binary(binary, 0, &flags, Stdio::inherit())
 }
 
 /// The servers to measure: the target (if any), then a local chat-server when

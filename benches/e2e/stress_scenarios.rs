@@ -14,10 +14,10 @@ use chat::net::write_fully;
 use tokio::task::JoinSet;
 
 use crate::load::{login_many, run_pairs_blocking, run_tag, PairRun, Peer};
-use crate::procfs;
 use crate::report::{bytes, Figures, Value, Verdict};
 use crate::server_scenarios::{runtime, start_local};
 use crate::Args;
+use testkit::procfs;
 
 const MIB: usize = 1024 * 1024;
 

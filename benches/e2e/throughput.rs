@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use crate::load::{run_pairs_blocking, PairRun};
 use crate::naive_relay;
-use crate::procfs;
 use crate::report::{Figures, Value, Verdict};
 use crate::server_scenarios::{
     report_errors, runtime, servers_for_pairs, warm_up, ServerUnderTest,
 };
 use crate::Args;
+use testkit::procfs;
 
 /// The latency percentiles the throughput scenario shows.
 const PERCENTILES: [(&str, f64); 3] = [("p50", 0.50), ("p99", 0.99), ("p99.9", 0.999)];

@@ -1,9 +1,9 @@
 //! The real `chat-server` binary as a child process, as the integration tests
-//! and the end-to-end bench start it. This file is also the e2e bench's
-//! `server_process` module.
+//! and the end-to-end bench start it.
 
 use std::io::{self, BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -27,8 +27,19 @@ impl ServerProcess {
 
     /// Like [`start`](Self::start), on `port` (0 picks a free one).
     pub fn start_on(port: u16, args: &[&str], stderr: Stdio) -> io::Result<ServerProcess> {
+        ServerProcess::start_binary(&super::binary("chat-server"), port, args, stderr)
+    }
+
+    /// Like [`start_on`](Self::start_on), with the `chat-server` binary at
+    /// `binary`.
+    pub fn start_binary(
+        binary: &Path,
+        port: u16,
+        args: &[&str],
+        stderr: Stdio,
+    ) -> io::Result<ServerProcess> {
         let port = port.to_string();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_chat-server"));
+        let mut command = Command::new(binary);
         command
             .args(["--address", "127.0.0.1", "--port", &port])
             .args(args)

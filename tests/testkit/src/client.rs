@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
@@ -13,8 +14,13 @@ use expectrl::Expect;
 
 pub use super::TIMEOUT;
 
-pub const CHAT: &str = env!("CARGO_BIN_EXE_chat");
-pub const CLIENT_PY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/client.py");
+/// The `chat` binary under test.
+pub fn chat() -> PathBuf {
+    super::binary("chat")
+}
+
+/// The course's entry point, `client.py` at the root of the package.
+pub const CLIENT_PY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../client.py");
 
 /// How a scenario starts the client: the binary itself, or `python3 client.py`
 /// as the course's check does.
@@ -30,13 +36,13 @@ impl Launch {
         let port = port.to_string();
         let mut cmd = match self {
             Launch::Binary => {
-                let mut cmd = Command::new(CHAT);
+                let mut cmd = Command::new(chat());
                 cmd.arg("--plain");
                 cmd
             }
             Launch::ClientPy => {
                 let mut cmd = Command::new("python3");
-                cmd.arg(CLIENT_PY).env("CHAT_CLIENT_BINARY", CHAT);
+                cmd.arg(CLIENT_PY).env("CHAT_CLIENT_BINARY", chat());
                 cmd
             }
         };
@@ -270,8 +276,10 @@ impl InShell {
         let dir = std::env::temp_dir().join(format!("chat-cli-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        let chat = chat();
+        let chat = chat.display();
         let script = format!(
-            "stty cols 80 rows 24; stty -g > before; '{CHAT}' --port {port} --no-history {args}; \
+            "stty cols 80 rows 24; stty -g > before; '{chat}' --port {port} --no-history {args}; \
              status=$?; stty -g > after; echo STATUS=$status."
         );
         let mut cmd = Command::new("sh");

@@ -1,6 +1,5 @@
 //! What the tests and the end-to-end bench read about a process from /proc
-//! (Linux): its memory and its CPU time. This file is also the e2e bench's
-//! `procfs` module.
+//! (Linux): its memory and its CPU time.
 
 use std::io;
 

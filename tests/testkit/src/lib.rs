@@ -1,19 +1,41 @@
-//! Helpers shared by the integration tests: starting the real `chat-server`
-//! binary, and (in [`client`]) driving the `chat` client.
-#![allow(dead_code)]
+//! What the integration tests and the benchmarks of `chat` share: the real
+//! `chat-server` binary as a child process ([`ServerProcess`]) and a blocking
+//! protocol peer ([`Client`]); driving the `chat` client through pipes and
+//! against scripted fake servers ([`client`]); rich mode in a terminal
+//! emulator ([`screen`]); a process's memory and CPU time ([`procfs`]); a
+//! seeded generator ([`rng`]); and the stream of deliveries the benchmarks
+//! send ([`deliveries`]).
+//!
+//! The binaries are found where cargo says they are when it runs a test or
+//! a benchmark (`CARGO_BIN_EXE_<name>`, see [`binary`]).
 
 pub mod client;
+pub mod deliveries;
 pub mod procfs;
 pub mod rng;
 pub mod screen;
 mod server_process;
 
+pub use deliveries::{delivery_lines, BODY64, SENDER};
 pub use server_process::ServerProcess;
+
+use std::path::PathBuf;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::process::Stdio;
 use std::time::Duration;
+
+/// The path of the package's binary `name` (`chat`, `chat-server`), which
+/// cargo gives the tests and benchmarks it runs. Panics, saying so, when the
+/// program was not started by cargo.
+pub fn binary(name: &str) -> PathBuf {
+    let var = format!("CARGO_BIN_EXE_{name}");
+    match std::env::var_os(&var) {
+        Some(path) => PathBuf::from(path),
+        None => panic!("{var} is not set: run the tests with `cargo test`"),
+    }
+}
 
 /// Starts `chat-server --port 0 <args>` (see [`ServerProcess::start`]). Its log
 /// goes to the test's stderr only when `CHAT_TEST_SERVER_LOG` is set.

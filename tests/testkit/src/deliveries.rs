@@ -1,6 +1,6 @@
 //! What the two benchmarks share: the 64-byte message body and the stream of
 //! deliveries that the protocol micro-benchmarks parse and the e2e flood
-//! scenario sends to the client.
+//! scenarios send to the client.
 
 /// A 64-byte message body.
 pub const BODY64: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";

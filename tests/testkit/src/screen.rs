@@ -17,7 +17,7 @@ use expectrl::process::unix::WaitStatus;
 use expectrl::session::OsSession;
 use expectrl::Session;
 
-use super::client::{CHAT, TIMEOUT};
+use super::client::{chat, TIMEOUT};
 use chat::client::text;
 use chat::client::SafeText;
 
@@ -110,7 +110,7 @@ impl Terminal {
     /// data and config in `home` (so that no test touches the real ones),
     /// a capable TERM and no colour (the colour tests turn it on).
     pub fn rich_command(port: u16, home: &Path, extra: &[&str]) -> Command {
-        let mut cmd = Command::new(CHAT);
+        let mut cmd = Command::new(chat());
         cmd.args(["--address", "127.0.0.1", "--port", &port.to_string()])
             .args(extra)
             .env("TERM", "xterm-256color")
