@@ -48,6 +48,20 @@ impl Outbox {
     }
 }
 
+/// `outbox` on `socket`, with its writer task running.
+fn writing(
+    outbox: Outbox,
+    socket: &Socket,
+) -> (Arc<Outbox>, tokio::task::JoinHandle<io::Result<()>>) {
+    let outbox = Arc::new(outbox);
+    outbox.attach(Box::new(socket.clone()));
+    let writer = tokio::spawn({
+        let outbox = Arc::clone(&outbox);
+        async move { outbox.run_writer().await }
+    });
+    (outbox, writer)
+}
+
 /// A socket that takes at most `room` more bytes, shared with the test. If
 /// `unacknowledged` is set, it also has a kernel's send queue: what it takes
 /// is queued there until the peer takes it ([`Socket::peer_takes`]).
@@ -214,13 +228,8 @@ async fn own_replies_are_counted_until_written() {
 
 #[tokio::test(start_paused = true)]
 async fn over_the_limit_a_reader_is_waited_for_and_a_stalled_one_killed() {
-    let outbox = Arc::new(Outbox::new(10, Duration::from_secs(5)));
     let socket = Socket::with_room(4);
-    outbox.attach(Box::new(socket.clone()));
-    let writer = tokio::spawn({
-        let outbox = Arc::clone(&outbox);
-        async move { outbox.run_writer().await }
-    });
+    let (outbox, writer) = writing(Outbox::new(10, Duration::from_secs(5)), &socket);
     assert_eq!(outbox.deliver(line("0123456789")), Pushed::Queued);
     assert_eq!(outbox.deliver(line("abcdefgh")), Pushed::Full);
     tokio::task::yield_now().await;
@@ -251,13 +260,8 @@ async fn over_the_limit_a_reader_is_waited_for_and_a_stalled_one_killed() {
 
 #[tokio::test(start_paused = true)]
 async fn a_stalled_outbox_over_the_limit_is_killed_after_the_stall_time() {
-    let outbox = Arc::new(Outbox::new(10, Duration::from_secs(5)));
     let socket = Socket::with_room(0);
-    outbox.attach(Box::new(socket.clone()));
-    let writer = tokio::spawn({
-        let outbox = Arc::clone(&outbox);
-        async move { outbox.run_writer().await }
-    });
+    let (outbox, writer) = writing(Outbox::new(10, Duration::from_secs(5)), &socket);
     assert_eq!(outbox.deliver(line("0123456789abc")), Pushed::Full);
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(outbox.stalled_for(), Duration::from_secs(4));
@@ -274,15 +278,10 @@ async fn a_stalled_outbox_over_the_limit_is_killed_after_the_stall_time() {
 
 #[tokio::test(start_paused = true)]
 async fn a_peer_that_takes_bytes_however_slowly_is_never_killed() {
-    let outbox = Arc::new(Outbox::new(10, Duration::from_secs(5)));
     // The socket takes 100 bytes, then has no room for anything more, for
     // as long as the test lasts; but the peer takes a few bytes now and then.
     let socket = Socket::with_send_queue(100);
-    outbox.attach(Box::new(socket.clone()));
-    let writer = tokio::spawn({
-        let outbox = Arc::clone(&outbox);
-        async move { outbox.run_writer().await }
-    });
+    let (outbox, writer) = writing(Outbox::new(10, Duration::from_secs(5)), &socket);
     outbox.reply(|buf| buf.resize(OWN_BOUND + 200, b'x'));
     outbox.flush();
     for _ in 0..20 {
@@ -305,13 +304,8 @@ async fn a_peer_that_takes_bytes_however_slowly_is_never_killed() {
 
 #[tokio::test(start_paused = true)]
 async fn a_client_that_never_reads_its_replies_is_killed_after_the_stall_time() {
-    let outbox = Arc::new(Outbox::new(usize::MAX, Duration::from_secs(5)));
     let socket = Socket::with_send_queue(1000);
-    outbox.attach(Box::new(socket.clone()));
-    let writer = tokio::spawn({
-        let outbox = Arc::clone(&outbox);
-        async move { outbox.run_writer().await }
-    });
+    let (outbox, writer) = writing(Outbox::new(usize::MAX, Duration::from_secs(5)), &socket);
     outbox.reply(|buf| buf.resize(OWN_BOUND + 2000, b'x'));
     outbox.flush();
     // Its requests wait for their replies, which wait for a socket that
@@ -325,13 +319,8 @@ async fn a_client_that_never_reads_its_replies_is_killed_after_the_stall_time() 
 
 #[tokio::test(start_paused = true)]
 async fn a_socket_that_takes_nothing_is_killed_only_once_someone_waits_on_it() {
-    let outbox = Arc::new(Outbox::new(1000, Duration::from_secs(1)));
     let socket = Socket::with_send_queue(10);
-    outbox.attach(Box::new(socket.clone()));
-    let writer = tokio::spawn({
-        let outbox = Arc::clone(&outbox);
-        async move { outbox.run_writer().await }
-    });
+    let (outbox, writer) = writing(Outbox::new(1000, Duration::from_secs(1)), &socket);
     assert_eq!(outbox.deliver(line(&"x".repeat(100))), Pushed::Queued);
     tokio::time::sleep(Duration::from_secs(60)).await;
     assert!(!outbox.is_killed());
@@ -347,13 +336,8 @@ async fn a_socket_that_takes_nothing_is_killed_only_once_someone_waits_on_it() {
 
 #[tokio::test(start_paused = true)]
 async fn a_closing_outbox_gives_up_on_a_socket_that_takes_nothing() {
-    let outbox = Arc::new(Outbox::new(1000, Duration::ZERO));
     let socket = Socket::with_send_queue(10);
-    outbox.attach(Box::new(socket.clone()));
-    let writer = tokio::spawn({
-        let outbox = Arc::clone(&outbox);
-        async move { outbox.run_writer().await }
-    });
+    let (outbox, writer) = writing(Outbox::new(1000, Duration::ZERO), &socket);
     outbox.reply(line("0123456789abcdef"));
     outbox.flush();
     tokio::time::sleep(Duration::from_secs(60)).await;
@@ -375,13 +359,8 @@ async fn a_closing_outbox_gives_up_on_a_socket_that_takes_nothing() {
 
 #[tokio::test(start_paused = true)]
 async fn an_outbox_that_ends_in_a_pause_lets_its_waiting_senders_go_on() {
-    let outbox = Arc::new(Outbox::new(10, Duration::from_secs(1)));
     let socket = Socket::with_room(usize::MAX);
-    outbox.attach(Box::new(socket.clone()));
-    let writer = tokio::spawn({
-        let outbox = Arc::clone(&outbox);
-        async move { outbox.run_writer().await }
-    });
+    let (outbox, writer) = writing(Outbox::new(10, Duration::from_secs(1)), &socket);
     outbox.reply_paced(&Paced {
         data: b"0123456789".to_vec(),
         pieces: vec![(Duration::ZERO, 5), (Duration::from_secs(1), 10)],
@@ -442,13 +421,8 @@ async fn a_failed_write_kills() {
 #[tokio::test(start_paused = true)]
 async fn a_write_that_completes_after_the_outbox_died_counts_nothing() {
     for _ in 0..40 {
-        let outbox = Arc::new(Outbox::new(10, Duration::from_secs(1)));
         let socket = Socket::with_room(0);
-        outbox.attach(Box::new(socket.clone()));
-        let writer = tokio::spawn({
-            let outbox = Arc::clone(&outbox);
-            async move { outbox.run_writer().await }
-        });
+        let (outbox, writer) = writing(Outbox::new(10, Duration::from_secs(1)), &socket);
         assert_eq!(outbox.deliver(line("0123456789abc")), Pushed::Full);
         tokio::time::sleep(Duration::from_secs(2)).await;
         // Its connection ends while its write waits for the socket; then

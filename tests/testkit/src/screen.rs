@@ -295,35 +295,28 @@ impl Terminal {
     /// The colour of the first character of `text`, where it first shows on
     /// the screen; `None` for the default colour. Panics if it is not shown.
     pub fn colour_of(&self, text: &str) -> Option<vt100::Color> {
-        let screen = self.parser.screen();
-        let cols = self.cols();
-        for (row, shown) in screen.rows(0, cols).enumerate() {
-            if let Some(at) = shown.find(text) {
-                let col = shown[..at].chars().count();
-                let cell = screen
-                    .cell(row as u16, col as u16)
-                    .expect("a cell on the screen");
-                return match cell.fgcolor() {
-                    vt100::Color::Default => None,
-                    colour => Some(colour),
-                };
-            }
+        match self.first_cell_of(text).fgcolor() {
+            vt100::Color::Default => None,
+            colour => Some(colour),
         }
-        panic!("{text:?} is not on the screen:\n{}", self.dump());
     }
 
     /// Whether the first character of `text`, where it first shows on the
     /// screen, is in reverse video. Panics if it is not shown.
     pub fn reversed(&self, text: &str) -> bool {
+        self.first_cell_of(text).inverse()
+    }
+
+    /// The cell of the first character of `text`, where it first shows on
+    /// the screen. Panics if it is not shown.
+    fn first_cell_of(&self, text: &str) -> &vt100::Cell {
         let screen = self.parser.screen();
-        let cols = self.cols();
-        for (row, shown) in screen.rows(0, cols).enumerate() {
+        for (row, shown) in screen.rows(0, self.cols()).enumerate() {
             if let Some(at) = shown.find(text) {
                 let col = shown[..at].chars().count();
-                let cell = screen
+                return screen
                     .cell(row as u16, col as u16)
                     .expect("a cell on the screen");
-                return cell.inverse();
             }
         }
         panic!("{text:?} is not on the screen:\n{}", self.dump());
