@@ -317,6 +317,45 @@ fn empty_or_missing_body_or_dest_is_bad_body() {
 }
 
 #[test]
+fn a_message_of_whitespace_only_is_a_bad_body_whichever_whitespace_it_is() {
+    let server = start_server(&[]);
+    let mut a = Client::login(&server, "alice");
+    let mut b = Client::login(&server, "bob");
+    // Whitespace as the course's server counts it (Java's
+    // Character.isWhitespace): the ASCII controls 0x09-0x0D and 0x1C-0x1F,
+    // the space, and Unicode's spaces but the no-break ones.
+    for body in [
+        &b"\x0b"[..],
+        b"\x0c",
+        b"\x0b\x0c",
+        b"\t\x0b \x0c",
+        b"\x1c\x1d\x1e\x1f",
+        "\u{3000}".as_bytes(),
+        "\u{2003} \t".as_bytes(),
+        "\u{2028}\u{2029}\u{1680}\u{205f}".as_bytes(),
+    ] {
+        a.send_bytes(&[&b"SEND bob "[..], body, b"\n"].concat());
+        assert_eq!(a.line(), "BAD-RQST-BODY", "{body:?}");
+    }
+    b.expect_silence(100);
+    // Other controls, and the no-break spaces, are text.
+    for body in [
+        &b"\x00"[..],
+        b"\x1b",
+        b"\x7f",
+        b"\x0b\x01",
+        "\u{a0}".as_bytes(),
+        "\u{2007}\u{202f}".as_bytes(),
+        "\u{85}".as_bytes(),
+        b"\xff",
+    ] {
+        a.send_bytes(&[&b"SEND bob "[..], body, b"\n"].concat());
+        assert_eq!(a.line(), "SEND-OK", "{body:?}");
+        assert_eq!(b.line_bytes(), [&b"DELIVERY alice "[..], body].concat());
+    }
+}
+
+#[test]
 fn bad_headers_after_login_keep_the_connection() {
     let server = start_server(&[]);
     let mut a = Client::login(&server, "alice");

@@ -114,7 +114,7 @@ impl<'a> RequestHandler<'a> {
 
     /// `SEND`, with the body as it would be sent (cut at a line break).
     fn send(&mut self, to: &[u8], body: &[u8]) -> Option<Arc<Outbox>> {
-        if to.is_empty() || body.iter().all(u8::is_ascii_whitespace) {
+        if to.is_empty() || is_blank(body) {
             self.reply(&ServerMessage::BadRequestBody);
             return None;
         }
@@ -154,6 +154,26 @@ impl<'a> RequestHandler<'a> {
         outbox.flush();
         (pushed == Pushed::Full).then_some(outbox)
     }
+}
+
+/// Whether a message is empty or whitespace only, as the course's server
+/// judges it (Java's `Character.isWhitespace`): every character is one of
+/// the ASCII controls 0x09-0x0D (tab, line feed, vertical tab, form feed,
+/// carriage return) and 0x1C-0x1F, the space, or one of Unicode's space,
+/// line and paragraph separators but the no-break spaces (U+00A0, U+2007,
+/// U+202F), in UTF-8. Any other byte (another control, a byte that is not
+/// UTF-8) is text.
+fn is_blank(body: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return false;
+    };
+    text.chars().all(|c| match c {
+        '\t'..='\r' | '\u{1c}'..='\u{1f}' => true,
+        '\u{85}' | '\u{a0}' | '\u{2007}' | '\u{202f}' => false,
+        // Unicode's White_Space: the above, and the space separators, U+2028
+        // and U+2029.
+        c => c.is_whitespace(),
+    })
 }
 
 #[cfg(test)]
@@ -247,6 +267,24 @@ mod tests {
             "BAD-RQST-BODY\n".repeat(4) + "BAD-DEST-USER\n" + &"BAD-RQST-HDR\n".repeat(4)
         );
         assert_eq!(world.queued(1), "");
+    }
+
+    #[test]
+    fn blank_is_what_the_course_servers_whitespace_is() {
+        let blank: Vec<char> = (0..=0x10ffff)
+            .filter_map(char::from_u32)
+            .filter(|c| is_blank(c.encode_utf8(&mut [0; 4]).as_bytes()))
+            .collect();
+        let mut expected: Vec<char> = ('\t'..='\r').chain('\u{1c}'..=' ').collect();
+        expected.extend(['\u{1680}', '\u{2000}', '\u{2001}', '\u{2002}', '\u{2003}']);
+        expected.extend(['\u{2004}', '\u{2005}', '\u{2006}', '\u{2008}', '\u{2009}']);
+        expected.extend(['\u{200a}', '\u{2028}', '\u{2029}', '\u{205f}', '\u{3000}']);
+        assert_eq!(blank, expected);
+        assert!(is_blank(b""));
+        assert!(is_blank(b" \t\x0b\x0c\x1f"));
+        for text in [&b" \x00"[..], b"\xff", b"\x0b\x01", b"\xe3\x80", b"x"] {
+            assert!(!is_blank(text), "{text:?}");
+        }
     }
 
     #[test]
