@@ -193,14 +193,73 @@ fn line_too_long_before_login_is_a_failed_handshake() {
 
 #[test]
 fn the_first_line_has_its_own_limit_whatever_max_line_bytes_says() {
-    let server = start_server(&["--max-line-bytes", "100"]);
+    let server = start_server(&["--max-line-bytes", "262"]);
     let name = "a".repeat(255);
+    // `HELLO-FROM` and the name: 266 bytes, over the limit after login.
     let mut client = Client::login(&server, &name);
     // After login, the limit is --max-line-bytes.
     client.send(&format!("SEND {name} hi\n"));
     assert_eq!(client.line(), "BAD-RQST-BODY");
     client.send(&format!("SEND {} hi\n", "b".repeat(80)));
     assert_eq!(client.line(), "BAD-DEST-USER");
+}
+
+#[test]
+fn a_line_limit_too_short_for_a_request_is_a_usage_error() {
+    for (limit, usable) in [("0", false), ("3", false), ("261", false), ("262", true)] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_chat-server"))
+            .args(["--port", "0", "--quiet", "--max-line-bytes", limit])
+            .args(["--login-timeout", "1"])
+            .stdin(std::process::Stdio::null())
+            .output_with_timeout(Duration::from_secs(2));
+        if usable {
+            assert_eq!(out, None, "--max-line-bytes {limit} must start a server");
+            continue;
+        }
+        let out = out.unwrap_or_else(|| panic!("--max-line-bytes {limit} started a server"));
+        let errors = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{limit}: {errors}");
+        assert!(errors.contains("--max-line-bytes"), "{errors}");
+        assert!(errors.contains("at least 262"), "{errors}");
+        assert!(out.stdout.is_empty());
+    }
+    // The shortest limit carries a one-byte message to the longest name.
+    let server = start_server(&["--max-line-bytes", "262"]);
+    let name = "n".repeat(255);
+    let mut a = Client::login(&server, &name);
+    a.send(&format!("SEND {name} x\n"));
+    assert_eq!(a.line(), "SEND-OK");
+    assert_eq!(a.line(), format!("DELIVERY {name} x"));
+    a.send(&format!("SEND {name} xy\n"));
+    assert_eq!(a.line(), "BAD-RQST-BODY");
+    assert_eq!(a.list(), format!("LIST-OK echobot,delaybot,{name}"));
+}
+
+/// Runs a command to its end, or for `limit` at most (then it is killed:
+/// `None`).
+trait OutputWithTimeout {
+    fn output_with_timeout(&mut self, limit: Duration) -> Option<std::process::Output>;
+}
+
+impl OutputWithTimeout for std::process::Command {
+    fn output_with_timeout(&mut self, limit: Duration) -> Option<std::process::Output> {
+        use std::process::Stdio;
+        let mut child = self
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run chat-server");
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if child.try_wait().expect("wait").is_some() {
+                return Some(child.wait_with_output().expect("output"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
 }
 
 // ---- LIST ------------------------------------------------------------------

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::connection::MAX_NAME_BYTES;
 use clap::Parser;
 
 /// How the server behaves. `Config::default()` matches `chat-server` without flags.
@@ -15,7 +16,8 @@ pub struct Config {
     /// Run the built-in `echobot` and `delaybot`.
     pub bots: bool,
     /// Longest accepted request line in bytes (without the `\n`). A longer line is
-    /// answered with `BAD-RQST-BODY` and skipped.
+    /// answered with `BAD-RQST-BODY` and skipped. The command line takes no
+    /// less than [`MIN_LINE_BYTES`].
     pub max_line_bytes: usize,
     /// Most bytes waiting to be sent to one connection. A message from another
     /// user that finds the queue fuller is still queued, but its sender's
@@ -52,6 +54,23 @@ impl Default for Config {
             max_pending_per_address: 64,
         }
     }
+}
+
+/// The shortest `--max-line-bytes`: the longest request that must fit,
+/// `SEND`, a space, the longest name, a space and a one-byte message (every
+/// other request after login is shorter).
+pub const MIN_LINE_BYTES: usize = "SEND ".len() + MAX_NAME_BYTES + " x".len();
+
+/// Parses `--max-line-bytes`, refusing a limit below [`MIN_LINE_BYTES`].
+fn line_limit(text: &str) -> Result<usize, String> {
+    let limit: usize = text.parse().map_err(|e| format!("{e}"))?;
+    if limit < MIN_LINE_BYTES {
+        return Err(format!(
+            "at least {MIN_LINE_BYTES} bytes are needed to carry a one-byte message \
+             to a user with the longest name ({MAX_NAME_BYTES} bytes)"
+        ));
+    }
+    Ok(limit)
 }
 
 /// Seconds as the command line gives them: 0 means "no limit".
@@ -92,10 +111,12 @@ pub struct Cli {
     pub no_bots: bool,
 
     /// Longest request line accepted after login, in bytes (without the
-    /// newline). A longer line is answered with BAD-RQST-BODY and discarded.
-    /// (The first line, before login, may be 1 KiB at most, whatever this says;
-    /// longer, it ends the connection.)
-    #[arg(long, value_name = "N", default_value_t = Config::default().max_line_bytes)]
+    /// newline), at least 262 (a one-byte message to a 255-byte name). A
+    /// longer line is answered with BAD-RQST-BODY and discarded. (The first
+    /// line, before login, may be 1 KiB at most, whatever this says; longer,
+    /// it ends the connection.)
+    #[arg(long, value_name = "N", value_parser = line_limit,
+          default_value_t = Config::default().max_line_bytes)]
     pub max_line_bytes: usize,
 
     /// Most bytes waiting to be sent to one user. A message to a user whose
@@ -182,7 +203,7 @@ mod tests {
             "--max-clients=3",
             "--hide-users",
             "--no-bots",
-            "--max-line-bytes=10",
+            "--max-line-bytes=300",
             "--max-queue-bytes=20",
             "--stall-timeout=2",
             "--login-timeout=0",
@@ -193,11 +214,23 @@ mod tests {
         let config = cli.config();
         assert_eq!(config.max_clients, 3);
         assert!(config.hide_users && !config.bots);
-        assert_eq!((config.max_line_bytes, config.max_queue_bytes), (10, 20));
+        assert_eq!((config.max_line_bytes, config.max_queue_bytes), (300, 20));
         assert_eq!(config.stall_timeout, Duration::from_secs(2));
         assert_eq!(config.login_timeout, None);
         assert_eq!((config.max_pending, config.max_pending_per_address), (5, 4));
+        let cli = Cli::try_parse_from(["chat-server", "--max-line-bytes=262"]).unwrap();
+        assert_eq!(cli.config().max_line_bytes, MIN_LINE_BYTES);
         let cli = Cli::try_parse_from(["chat-server", "--login-timeout", "5"]).unwrap();
         assert_eq!(cli.config().login_timeout, Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn a_line_limit_too_short_for_a_request_is_refused() {
+        assert_eq!(MIN_LINE_BYTES, 262);
+        for short in ["0", "3", "261"] {
+            let e = Cli::try_parse_from(["chat-server", "--max-line-bytes", short]).unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
+            assert!(e.to_string().contains("at least 262 bytes"), "{e}");
+        }
     }
 }

@@ -36,9 +36,12 @@ const DRAIN_TIME: Duration = Duration::from_secs(1);
 /// How long a refusal may take to write, and closing the socket.
 const FINAL_WRITE_TIME: Duration = Duration::from_secs(5);
 
-/// The name rule: 1 to 255 ASCII letters and digits.
+/// The longest name, in bytes.
+pub(super) const MAX_NAME_BYTES: usize = 255;
+
+/// The name rule: 1 to [`MAX_NAME_BYTES`] ASCII letters and digits.
 fn valid_name(name: &[u8]) -> bool {
-    (1..=255).contains(&name.len()) && name.iter().all(u8::is_ascii_alphanumeric)
+    (1..=MAX_NAME_BYTES).contains(&name.len()) && name.iter().all(u8::is_ascii_alphanumeric)
 }
 
 /// What the first line of a connection asks for: a valid name to log in

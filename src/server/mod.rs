@@ -23,7 +23,7 @@ mod outbox;
 mod registry;
 mod requests;
 
-pub use config::{Cli, Config};
+pub use config::{Cli, Config, MIN_LINE_BYTES};
 
 use crate::protocol::ServerMessage;
 use admission::Admission;
