@@ -820,6 +820,23 @@ fn name_is_free_after_a_graceful_close() {
 }
 
 #[test]
+fn a_user_that_has_seen_its_connection_end_is_replaced_at_once_on_a_full_server() {
+    let server = start_server(&["--max-clients", "1"]);
+    let leave = |mut c: Client| {
+        c.writer.shutdown(Shutdown::Write).unwrap();
+        c.expect_closed();
+    };
+    for i in 0..50 {
+        // The name and the place it held are both free by the time the
+        // client sees its connection end: another name, or the same one,
+        // logs in at once.
+        leave(Client::login(&server, &format!("u{i}")));
+        leave(Client::login(&server, &format!("v{i}")));
+        leave(Client::login(&server, &format!("v{i}")));
+    }
+}
+
+#[test]
 fn name_is_free_after_an_abrupt_reset() {
     let server = start_server(&[]);
     let mut observer = Client::login(&server, "observer");
