@@ -185,6 +185,56 @@ fn a_reader_at_1_kb_per_second_with_a_small_receive_buffer_is_kept() {
     let slow = login_with_receive_buffer(&server, "slow", 2048);
     a_slow_reader_is_kept(slow, &server, 1_000, 25);
 }
+/// Messages [`flood_a_reader_at_full_speed`] sends.
+const MESSAGES: usize = 3;
+
+/// Sends [`MESSAGES`] messages of 12 MiB (three times the most a socket holds) from `sender` to `to`, and reads
+/// them as fast as they come on `recipient`; returns how many arrived before
+/// the server closed its connection.
+fn flood_a_reader_at_full_speed(sender: &Client, to: &str, recipient: &mut Client) -> usize {
+    let mut writer = sender.writer.try_clone().unwrap();
+    let line = format!("SEND {to} {}\n", "w".repeat(12 << 20));
+    let sending = std::thread::spawn(move || {
+        for _ in 0..MESSAGES {
+            if !testkit::try_send(&mut writer, line.as_bytes()) {
+                break;
+            }
+        }
+    });
+    let mut got = 0;
+    let mut buf = Vec::new();
+    while got < MESSAGES {
+        buf.clear();
+        match std::io::BufRead::read_until(&mut recipient.reader, b'\n', &mut buf) {
+            Ok(_) if buf.ends_with(b"\n") => got += 1,
+            _ => break,
+        }
+    }
+    sending.join().unwrap();
+    got
+}
+
+#[test]
+fn a_stall_time_of_0_cuts_off_even_a_reader_at_full_speed_once_it_is_over() {
+    // A receive buffer of 16 KiB, and messages of three times what a send
+    // buffer holds: the socket fills up while a message is written (on
+    // loopback, a receive buffer may otherwise grow to take it at once).
+    let server = start_server(&["--max-queue-bytes", "1000", "--stall-timeout", "0"]);
+    let mut rcpt = login_with_receive_buffer(&server, "rcpt", 16 * 1024);
+    let sndr = Client::login(&server, "sndr");
+    let got = flood_a_reader_at_full_speed(&sndr, "rcpt", &mut rcpt);
+    assert!(got < MESSAGES, "all {got} arrived");
+    // With a stall time, the same reader gets everything.
+    let server = start_server(&["--max-queue-bytes", "1000", "--stall-timeout", "1"]);
+    let mut rcpt = login_with_receive_buffer(&server, "rcpt", 16 * 1024);
+    let sndr = Client::login(&server, "sndr");
+    assert_eq!(
+        flood_a_reader_at_full_speed(&sndr, "rcpt", &mut rcpt),
+        MESSAGES
+    );
+    rcpt.expect_silence(100);
+}
+
 // ---- a recipient that vanishes -------------------------------------------
 
 #[test]
