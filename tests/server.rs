@@ -536,6 +536,49 @@ fn messages_queue_behind_delaybot_pieces_without_interleaving() {
     assert_eq!(a.line(), "DELIVERY bob from bob");
 }
 
+#[test]
+fn delaybots_answers_hold_up_only_what_comes_while_one_is_under_way() {
+    let server = start_server(&[]);
+    let mut x = Client::login(&server, "x");
+    let mut bob = Client::login(&server, "bob");
+    let requests: String = (0..5).map(|i| format!("SEND delaybot m{i}\n")).collect();
+    x.send(&requests);
+    // The replies to the five requests read together come first, at once,
+    // before any of delaybot's answers (each of which is under way for a
+    // second, with a line incomplete).
+    for _ in 0..5 {
+        assert_eq!(x.line(), "SEND-OK");
+    }
+    // A message that comes while the first answer is under way waits for
+    // its end, and no longer: not for the four answers queued before it.
+    bob.send("SEND x from bob\n");
+    assert_eq!(bob.line(), "SEND-OK");
+    let mut lines = Vec::new();
+    while lines.len() < 11 {
+        lines.push(x.line());
+    }
+    let bob_at = lines
+        .iter()
+        .position(|line| line == "DELIVERY bob from bob")
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    let mut answers = lines.clone();
+    answers.remove(bob_at);
+    let expected: Vec<String> = (0..5)
+        .flat_map(|i| {
+            [
+                format!("DELIVERY delaybot m{i}"),
+                format!("DELIVERY delaybot m{i}"),
+            ]
+        })
+        .collect();
+    assert_eq!(answers, expected, "{lines:?}");
+    assert!(
+        bob_at % 2 == 0 && bob_at < 8,
+        "bob's message came at {bob_at}: {lines:?}"
+    );
+    x.expect_silence(100);
+}
+
 // ---- sizes -----------------------------------------------------------------
 
 #[test]

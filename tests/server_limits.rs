@@ -284,13 +284,11 @@ fn after_end_of_input_every_request_is_answered_and_everything_owed_delivered() 
     let server = start_server(&[]);
     let mut alice = Client::connect(&server);
     let mut requests = String::from("HELLO-FROM alice\n");
-    let mut expected = String::from("HELLO alice\n");
+    let mut answers = Vec::new();
     for i in 0..8 {
         requests += &format!("SEND delaybot message {i}\n");
-        expected += &format!(
-            "SEND-OK\n{0}{0}",
-            format!("DELIVERY delaybot message {i}\n")
-        );
+        let answer = format!("DELIVERY delaybot message {i}");
+        answers.extend([answer.clone(), answer]);
     }
     alice.send(&requests);
     alice.writer.shutdown(Shutdown::Write).unwrap();
@@ -301,7 +299,25 @@ fn after_end_of_input_every_request_is_answered_and_everything_owed_delivered() 
         .unwrap();
     let mut got = String::new();
     alice.reader.read_to_string(&mut got).unwrap();
-    assert_eq!(got, expected);
+    let lines: Vec<&str> = got.lines().collect();
+    assert_eq!(lines[0], "HELLO alice");
+    // Every SEND-OK, each before its answer (delaybot's answers wait for the
+    // replies read with them), and every answer whole, in order.
+    let oks: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i] == "SEND-OK")
+        .collect();
+    assert_eq!(oks.len(), 8, "{got}");
+    for (i, ok) in oks.into_iter().enumerate() {
+        let answer = format!("DELIVERY delaybot message {i}");
+        assert!(lines[..ok].iter().all(|line| *line != answer), "{got}");
+    }
+    let delivered: Vec<&str> = lines[1..]
+        .iter()
+        .copied()
+        .filter(|line| *line != "SEND-OK")
+        .collect();
+    assert_eq!(delivered, answers, "{got}");
+    assert!(got.ends_with('\n'));
     // The name is free once the connection is closed.
     Client::login(&server, "alice");
 }

@@ -129,7 +129,7 @@ impl<'a> RequestHandler<'a> {
         let outbox = match target {
             Target::Bot(bot) => {
                 self.reply(&ServerMessage::SendOk);
-                let over_bound = self.outbox.reply_paced(&bot.answer(body));
+                let over_bound = self.outbox.reply_paced(bot.answer(body));
                 self.queued(over_bound);
                 return None;
             }
@@ -151,7 +151,7 @@ impl<'a> RequestHandler<'a> {
         }
         self.reply(&ServerMessage::SendOk);
         self.flush();
-        outbox.flush();
+        outbox.flush_message();
         (pushed == Pushed::Full).then_some(outbox)
     }
 }

@@ -8,6 +8,13 @@
 //! with no task woken; the connection's writer task ([`Outbox::run_writer`])
 //! writes only what the socket did not take at once, and the pauses.
 //!
+//! A line is never interrupted. A paced answer (`delaybot`'s) leaves a line
+//! incomplete from its first piece to its last, so while one is under way
+//! everything else waits behind its last piece. It waits for its turn
+//! apart (its own buffer, counted the same), and starts only once the one
+//! before it has ended: lines that came before its turn are not held up by
+//! it ([`Outbox::reply_paced`]).
+//!
 //! Two bounds, both counted here:
 //! - Replies to the connection's own requests (bots' answers and messages to
 //!   oneself included): while more than [`OWN_BOUND`] of them wait, the
@@ -179,11 +186,15 @@ impl Outbox {
         }
     }
 
-    /// Writes straight to the socket if possible; wakes the writer task for
-    /// whatever is left, and when it waits for its socket while someone now
-    /// waits on it (so that it keeps the stall time).
-    fn write_or_wake(&self, state: &mut State) {
+    /// Writes straight to the socket if possible, after starting the next
+    /// paced answer if `start_paced` and none is under way; wakes the writer
+    /// task for whatever is left, and when it waits for its socket while
+    /// someone now waits on it (so that it keeps the stall time).
+    fn write_or_wake(&self, state: &mut State, start_paced: bool) {
         let before = self.over(state);
+        if start_paced {
+            state.start_paced();
+        }
         let stalled_writer =
             matches!(state.writer, Writer::Writing { .. }) && self.stall_limit(state).is_some();
         if state.write_now() || stalled_writer {
@@ -228,34 +239,46 @@ impl Outbox {
     }
 
     /// Queues a paced answer to the connection's own request (see
-    /// [`reply`](Self::reply)).
-    pub(super) fn reply_paced(&self, paced: &Paced) -> bool {
+    /// [`reply`](Self::reply)). One without pauses is a reply like any
+    /// other. One with pauses waits for its turn: it starts at a
+    /// [`flush`](Self::flush), or once the paced answer before it has ended,
+    /// after everything queued by then (so a line that is not paced never
+    /// waits for a paced answer that had not started when it came), and
+    /// whatever comes while it is under way waits for its last piece.
+    pub(super) fn reply_paced(&self, paced: Paced) -> bool {
         let mut state = self.lock();
         if state.status != Status::Open {
             return false;
         }
-        let mut start = 0;
-        // The pieces, then the rest at once.
-        let rest = (Duration::ZERO, paced.data.len());
-        for &(pause, end) in paced.pieces.iter().chain([&rest]) {
-            let end = end.clamp(start, paced.data.len());
-            if !pause.is_zero() {
-                state.start_segment(pause);
-            }
-            state.append_own(|buf| buf.extend_from_slice(&paced.data[start..end]));
-            start = end;
+        if paced.pieces.iter().all(|(pause, _)| pause.is_zero()) {
+            state.append_own(|buf| buf.extend_from_slice(&paced.data));
+        } else {
+            state.push_paced(paced);
         }
         state.own_cost() > OWN_BOUND
     }
 
-    /// Writes the queued replies (see [`reply`](Self::reply)).
+    /// Writes the queued replies (see [`reply`](Self::reply)), after
+    /// starting the next paced answer if none is under way. For the
+    /// connection's own request handling, once it has queued the replies to
+    /// the requests read together.
     pub(super) fn flush(&self) {
         let mut state = self.lock();
-        self.write_or_wake(&mut state);
+        self.write_or_wake(&mut state, true);
+    }
+
+    /// Writes what is queued, for a message from another user: without
+    /// starting a paced answer, which waits for its own connection's
+    /// [`flush`](Self::flush) (its replies to the requests read with it
+    /// first).
+    pub(super) fn flush_message(&self) {
+        let mut state = self.lock();
+        self.write_or_wake(&mut state, false);
     }
 
     /// Queues a message from another user, encoded by `encode`, to be
-    /// written at the next [`flush`](Self::flush). Once queued it is sent
+    /// written at the next [`flush_message`](Self::flush_message) (or
+    /// [`flush`](Self::flush)). Once queued it is sent
     /// even if the connection closes meanwhile (closing sends what is
     /// queued). See [`Pushed`].
     pub(super) fn queue(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Pushed {
@@ -271,11 +294,11 @@ impl Outbox {
         }
     }
 
-    /// [`queue`](Self::queue), then [`flush`](Self::flush).
+    /// [`queue`](Self::queue), then [`flush_message`](Self::flush_message).
     pub(super) fn deliver(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Pushed {
         let pushed = self.queue(encode);
         if matches!(pushed, Pushed::Queued | Pushed::Full) {
-            self.flush();
+            self.flush_message();
             if self.killed_because().is_some() {
                 return Pushed::Gone;
             }

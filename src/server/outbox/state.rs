@@ -1,9 +1,10 @@
 //! An outbox's state, behind its lock: the bytes waiting (contiguous, in
-//! segments split only at `delaybot`'s pauses), how many of them answer the
-//! connection's own requests, who may write to the socket now, and when the
-//! peer was last seen to take anything.
+//! segments split only at `delaybot`'s pauses), the paced answers that wait
+//! for their turn, how many bytes answer the connection's own requests, who
+//! may write to the socket now, and when the peer was last seen to take
+//! anything.
 
-use super::{Killed, Sink, KEEP_CAPACITY, SEGMENT_COST};
+use super::{Killed, Paced, Sink, KEEP_CAPACITY, SEGMENT_COST};
 use crate::net::write_now;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -111,12 +112,25 @@ impl OwnBytes {
     }
 }
 
+/// What a paced answer costs while it waits for its turn: its bytes, and
+/// the segments it will start.
+fn paced_cost(paced: &Paced) -> usize {
+    let pauses = paced.pieces.iter().filter(|(pause, _)| !pause.is_zero());
+    paced.data.len() + pauses.count() * SEGMENT_COST
+}
+
 #[derive(Debug)]
 pub(super) struct State {
     /// Never empty. Pushes append to the last segment.
     pub(super) segments: VecDeque<Segment>,
+    /// Paced answers not started yet, in order (see
+    /// [`start_paced`](Self::start_paced)).
+    pub(super) paced: VecDeque<Paced>,
+    /// What those cost (see [`paced_cost`]); all of it replies to the
+    /// connection's own requests.
+    pub(super) paced_cost: usize,
     /// Bytes not written yet (those being written included), plus the cost
-    /// of the segments after the first.
+    /// of the segments after the first, plus `paced_cost`.
     pub(super) bytes: usize,
     pub(super) own: OwnBytes,
     /// Stream positions: after the last byte queued, and after the last
@@ -134,6 +148,8 @@ impl State {
     pub(super) fn new() -> Self {
         State {
             segments: VecDeque::from([Segment::default()]),
+            paced: VecDeque::new(),
+            paced_cost: 0,
             bytes: 0,
             own: OwnBytes::default(),
             pushed: 0,
@@ -153,7 +169,7 @@ impl State {
     }
 
     pub(super) fn own_cost(&self) -> usize {
-        self.own.waiting + self.extra_segments()
+        self.own.waiting + self.extra_segments() + self.paced_cost
     }
 
     /// Appends with `encode`.
@@ -174,7 +190,49 @@ impl State {
         self.own.pushed(start, self.pushed);
     }
 
-    pub(super) fn start_segment(&mut self, pause: Duration) {
+    /// Queues a paced answer (counted as a reply to the connection's own
+    /// request), to start in its turn ([`start_paced`](Self::start_paced)).
+    pub(super) fn push_paced(&mut self, paced: Paced) {
+        let cost = paced_cost(&paced);
+        self.bytes += cost;
+        self.paced_cost += cost;
+        self.paced.push_back(paced);
+    }
+
+    /// Whether a paced answer is under way: a pause of it is still ahead, or
+    /// being waited out. Its last piece is ready to go once none is.
+    pub(super) fn pacing(&self) -> bool {
+        self.segments.len() > 1
+            || !self.segments[0].pause.is_zero()
+            || matches!(self.writer, Writer::Pausing(_))
+    }
+
+    /// Starts the next paced answer, unless one is under way: its pieces go
+    /// after everything queued so far, its pauses between them. Until it has
+    /// ended, whatever is queued goes after its last piece.
+    pub(super) fn start_paced(&mut self) {
+        while !self.pacing() {
+            let Some(paced) = self.paced.pop_front() else {
+                return;
+            };
+            let cost = paced_cost(&paced);
+            self.bytes -= cost;
+            self.paced_cost -= cost;
+            let mut start = 0;
+            // The pieces, then the rest at once.
+            let rest = (Duration::ZERO, paced.data.len());
+            for &(pause, end) in paced.pieces.iter().chain([&rest]) {
+                let end = end.clamp(start, paced.data.len());
+                if !pause.is_zero() {
+                    self.start_segment(pause);
+                }
+                self.append_own(|buf| buf.extend_from_slice(&paced.data[start..end]));
+                start = end;
+            }
+        }
+    }
+
+    fn start_segment(&mut self, pause: Duration) {
         self.segments.push_back(Segment {
             pause,
             ..Segment::default()
@@ -226,6 +284,8 @@ impl State {
         self.status = Status::Killed(why);
         self.writer = Writer::Gone;
         self.segments = VecDeque::from([Segment::default()]);
+        self.paced = VecDeque::new();
+        self.paced_cost = 0;
         self.own = OwnBytes::default();
         self.bytes = 0;
     }

@@ -28,14 +28,17 @@ impl Outbox {
         self.lock().stalled_for(Instant::now())
     }
 
-    /// Everything queued and not written, as it would be written (pauses
-    /// left out).
+    /// Everything queued and not written, as it would be written if nothing
+    /// more came (pauses left out).
     pub(in crate::server) fn queued(&self) -> Vec<u8> {
         let state = self.lock();
+        let paced = state.paced.iter().map(|paced| &paced.data[..]);
         state
             .segments
             .iter()
-            .flat_map(|segment| segment.unwritten())
+            .map(|segment| segment.unwritten())
+            .chain(paced)
+            .flatten()
             .copied()
             .collect()
     }
@@ -159,18 +162,56 @@ async fn bytes_go_out_in_order_with_the_pauses_and_the_writer_ends_after_close()
     let socket = Socket::with_room(usize::MAX);
     outbox.attach(Box::new(socket.clone()));
     outbox.reply(line("a\n"));
-    outbox.reply_paced(&Paced {
+    outbox.reply_paced(Paced {
         data: b"bcd".to_vec(),
         pieces: vec![(Duration::ZERO, 1), (Duration::from_millis(1), 2)],
     });
     outbox.reply(line("e"));
     assert_eq!(socket.got(), b"", "replies wait for the flush");
     outbox.flush();
-    assert_eq!(socket.got(), b"a\nb", "written at once, up to the pause");
+    assert_eq!(
+        socket.got(),
+        b"a\neb",
+        "written at once, the paced answer last, up to its pause"
+    );
     outbox.close();
     assert_eq!(outbox.deliver(line("late")), Pushed::Gone);
     outbox.run_writer().await.unwrap();
-    assert_eq!(socket.got(), b"a\nbcde");
+    assert_eq!(socket.got(), b"a\nebcd");
+    assert_eq!(outbox.counted(), (0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_paced_answer_holds_up_only_what_comes_while_it_is_under_way() {
+    let socket = Socket::with_room(usize::MAX);
+    let (outbox, writer) = writing(outbox(usize::MAX), &socket);
+    let half_second = Duration::from_millis(500);
+    // Two lines, the second cut in two pieces half a second apart.
+    let paced = |text: &str| Paced {
+        data: format!("{text}\n{text}-x\n").into_bytes(),
+        pieces: vec![(Duration::ZERO, text.len() + 3), (half_second, 0)],
+    };
+    // The replies to three requests read together, two of them paced.
+    outbox.reply(line("ok1\n"));
+    outbox.reply_paced(paced("a"));
+    outbox.reply(line("ok2\n"));
+    outbox.reply_paced(paced("b"));
+    outbox.reply(line("ok3\n"));
+    outbox.flush();
+    tokio::task::yield_now().await;
+    // Those that are not paced first, then the first paced answer starts.
+    assert_eq!(socket.got(), b"ok1\nok2\nok3\na\na-");
+    // A line that comes while it is under way waits for its end.
+    tokio::time::sleep(half_second / 5).await;
+    assert_eq!(outbox.deliver(line("m\n")), Pushed::Queued);
+    assert_eq!(socket.got(), b"ok1\nok2\nok3\na\na-");
+    // Its end, that line, then the next paced answer, in one write.
+    tokio::time::sleep(half_second).await;
+    assert_eq!(socket.got(), b"ok1\nok2\nok3\na\na-x\nm\nb\nb-");
+    tokio::time::sleep(half_second).await;
+    assert_eq!(socket.got(), b"ok1\nok2\nok3\na\na-x\nm\nb\nb-x\n");
+    outbox.close();
+    writer.await.unwrap().unwrap();
     assert_eq!(outbox.counted(), (0, 0));
 }
 
@@ -361,7 +402,7 @@ async fn a_closing_outbox_gives_up_on_a_socket_that_takes_nothing() {
 async fn an_outbox_that_ends_in_a_pause_lets_its_waiting_senders_go_on() {
     let socket = Socket::with_room(usize::MAX);
     let (outbox, writer) = writing(Outbox::new(10, Duration::from_secs(1)), &socket);
-    outbox.reply_paced(&Paced {
+    outbox.reply_paced(Paced {
         data: b"0123456789".to_vec(),
         pieces: vec![(Duration::ZERO, 5), (Duration::from_secs(1), 10)],
     });

@@ -39,6 +39,9 @@ impl Outbox {
             if !state.is_live() {
                 return Work::Finished;
             }
+            // Once the paced answer under way has ended, the next one starts
+            // (what it costs stays the same).
+            state.start_paced();
             let front = &mut state.segments[0];
             if !front.pause.is_zero() {
                 return match std::mem::replace(&mut state.writer, Writer::Gone) {
