@@ -336,3 +336,115 @@ fn a_dumb_terminal_gets_plain_mode() {
     assert!(t.seen().titles.is_empty(), "no title in plain mode");
     t.quit();
 }
+
+/// The terminal's settings as `stty -a` shows them, read from outside
+/// (`-F`), on the terminal of process `pid`.
+fn modes_of_terminal_of(pid: u32) -> String {
+    let tty = std::fs::read_link(format!("/proc/{pid}/fd/0")).expect("the shell's terminal");
+    let out = Command::new("stty")
+        .arg("-a")
+        .arg("-F")
+        .arg(&tty)
+        .output()
+        .expect("stty");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Waits until the file at `path` has been written (by a command typed at
+/// the shell) and returns what it holds.
+fn written(t: &mut Terminal, path: &std::path::Path) -> String {
+    t.wait_until(&format!("{} from the shell", path.display()), |_| {
+        std::fs::read_to_string(path).is_ok_and(|text| text.ends_with('\n'))
+    });
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// Ctrl-Z in a shell with job control, as a user does it: while the client
+/// is stopped, the shell has the user's own terminal settings (also a shell
+/// that does not put them back itself, as dash); after `fg`, the client is
+/// in raw mode again, with the prompt, the line being typed and the cursor
+/// drawn again, and the lines that came meanwhile shown once each, in order.
+#[test]
+fn ctrl_z_gives_the_shell_the_users_settings_and_fg_brings_the_line_back() {
+    let server = start_server(&[]);
+    for shell in [
+        &["dash", "-i"][..],
+        &["bash", "--norc", "--noprofile", "-i"],
+    ] {
+        let mut bob = Client::login(&server, "bob");
+        let home = temp_home(&format!("suspend-{}", shell[0]));
+        let mut cmd = Command::new(shell[0]);
+        cmd.args(&shell[1..])
+            .current_dir(&home)
+            .env("PS1", "$ ")
+            .env("TERM", "xterm-256color")
+            .env("NO_COLOR", "1")
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"));
+        let mut t = Terminal::start(cmd, 24, 80);
+        t.wait_until("the shell's prompt", |t| t.cursor_row() == "$");
+        // A terminal as a user has it (the pseudo-terminal starts without
+        // echo).
+        t.send("stty echo; stty -g > user\r");
+        let user = written(&mut t, &home.join("user"));
+        t.send(format!(
+            "clear; '{}' --port {} --no-history --name alice\r",
+            chat().display(),
+            server.port
+        ));
+        t.wait_prompt("alice> ");
+        t.send("hello world\x1b[D\x1b[D\x1b[D\x1b[D\x1b[D");
+        t.wait_until("the line, the cursor in it", |t| {
+            t.cursor_row() == "alice> hello world" && t.cursor().1 == 13
+        });
+        t.send("\x1a");
+        t.wait_for("Stopped");
+        // Messages that come while it is stopped.
+        for i in 1..=3 {
+            bob.send_line(&format!("SEND alice while stopped {i}"));
+            assert_eq!(bob.line(), "SEND-OK");
+        }
+        t.send("stty -g > stopped\r");
+        let stopped = written(&mut t, &home.join("stopped"));
+        assert_eq!(
+            stopped, user,
+            "{}: the user's settings while stopped",
+            shell[0]
+        );
+
+        t.send("fg\r");
+        t.wait_until("the line again after fg", |t| {
+            t.cursor_row() == "alice> hello world" && t.cursor().1 == 13
+        });
+        let lines: Vec<String> = (1..=3)
+            .map(|i| from("bob", &format!("while stopped {i}")))
+            .collect();
+        t.wait_until("the lines that came meanwhile", |t| {
+            lines.iter().all(|line| t.count(line) == 1)
+        });
+        let rows = t.rows();
+        let at = |needle: &str| rows.iter().rposition(|r| r.contains(needle)).unwrap();
+        assert!(at(&lines[0]) < at(&lines[1]) && at(&lines[1]) < at(&lines[2]));
+        assert!(at(&lines[2]) < at("alice> hello world"), "{}", t.dump());
+        let modes = modes_of_terminal_of(t.pid());
+        for raw in ["-icanon", "-echo ", "-isig"] {
+            assert!(
+                modes.contains(raw),
+                "{}: not raw after fg: {modes}",
+                shell[0]
+            );
+        }
+        // Editing works (the arrow moved the cursor, not printed `^[[D`),
+        // and Ctrl-C clears the line rather than ending the client.
+        t.send("\x1b[DX");
+        t.wait_until("the edit", |t| t.cursor_row() == "alice> helloX world");
+        t.send("\x03");
+        t.wait_until("a cleared line", |t| t.cursor_row() == "alice>");
+        t.send("!quit\r");
+        t.wait_until("the shell's prompt again", |t| t.cursor_row() == "$");
+        t.send("stty -g > after\r");
+        assert_eq!(written(&mut t, &home.join("after")), user, "{}", shell[0]);
+        t.send("exit\r");
+    }
+}

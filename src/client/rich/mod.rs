@@ -44,7 +44,6 @@ use printer::{lock, write_direct, Printer};
 use readline::Reader;
 use shared::{Chunk, Parked, Shared};
 use style::{Palette, Style};
-use terminal::Modes;
 
 /// How much may wait for the terminal before the main loop stops reading
 /// the server: enough for any burst a person can read, little enough to
@@ -70,7 +69,6 @@ pub(super) struct RichScreen {
     backlog: Arc<Backlog>,
     style: Style,
     log: Arc<Mutex<Log>>,
-    modes: Modes,
     finished: bool,
     /// The server, which names the history and the log.
     address: String,
@@ -241,7 +239,7 @@ impl RichScreen {
             terminal::TITLE_RESTORE,
             terminal::SHOW_CURSOR
         ));
-        self.modes.restore();
+        self.shared.modes.restore(true);
     }
 
     /// Writes the lines still waiting, for [`SHOW_LEFT_TIME`] at most, and
@@ -297,14 +295,12 @@ pub(super) fn start(
     let mut editor =
         readline::editor(&shared, &inputs, settings.edit_mode).map_err(io::Error::other)?;
     let external = editor.create_external_printer().map_err(io::Error::other)?;
-    let style = Style {
-        palette: Palette::detect(color),
-        timestamps: settings.timestamps,
-        me: None,
-    };
     let log = Arc::new(Mutex::new(Log::new(settings.log)));
     let backlog = Backlog::new(BACKLOG_LIMIT);
-    let modes = Modes::save();
+    shared.modes.take_over();
+    // Ctrl-Z stops the client from the `readline` thread alone.
+    #[cfg(unix)]
+    terminal::block_suspend(true);
     let title = Phase::Waiting.title(0);
     write_direct(&format!(
         "{}{}",
@@ -344,7 +340,6 @@ pub(super) fn start(
         backlog,
         style,
         log,
-        modes,
         finished: false,
         address: settings.address.clone(),
         port: settings.port,

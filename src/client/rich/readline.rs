@@ -105,17 +105,43 @@ pub(crate) struct Reader {
 impl Reader {
     /// Reads lines until the user quits or the program ends.
     pub(crate) fn run(mut self, mut editor: Editor<ChatHelper, FileHistory>) {
+        #[cfg(unix)]
+        terminal::block_suspend(false);
+        // The line being typed when Ctrl-Z stopped the client, and the
+        // cursor in it.
+        let mut resumed: Option<(String, usize)> = None;
         while let Some((prompt, styled)) = self.next_prompt(&mut editor) {
-            let read = editor.readline(&(prompt.as_str(), styled.as_str()));
+            let prompt_styled = (prompt.as_str(), styled.as_str());
+            let read = match &resumed {
+                Some((draft, cursor)) => {
+                    editor.readline_with_initial(&prompt_styled, draft.split_at(*cursor))
+                }
+                None => editor.readline(&prompt_styled),
+            };
             let mut state = self.shared.lock();
             state.reading = false;
             state.open = false;
             state.drawn = None;
-            state.draft.clear();
+            let suspending = state.suspending.take();
+            if suspending.is_none() {
+                state.draft.clear();
+            }
             let phase = state.phase.clone();
             drop(state);
             self.shared.notify();
             let goes_on = match read {
+                #[cfg(unix)]
+                Ok(draft) if suspending.is_some() => {
+                    terminal::suspend(&self.shared.modes);
+                    self.shared.lock().suspended = true;
+                    let cursor = suspending.unwrap_or(0).min(draft.len());
+                    let cursor = (0..=cursor)
+                        .rev()
+                        .find(|&at| draft.is_char_boundary(at))
+                        .unwrap_or(0);
+                    resumed = Some((draft, cursor));
+                    continue;
+                }
                 Ok(text) => self.submit(&mut editor, &text, &phase, &prompt),
                 Err(ReadlineError::Interrupted) => {
                     let _ = self.inputs.send(UserInput::Interrupt);
@@ -127,6 +153,7 @@ impl Reader {
                     false
                 }
             };
+            resumed = None;
             if !goes_on {
                 break;
             }
@@ -477,11 +504,12 @@ impl ConditionalEventHandler for LeavingKey {
             Leaving::CtrlC => Cmd::Interrupt,
             Leaving::CtrlD if !empty => return None,
             Leaving::CtrlD => Cmd::EndOfFile,
+            // The line ends, kept (see `Reader::run`), so that rustyline
+            // gives the terminal back.
             #[cfg(unix)]
             Leaving::Suspend => {
-                self.shared.lock().suspended = true;
-                write_direct(terminal::TITLE_RESTORE);
-                Cmd::Suspend
+                self.shared.lock().suspending = Some(ctx.pos());
+                Cmd::AcceptLine
             }
         };
         self.shared.close_gate();

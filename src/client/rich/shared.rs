@@ -22,6 +22,7 @@ use chrono::{DateTime, Local};
 
 use super::phase::Phase;
 use super::style::Style;
+use super::terminal::Modes;
 use crate::client::render::Line;
 use crate::client::safe::SafeText;
 
@@ -117,6 +118,9 @@ pub(crate) struct State {
     pub(crate) prompt: String,
     /// rustyline shows a prompt of its own (a search).
     pub(crate) searching: bool,
+    /// Ctrl-Z was pressed with the cursor here: the line ends, to be
+    /// typed on after the suspension.
+    pub(crate) suspending: Option<usize>,
     /// Ctrl-Z gave the terminal back for a while.
     pub(crate) suspended: bool,
     /// A key was read and the edit rows are about to be drawn for it.
@@ -136,6 +140,8 @@ pub(crate) struct Shared {
     changed: Condvar,
     /// How rich mode's own lines are styled.
     style: Style,
+    /// The terminal's modes as the user has them.
+    pub(crate) modes: Modes,
 }
 
 impl Shared {
@@ -144,6 +150,7 @@ impl Shared {
             state: Mutex::default(),
             changed: Condvar::new(),
             style,
+            modes: Modes::default(),
         }
     }
 
