@@ -216,11 +216,7 @@ impl RichScreen {
         // A message rustyline holds (it never shows it now).
         out.push_str(&state.unconfirmed.take().unwrap_or_default());
         let left = std::mem::take(&mut state.queue);
-        let draft = if state.reading {
-            std::mem::take(&mut state.draft)
-        } else {
-            String::new()
-        };
+        let draft = std::mem::take(&mut state.draft);
         let logged_in = state.phase.me().is_some();
         let history = state.history.clone();
         drop(state);

@@ -123,7 +123,9 @@ impl Reader {
             state.open = false;
             state.drawn = None;
             let suspending = state.suspending.take();
-            if suspending.is_none() {
+            // A line read is sent; any other end keeps the line typed for
+            // the way out (a terminal that cannot be read any more included).
+            if read.is_ok() && suspending.is_none() {
                 state.draft.clear();
             }
             let phase = state.phase.clone();

@@ -110,9 +110,10 @@ pub(crate) struct State {
     pub(crate) unread: usize,
     /// The window title last set.
     pub(crate) title: String,
-    /// The edit rows as last drawn, and the line typed (not a line found by
-    /// a search), while a `readline` runs.
+    /// The edit rows as last drawn, while a `readline` runs.
     pub(crate) drawn: Option<Drawn>,
+    /// The line typed (not a line found by a search) and not sent: kept
+    /// after a `readline` that ended without it, for the way out.
     pub(crate) draft: String,
     /// The prompt of the `readline` running, without styles.
     pub(crate) prompt: String,
