@@ -324,7 +324,7 @@ pub(super) fn start(
         log: Arc::clone(&log),
         logins: 0,
         history_file: None,
-        typed_offline: Vec::new(),
+        kept: Vec::new(),
     };
     std::thread::Builder::new()
         .name("readline".into())

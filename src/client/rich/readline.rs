@@ -98,8 +98,8 @@ pub(crate) struct Reader {
     /// The logins handled (history opened).
     pub(crate) logins: u64,
     pub(crate) history_file: Option<PathBuf>,
-    /// Lines typed while offline (kept in the history under a new name too).
-    pub(crate) typed_offline: Vec<String>,
+    /// Lines not sent since the last login, for its history too.
+    pub(crate) kept: Vec<String>,
 }
 
 impl Reader {
@@ -110,7 +110,7 @@ impl Reader {
         // The line being typed when Ctrl-Z stopped the client, and the
         // cursor in it.
         let mut resumed: Option<(String, usize)> = None;
-        while let Some((prompt, styled)) = self.next_prompt(&mut editor) {
+        while let Some((prompt, styled, typed_for)) = self.next_prompt(&mut editor) {
             let prompt_styled = (prompt.as_str(), styled.as_str());
             let read = match &resumed {
                 Some((draft, cursor)) => {
@@ -128,7 +128,6 @@ impl Reader {
             if read.is_ok() && suspending.is_none() {
                 state.draft.clear();
             }
-            let phase = state.phase.clone();
             drop(state);
             self.shared.notify();
             let goes_on = match read {
@@ -144,7 +143,7 @@ impl Reader {
                     resumed = Some((draft, cursor));
                     continue;
                 }
-                Ok(text) => self.submit(&mut editor, &text, &phase, &prompt),
+                Ok(text) => self.submit(&mut editor, &text, &typed_for, &prompt),
                 Err(ReadlineError::Interrupted) => {
                     let _ = self.inputs.send(UserInput::Interrupt);
                     false
@@ -174,7 +173,7 @@ impl Reader {
     fn next_prompt(
         &mut self,
         editor: &mut Editor<ChatHelper, FileHistory>,
-    ) -> Option<(String, String)> {
+    ) -> Option<(String, String, Phase)> {
         let mut state = self.shared.lock();
         loop {
             if state.finishing {
@@ -191,19 +190,21 @@ impl Reader {
                 continue;
             }
             if !state.direct {
-                if let Some(prompt) = state.phase.prompt(state.with.as_ref(), &self.style) {
+                if let Some((prompt, styled)) = state.phase.prompt(state.with.as_ref(), &self.style)
+                {
                     state.reading = true;
                     state.keyed = false;
                     state.searching = false;
-                    state.prompt = prompt.0.clone();
-                    return Some(prompt);
+                    state.prompt = prompt.clone();
+                    return Some((prompt, styled, state.phase.clone()));
                 }
             }
             state = self.shared.wait(state);
         }
     }
 
-    /// Logged in as `name`: the history of this server and name.
+    /// Logged in as `name`: the history of this server and name, with the
+    /// lines kept unsent since the last login.
     fn logged_in(
         &mut self,
         editor: &mut Editor<ChatHelper, FileHistory>,
@@ -211,33 +212,26 @@ impl Reader {
         address: &str,
         port: u16,
     ) {
-        let renamed = self
-            .style
-            .me
-            .as_deref()
-            .is_some_and(|me| me != name.as_str());
         self.style.me = Some(name.to_string());
         let path = history_path(&self.history, address, port, name);
-        if path != self.history_file {
-            let _ = editor.clear_history();
-            self.history_file = None;
-            if let Some(path) = path {
-                let opened = open_private(&path)
-                    .map_err(ReadlineError::from)
-                    .and_then(|_| editor.load_history(&path));
-                match opened {
-                    Ok(()) => self.history_file = Some(path),
-                    Err(err) => self.warn(warning(text::no_history, &path, &err)),
-                }
-            }
-            self.shared.lock().history = self.history_file.clone();
+        let kept = std::mem::take(&mut self.kept);
+        if path == self.history_file {
+            return;
         }
-        // Lines typed while offline were promised to be in the history:
-        // under a new name too.
-        for line in std::mem::take(&mut self.typed_offline) {
-            if renamed {
-                self.remember(editor, &line);
+        let _ = editor.clear_history();
+        self.history_file = None;
+        if let Some(path) = path {
+            let opened = open_private(&path)
+                .map_err(ReadlineError::from)
+                .and_then(|_| editor.load_history(&path));
+            match opened {
+                Ok(()) => self.history_file = Some(path),
+                Err(err) => self.warn(warning(text::no_history, &path, &err)),
             }
+        }
+        self.shared.lock().history = self.history_file.clone();
+        for line in kept {
+            self.remember(editor, &line);
         }
     }
 
@@ -245,7 +239,7 @@ impl Reader {
         self.shared.own_line(Line::notice(line));
     }
 
-    /// Adds a line sent to the history (and its file).
+    /// Adds a line to the history (and its file).
     fn remember(&mut self, editor: &mut Editor<ChatHelper, FileHistory>, line: &str) {
         if !matches!(editor.add_history_entry(line), Ok(true)) {
             return;
@@ -260,14 +254,19 @@ impl Reader {
         }
     }
 
-    /// Enter: each line of what was typed (a paste may hold several) goes
-    /// to the main loop, in order, and into the history. False after
-    /// `!quit`.
+    /// Enter: each line of what was typed (a paste may hold several), in
+    /// order. A line goes to the main loop only when the client wants what
+    /// its prompt asked for: one name at the name prompt, messages and
+    /// commands at the chat prompt while connected. Any other line is not
+    /// sent, says so, and is kept in the history (also of the next login),
+    /// so that a line meant for the chat never becomes a name, nor a name a
+    /// message. False after `!quit`, whose following lines are left for the
+    /// way out.
     fn submit(
         &mut self,
         editor: &mut Editor<ChatHelper, FileHistory>,
         text: &str,
-        phase: &Phase,
+        typed_for: &Phase,
         prompt: &str,
     ) -> bool {
         let mut lines: Vec<String> = text.split('\n').map(clean).collect();
@@ -275,38 +274,57 @@ impl Reader {
             lines.pop();
         }
         let answers = self.shared.lock().answers;
-        let logged_in = matches!(phase, Phase::Chatting { .. } | Phase::Offline { .. });
+        let mut sent = 0;
         for line in &lines {
             if lock(&self.log).logging() {
                 let echo = SafeText::neutralise_str(&format!("{prompt}{line}")).into_owned();
                 lock(&self.log).write(chrono::Local::now(), std::iter::once(echo.as_str()));
             }
+            if line.trim().is_empty() {
+                continue;
+            }
             let quit = line.trim() == QUIT;
-            if logged_in && !quit && !line.trim().is_empty() {
-                self.remember(editor, line);
-                if matches!(phase, Phase::Offline { .. }) {
-                    self.typed_offline.push(line.clone());
+            let mut state = self.shared.lock();
+            let refused = match (typed_for, &state.phase) {
+                _ if quit => None,
+                (Phase::AskingName, Phase::AskingName) => {
+                    // The prompt comes back when the client asks again.
+                    state.phase = Phase::Waiting;
+                    None
                 }
+                (Phase::Chatting { .. } | Phase::Offline { .. }, Phase::Chatting { .. }) => None,
+                (Phase::Chatting { .. } | Phase::Offline { .. }, Phase::Offline { .. }) => {
+                    Some(SafeText::from(text::NOT_CONNECTED))
+                }
+                _ => Some(text::not_sent(&SafeText::neutralise_str(line))),
+            };
+            drop(state);
+            if let Some(notice) = refused {
+                self.remember(editor, line);
+                self.kept.push(line.clone());
+                self.warn(notice);
+                continue;
             }
-            if *phase == Phase::AskingName {
-                // The prompt comes back when the client asks again.
-                self.shared.lock().phase = Phase::Waiting;
+            if !quit && *typed_for != Phase::AskingName {
+                self.remember(editor, line);
             }
-            let permit = self.budget.take(line.len());
             let typed = Typed {
                 text: line.clone(),
-                permit,
+                permit: self.budget.take(line.len()),
             };
             if self.inputs.send(UserInput::Line(typed)).is_err() || quit {
                 return false;
             }
+            sent += 1;
         }
         // A line that changes the conversation: the next prompt shows it.
         if let [line] = lines.as_slice() {
-            if matches!(
-                Command::parse(line, Dialect::Rich),
-                Command::Converse(_) | Command::Reply("")
-            ) {
+            if sent == 1
+                && matches!(
+                    Command::parse(line, Dialect::Rich),
+                    Command::Converse(_) | Command::Reply("")
+                )
+            {
                 let deadline = Instant::now() + ANSWER_WAIT;
                 let mut state = self.shared.lock();
                 while state.answers == answers && Instant::now() < deadline {
@@ -320,7 +338,7 @@ impl Reader {
 
 /// A typed line without control characters (a paste may bring them), and
 /// with tabs as spaces.
-fn clean(line: &str) -> String {
+pub(crate) fn clean(line: &str) -> String {
     line.chars()
         .map(|c| if c == '\t' { ' ' } else { c })
         .filter(|&c| !crate::client::safe::needs_escape(c))
