@@ -156,6 +156,61 @@ fn a_pasted_block_of_lines_is_sent_as_that_many_lines_each_in_the_history() {
     );
 }
 
+/// A `!quit` among pasted lines quits there: the lines before it are sent,
+/// those after it are not, and each says so and stays in the history.
+#[test]
+fn lines_pasted_after_a_quit_are_not_sent_and_say_so() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let home = temp_home("pastequit");
+    let mut t = Terminal::rich(server.port, &home, &[]);
+    t.login("alice");
+    t.send("\x1b[200~@bob one\n!quit\n@bob two\n@bob three\x1b[201~\r");
+    assert_eq!(t.wait_exit(), 0);
+    assert_eq!(bob.line(), "DELIVERY alice one");
+    bob.expect_silence(200);
+    for line in ["@bob two", "@bob three"] {
+        let notice = text::not_sent(&line.into()).to_string();
+        assert_eq!(t.count(&notice), 1, "{}", t.dump());
+    }
+    let file = home.join(format!(
+        "data/chat/history/127.0.0.1_{}/alice.txt",
+        server.port
+    ));
+    assert_eq!(
+        history_entries(&file),
+        ["@bob one", "@bob two", "@bob three"]
+    );
+}
+
+/// A line of several lines (a paste) being typed when the client ends:
+/// each of its lines is printed on its own row and kept in the history on
+/// its own.
+#[test]
+fn a_draft_of_several_lines_is_printed_and_kept_line_by_line_on_the_way_out() {
+    let server = start_server(&[]);
+    let home = temp_home("draftlines");
+    let mut t = Terminal::rich(server.port, &home, &[]);
+    t.login("alice");
+    t.send("\x1b[200~@bob first\n@bob second\x1b[201~");
+    t.wait_until("the paste", |t| t.cursor_row() == "@bob second");
+    t.signal(expectrl::process::unix::Signal::SIGTERM);
+    assert_eq!(t.wait_exit(), 143);
+    for line in ["@bob first", "@bob second"] {
+        let notice = text::not_sent(&line.into()).to_string();
+        assert!(
+            t.rows().contains(&notice),
+            "{notice:?} on a row of its own:\n{}",
+            t.dump()
+        );
+    }
+    let file = home.join(format!(
+        "data/chat/history/127.0.0.1_{}/alice.txt",
+        server.port
+    ));
+    assert_eq!(history_entries(&file), ["@bob first", "@bob second"]);
+}
+
 #[test]
 fn tab_completes_names_most_recent_first_waits_for_a_fresh_list_and_never_prints_it() {
     let server = start_server(&[]);

@@ -222,11 +222,15 @@ impl RichScreen {
         drop(state);
         write_direct(&out);
         self.write_left(left);
-        if !draft.trim().is_empty() {
-            if let Some(path) = history.filter(|_| logged_in) {
-                let _ = files::append_history(&path, &draft);
+        // Each line of it (a paste may hold several) on its own.
+        for line in draft.split('\n').map(readline::clean) {
+            if line.trim().is_empty() {
+                continue;
             }
-            let notice = Line::notice(text::not_sent(&SafeText::neutralise_str(&draft)));
+            if let Some(path) = history.as_ref().filter(|_| logged_in) {
+                let _ = files::append_history(path, &line);
+            }
+            let notice = Line::notice(text::not_sent(&SafeText::neutralise_str(&line)));
             write_direct(&format!("{}\n", self.style.line(&notice, Local::now())));
         }
         write_direct(&format!(

@@ -275,7 +275,7 @@ impl Reader {
         }
         let answers = self.shared.lock().answers;
         let mut sent = 0;
-        for line in &lines {
+        for (i, line) in lines.iter().enumerate() {
             if lock(&self.log).logging() {
                 let echo = SafeText::neutralise_str(&format!("{prompt}{line}")).into_owned();
                 lock(&self.log).write(chrono::Local::now(), std::iter::once(echo.as_str()));
@@ -298,6 +298,9 @@ impl Reader {
                 }
                 _ => Some(text::not_sent(&SafeText::neutralise_str(line))),
             };
+            if quit {
+                state.draft = lines[i + 1..].join("\n");
+            }
             drop(state);
             if let Some(notice) = refused {
                 self.remember(editor, line);
