@@ -256,6 +256,51 @@ fn tab_completes_names_most_recent_first_waits_for_a_fresh_list_and_never_prints
     t.quit();
 }
 
+/// In a busy chat, Tab still asks for a fresh list once the last one is a
+/// few seconds old: messages do not make the names fresh, so someone who
+/// left is not offered and someone who came is.
+#[test]
+fn tab_in_a_busy_chat_offers_who_is_online_now() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let mut carol = Client::login(&server, "carol");
+    let bobby = Client::login(&server, "bobby");
+    let home = temp_home("busytab");
+    let mut t = Terminal::rich(server.port, &home, &["--no-history"]);
+    t.login("alice");
+    t.settle(Duration::from_millis(200));
+    drop(bobby);
+    let _bobcat = Client::login(&server, "bobcat");
+    // Six seconds of messages from two people in turn: the list fetched at
+    // login grows old meanwhile.
+    let started = std::time::Instant::now();
+    let mut i = 0;
+    while started.elapsed() < Duration::from_secs(6) {
+        let (sender, name) = if i % 2 == 0 {
+            (&mut bob, "bob")
+        } else {
+            (&mut carol, "carol")
+        };
+        sender.send_line(&format!("SEND alice ping {i}"));
+        assert_eq!(sender.line(), "SEND-OK");
+        t.wait_for(&from(name, &format!("ping {i}")));
+        std::thread::sleep(Duration::from_millis(300));
+        i += 1;
+    }
+    t.send("@bob\t");
+    t.wait_until("the names that match", |t| {
+        t.rows().iter().any(|row| row.starts_with("@bob  "))
+    });
+    let list = t
+        .rows()
+        .into_iter()
+        .find(|row| row.starts_with("@bob  "))
+        .unwrap();
+    assert_eq!(list, "@bob  @bobcat", "{}", t.dump());
+    t.send("\x15");
+    t.quit();
+}
+
 #[test]
 fn colour_in_rich_mode_and_none_with_no_color_or_never() {
     let server = start_server(&[]);

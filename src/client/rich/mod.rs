@@ -155,10 +155,12 @@ impl Screen for RichScreen {
         true
     }
 
-    fn names_changed(&mut self, names: Vec<SafeText<'static>>) {
+    fn names_changed(&mut self, names: Vec<SafeText<'static>>, listed: bool) {
         let mut state = self.shared.lock();
         state.names = names;
-        state.names_at = Some(Instant::now());
+        if listed {
+            state.names_at = Some(Instant::now());
+        }
         drop(state);
         self.shared.notify();
     }

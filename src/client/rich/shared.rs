@@ -100,7 +100,7 @@ pub(crate) struct State {
     /// Logged in as this name to this server (a new login counts up).
     pub(crate) login: Option<(SafeText<'static>, String, u16)>,
     pub(crate) logins: u64,
-    /// Names to complete, in order, and when they came.
+    /// Names to complete, in order, and when the server last listed them.
     pub(crate) names: Vec<SafeText<'static>>,
     pub(crate) names_at: Option<Instant>,
     /// Conversation changes and flushes of lines, counted: the readline
