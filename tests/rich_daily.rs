@@ -535,3 +535,30 @@ fn the_log_holds_every_line_shown_with_the_date_and_time_and_is_private() {
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// A log or history file that exists already, readable by others, is made
+/// readable by its owner only.
+#[test]
+fn existing_log_and_history_files_are_made_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = start_server(&[]);
+    let home = temp_home("private");
+    let dir = |kind: &str| home.join(format!("data/chat/{kind}/127.0.0.1_{}", server.port));
+    let files = [
+        dir("logs").join("alice.log"),
+        dir("history").join("alice.txt"),
+    ];
+    for file in &files {
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, "").unwrap();
+        let open = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(file, open).unwrap();
+    }
+    let mut t = Terminal::rich(server.port, &home, &["--log"]);
+    t.login("alice");
+    t.quit();
+    for file in &files {
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    }
+}

@@ -130,6 +130,32 @@ fn a_history_file_that_cannot_be_made_gives_one_warning_and_the_client_goes_on()
     t.quit();
 }
 
+/// A history file that is no regular file (a FIFO, which would block, or a
+/// device, such as one that never ends) is not used: one warning, and the
+/// client goes on.
+#[test]
+fn a_history_file_that_is_no_regular_file_is_not_used() {
+    let server = start_server(&[]);
+    let home = temp_home("nonregular");
+    let fifo = home.join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for path in [fifo.as_path(), std::path::Path::new("/dev/null")] {
+        let mut t = Terminal::rich(
+            server.port,
+            &home,
+            &["--history-file", path.to_str().unwrap()],
+        );
+        t.login("alice");
+        t.wait_for(text::NOT_A_FILE);
+        t.wait_for("going on without it");
+        t.send_line("@echobot still works");
+        t.wait_for(&from("echobot", "still works"));
+        assert_eq!(t.count("going on without it"), 1, "{}", t.dump());
+        t.quit();
+    }
+}
+
 #[test]
 fn a_pasted_block_of_lines_is_sent_as_that_many_lines_each_in_the_history() {
     let server = start_server(&[]);

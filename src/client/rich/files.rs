@@ -70,8 +70,9 @@ fn file_name(text: &str) -> String {
     name
 }
 
-/// Opens `path` for appending, creating it (and its folders) readable and
-/// writable by its owner only.
+/// Opens `path` for appending, creating it (and its folders), readable and
+/// writable by its owner only. Only a regular file will do: a FIFO would
+/// block, a device (`/dev/zero`) never end.
 pub(crate) fn open_private(path: &Path) -> io::Result<File> {
     if let Some(dir) = path.parent() {
         let mut builder = std::fs::DirBuilder::new();
@@ -88,9 +89,24 @@ pub(crate) fn open_private(path: &Path) -> io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options
+            .mode(0o600)
+            .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits());
     }
-    options.open(path)
+    let file = options.open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(io::Error::other(text::NOT_A_FILE));
+    }
+    // A file made before (by an older version, or by hand) too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if metadata.permissions().mode() & 0o777 != 0o600 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(file)
 }
 
 /// Appends one entry to a history file in rustyline's format (a first line
