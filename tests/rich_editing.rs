@@ -282,6 +282,33 @@ fn tab_completes_names_most_recent_first_waits_for_a_fresh_list_and_never_prints
     t.quit();
 }
 
+/// Tab pressed again on the same line shows the same list of names once;
+/// in front of a space (a word completed in the middle of a line) it adds
+/// no second space.
+#[test]
+fn tab_lists_the_names_once_per_line_and_adds_no_second_space() {
+    let server = start_server(&[]);
+    let _bob = Client::login(&server, "bob");
+    let _bobby = Client::login(&server, "bobby");
+    let home = temp_home("tabonce");
+    let mut t = Terminal::rich(server.port, &home, &["--no-history"]);
+    t.login("alice");
+    t.send("@bo\t");
+    t.wait_until("the common start", |t| t.cursor_row() == "alice> @bob");
+    t.wait_for("@bob  @bobby");
+    t.send("\t\t");
+    t.send("b\t");
+    t.wait_until("the one name", |t| t.cursor_row() == "alice> @bobby");
+    assert_eq!(t.count("@bob  @bobby"), 1, "{}", t.dump());
+    // `@bobb| hello`: the name completes, the space stays one.
+    t.send("\x15@bobb hello\x1b[D\x1b[D\x1b[D\x1b[D\x1b[D\x1b[D\t");
+    t.wait_until("the name in the line", |t| {
+        t.cursor_row() == "alice> @bobby hello"
+    });
+    t.send("\x05\x15");
+    t.quit();
+}
+
 /// In a busy chat, Tab still asks for a fresh list once the last one is a
 /// few seconds old: messages do not make the names fresh, so someone who
 /// left is not offered and someone who came is.

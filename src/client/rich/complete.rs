@@ -20,7 +20,8 @@ pub(crate) struct Completion {
 
 /// Completes the first word of `line` up to `cursor`. `names` are offered
 /// in their order (the session orders them: the last person who wrote
-/// first, yourself last). `None` when nothing matches.
+/// first, yourself last). A whole name or command gets a space after it,
+/// unless one follows already. `None` when nothing matches.
 pub(crate) fn complete(
     line: &str,
     cursor: usize,
@@ -52,7 +53,9 @@ pub(crate) fn complete(
         [] => None,
         [only] => {
             // A command that takes an argument gets its space too.
-            let space = if sigil.is_empty() && [TO, REPLY, REPLY_SHORT].contains(only) {
+            let space = if line[cursor..].starts_with(' ') {
+                ""
+            } else if sigil.is_empty() && [TO, REPLY, REPLY_SHORT].contains(only) {
                 " "
             } else {
                 suffix
@@ -104,6 +107,13 @@ mod tests {
         let c = complete("@bo", 3, &names(&["alice", "bob"])).unwrap();
         assert_eq!((c.range, c.with.as_str()), (0..3, "@bob "));
         assert!(c.choices.is_empty());
+    }
+
+    #[test]
+    fn no_second_space_before_a_space() {
+        let c = complete("@bobb hello", 5, &names(&["bobby"])).unwrap();
+        assert_eq!((c.range, c.with.as_str()), (0..5, "@bobby"));
+        assert_eq!(complete("!t x", 2, &[]).unwrap().with, "!to");
     }
 
     #[test]

@@ -409,15 +409,22 @@ impl Completer for ChatHelper {
             return Ok((pos, Vec::new()));
         };
         if !found.choices.is_empty() {
-            // Several: the list is a line above the prompt.
+            // Several: the list is a line above the prompt, not again for
+            // the line as the last Tab left it.
             let list = found
                 .choices
                 .iter()
                 .map(SafeText::as_str)
                 .collect::<Vec<_>>()
                 .join("  ");
-            let list = SafeText::neutralise_str(&list).into_owned();
-            self.shared.own_line(Line::Text(Kind::Info, list));
+            let left = format!("{}{}", found.with, &line[found.range.end..]);
+            let mut state = self.shared.lock();
+            let last = state.listed.replace((left, list.clone()));
+            drop(state);
+            if last.is_none_or(|(left, last)| left != line || last != list) {
+                let list = SafeText::neutralise_str(&list).into_owned();
+                self.shared.own_line(Line::Text(Kind::Info, list));
+            }
         }
         Ok((found.range.start, vec![found.with]))
     }
