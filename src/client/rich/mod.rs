@@ -50,6 +50,11 @@ use style::{Palette, Style};
 /// show in a moment, and to keep a flood in bounded memory.
 const BACKLOG_LIMIT: usize = 1 << 20;
 
+/// The room left at the start of the lines of one read of the socket, for
+/// what goes before them (the bell, a title: see `printer`), so that a huge
+/// line is not copied to make room.
+const BEFORE_ROOM: usize = 512;
+
 /// On the way out, how long a `readline` under way has to stop (at once,
 /// unless it waits for a key in a search).
 const STOP_WAIT: Duration = Duration::from_millis(250);
@@ -82,6 +87,10 @@ impl Screen for RichScreen {
             .pending_at
             .get_or_insert_with(|| (Local::now(), lock(log).logging()));
         let pending = &mut self.pending;
+        if pending.text.is_empty() {
+            // Room for the bell and the title, which go first.
+            pending.text.reserve(line.len() + BEFORE_ROOM);
+        }
         self.style.push_line(&mut pending.text, line, at);
         pending.text.push('\n');
         pending.lines += 1;
@@ -216,14 +225,20 @@ impl RichScreen {
             }
         }
         // A message rustyline holds (it never shows it now).
-        out.push_str(&state.unconfirmed.take().unwrap_or_default());
+        let mut not_shown = 0;
+        if let Some(held) = state.unconfirmed.take() {
+            match held.copy {
+                Some(copy) => out.push_str(&copy),
+                None => not_shown = held.lines,
+            }
+        }
         let left = std::mem::take(&mut state.queue);
         let draft = std::mem::take(&mut state.draft);
         let logged_in = state.phase.me().is_some();
         let history = state.history.clone();
         drop(state);
         write_direct(&out);
-        self.write_left(left);
+        self.write_left(left, not_shown);
         // Each line of it (a paste may hold several) on its own.
         for line in draft.split('\n').map(readline::clean) {
             if line.trim().is_empty() {
@@ -245,12 +260,11 @@ impl RichScreen {
     }
 
     /// Writes the lines still waiting, for [`SHOW_LEFT_TIME`] at most, and
-    /// counts the rest.
-    fn write_left(&mut self, left: impl IntoIterator<Item = Chunk>) {
+    /// counts the rest (after `not_shown` lines already not shown).
+    fn write_left(&mut self, left: impl IntoIterator<Item = Chunk>, mut not_shown: usize) {
         const PIECE: usize = 16 * 1024;
         let started = Instant::now();
         let mut log = lock(&self.log);
-        let mut not_shown = 0;
         for chunk in left {
             for (at, line) in &chunk.plain {
                 log.write(*at, std::iter::once(line.as_str()));

@@ -75,6 +75,15 @@ pub(crate) struct Chunk {
     pub(crate) plain: Vec<(DateTime<Local>, SafeText<'static>)>,
 }
 
+/// A message rustyline may still hold: a copy of it, unless it is a huge
+/// line (which the way out counts rather than writes: copying it would
+/// double its memory), and how many lines it has.
+#[derive(Debug)]
+pub(crate) struct Unconfirmed {
+    pub(crate) copy: Option<String>,
+    pub(crate) lines: usize,
+}
+
 /// Everything the threads share, under one lock.
 #[derive(Debug, Default)]
 pub(crate) struct State {
@@ -88,8 +97,8 @@ pub(crate) struct State {
     /// Since when the printer thread has been in a call to the printer.
     pub(crate) printing: Option<Instant>,
     /// The last message given to rustyline, until its sentinel has been
-    /// taken (until then rustyline may still hold it), rendered.
-    pub(crate) unconfirmed: Option<String>,
+    /// taken (until then rustyline may still hold it).
+    pub(crate) unconfirmed: Option<Unconfirmed>,
     /// When rustyline last took a message (and began to write it).
     pub(crate) taken: Option<Instant>,
     /// The printer thread is writing straight to the terminal.
