@@ -1,6 +1,8 @@
 //! Tab completion, sans-IO: `@` and a name, or `!` and a command, at the
 //! start of the line.
 
+use rustyline::completion::longest_common_prefix;
+
 use crate::client::command::{HELP, QUIT, REPLY, REPLY_SHORT, TO, WHO};
 use crate::client::safe::SafeText;
 
@@ -67,31 +69,17 @@ pub(crate) fn complete(
             })
         }
         several => {
-            let common = common_prefix(several);
+            let choices: Vec<String> = several.iter().map(|c| format!("{sigil}{c}")).collect();
             Some(Completion {
                 range: 0..cursor,
-                with: format!("{sigil}{common}"),
-                choices: several
+                with: longest_common_prefix(&choices).unwrap_or(sigil).to_string(),
+                choices: choices
                     .iter()
-                    .map(|c| SafeText::neutralise_str(&format!("{sigil}{c}")).into_owned())
+                    .map(|c| SafeText::neutralise_str(c).into_owned())
                     .collect(),
             })
         }
     }
-}
-
-/// The longest start that all of `words` share (at a character boundary).
-fn common_prefix<'a>(words: &[&'a str]) -> &'a str {
-    let first = words[0];
-    let mut end = first.len();
-    for word in &words[1..] {
-        end = first
-            .char_indices()
-            .zip(word.chars())
-            .find(|((_, a), b)| a != b)
-            .map_or(end.min(word.len()), |((i, _), _)| i.min(end));
-    }
-    &first[..end]
 }
 
 #[cfg(test)]
@@ -151,8 +139,9 @@ mod tests {
 
     #[test]
     fn common_start_is_cut_at_a_character() {
-        assert_eq!(common_prefix(&["éa", "éb"]), "é");
-        assert_eq!(common_prefix(&["ab", "abc"]), "ab");
-        assert_eq!(common_prefix(&["x", "y"]), "");
+        let c = complete("@", 1, &names(&["éa", "éb"])).unwrap();
+        assert_eq!(c.with, "@é");
+        let c = complete("@", 1, &names(&["x", "y"])).unwrap();
+        assert_eq!(c.with, "@");
     }
 }

@@ -136,8 +136,7 @@ impl Screen for RichScreen {
         let warning = lock(&self.log).open(&self.address, self.port, &name);
         let mut state = self.shared.lock();
         state.phase = Phase::Chatting { me: name.clone() };
-        state.login = Some((name, self.address.clone(), self.port));
-        state.logins += 1;
+        state.login = Some(name);
         drop(state);
         self.shared.notify();
         if let Some(warning) = warning {
@@ -342,7 +341,8 @@ pub(super) fn start(
         style: style.clone(),
         history: settings.history.clone(),
         log: Arc::clone(&log),
-        logins: 0,
+        address: settings.address.clone(),
+        port: settings.port,
         history_file: None,
         kept: Vec::new(),
     };

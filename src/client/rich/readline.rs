@@ -95,8 +95,9 @@ pub(crate) struct Reader {
     pub(crate) style: Style,
     pub(crate) history: HistoryChoice,
     pub(crate) log: Arc<Mutex<Log>>,
-    /// The logins handled (history opened).
-    pub(crate) logins: u64,
+    /// The server, which names the history.
+    pub(crate) address: String,
+    pub(crate) port: u16,
     pub(crate) history_file: Option<PathBuf>,
     /// Lines not sent since the last login, for its history too.
     pub(crate) kept: Vec<String>,
@@ -179,13 +180,9 @@ impl Reader {
             if state.finishing {
                 return None;
             }
-            if state.logins != self.logins {
-                self.logins = state.logins;
-                let login = state.login.clone();
+            if let Some(name) = state.login.take() {
                 drop(state);
-                if let Some((name, address, port)) = login {
-                    self.logged_in(editor, &name, &address, port);
-                }
+                self.logged_in(editor, &name);
                 state = self.shared.lock();
                 continue;
             }
@@ -205,15 +202,9 @@ impl Reader {
 
     /// Logged in as `name`: the history of this server and name, with the
     /// lines kept unsent since the last login.
-    fn logged_in(
-        &mut self,
-        editor: &mut Editor<ChatHelper, FileHistory>,
-        name: &SafeText<'static>,
-        address: &str,
-        port: u16,
-    ) {
+    fn logged_in(&mut self, editor: &mut Editor<ChatHelper, FileHistory>, name: &SafeText<'_>) {
         self.style.me = Some(name.to_string());
-        let path = history_path(&self.history, address, port, name);
+        let path = history_path(&self.history, &self.address, self.port, name);
         let kept = std::mem::take(&mut self.kept);
         if path == self.history_file {
             return;

@@ -106,9 +106,9 @@ pub(crate) struct State {
     pub(crate) phase: Phase,
     /// The current conversation.
     pub(crate) with: Option<SafeText<'static>>,
-    /// Logged in as this name to this server (a new login counts up).
-    pub(crate) login: Option<(SafeText<'static>, String, u16)>,
-    pub(crate) logins: u64,
+    /// Logged in as this name, and the readline thread has not opened its
+    /// history yet.
+    pub(crate) login: Option<SafeText<'static>>,
     /// Names to complete, in order, and when the server last listed them.
     pub(crate) names: Vec<SafeText<'static>>,
     pub(crate) names_at: Option<Instant>,
