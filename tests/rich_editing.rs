@@ -512,6 +512,25 @@ fn written(t: &mut Terminal, path: &std::path::Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
+/// Ctrl-Z where nothing can continue a stopped client (it leads its own
+/// session here, as in `tmux new chat`): the system does not stop it, and
+/// the line goes on where it was, drawn once.
+#[test]
+fn ctrl_z_without_job_control_leaves_the_line_as_it_was() {
+    let server = start_server(&[]);
+    let home = temp_home("nosuspend");
+    let mut t = Terminal::rich(server.port, &home, &["--no-history"]);
+    t.login("alice");
+    t.send("abc\x1b[D");
+    t.wait_until("the line", |t| t.cursor() == (3, 9));
+    t.send("\x1a");
+    t.send("X");
+    t.wait_until("the line typed on", |t| t.cursor_row() == "alice> abXc");
+    assert_eq!(t.count("alice> ab"), 1, "{}", t.dump());
+    t.send("\x05\x15");
+    t.quit();
+}
+
 /// Ctrl-Z in a shell with job control, as a user does it: while the client
 /// is stopped, the shell has the user's own terminal settings (also a shell
 /// that does not put them back itself, as dash); after `fg`, the client is

@@ -134,7 +134,11 @@ impl Reader {
             let goes_on = match read {
                 #[cfg(unix)]
                 Ok(draft) if suspending.is_some() => {
-                    terminal::suspend(&self.shared.modes);
+                    if !terminal::suspend(&self.shared.modes) {
+                        // Not stopped: the line is read on where it was.
+                        let rows = format!("{prompt}{draft}\n");
+                        write_direct(&terminal::clear_edit_rows(&rows, terminal::columns()));
+                    }
                     self.shared.lock().suspended = true;
                     let cursor = suspending.unwrap_or(0).min(draft.len());
                     let cursor = (0..=cursor)

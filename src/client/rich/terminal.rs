@@ -141,17 +141,27 @@ pub(crate) fn block_suspend(block: bool) {
 /// group as the terminal's own Ctrl-Z would, and once continued (`fg`)
 /// takes the terminal again. The signal reaches only the calling thread
 /// (every other one blocks it), so it stops the process before `kill`
-/// returns, and returns after SIGCONT; where nobody could continue the
-/// process (an orphaned process group, or SIGTSTP ignored), the system drops
-/// the signal and it returns at once.
+/// returns, and returns after SIGCONT. Where nothing could continue the
+/// process (an orphaned process group, as a client that leads its own
+/// session) the system drops the signal and it returns at once: false.
 #[cfg(unix)]
-pub(crate) fn suspend(modes: &Modes) {
+pub(crate) fn suspend(modes: &Modes) -> bool {
     use nix::sys::signal::{kill, Signal};
     use nix::unistd::Pid;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, OnceLock};
+    static CONTINUED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    let continued = CONTINUED.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let _ = signal_hook::flag::register(signal_hook::consts::SIGCONT, Arc::clone(&flag));
+        flag
+    });
+    continued.store(false, Ordering::SeqCst);
     super::printer::write_direct(&format!("{TITLE_RESTORE}{SHOW_CURSOR}"));
     modes.restore(false);
     let _ = kill(Pid::from_raw(0), Signal::SIGTSTP);
     modes.take_over();
+    continued.load(Ordering::SeqCst)
 }
 
 /// The console's input modes on Windows (rustyline sets its own for each
