@@ -512,6 +512,56 @@ fn written(t: &mut Terminal, path: &std::path::Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
+/// An interactive shell with job control in a terminal, in `home`, and the
+/// terminal's settings there (`stty -g`).
+fn interactive_shell(shell: &[&str], home: &std::path::Path) -> (Terminal, String) {
+    let mut cmd = Command::new(shell[0]);
+    cmd.args(&shell[1..])
+        .current_dir(home)
+        .env("PS1", "$ ")
+        .env("TERM", "xterm-256color")
+        .env("NO_COLOR", "1")
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"));
+    let mut t = Terminal::start(cmd, 24, 80);
+    t.wait_until("the shell's prompt", |t| t.cursor_row() == "$");
+    // A terminal as a user has it (the pseudo-terminal starts without echo).
+    t.send("stty echo; stty -g > user\r");
+    let user = written(&mut t, &home.join("user"));
+    (t, user)
+}
+
+/// Ctrl-Z while no prompt is shown (here, while the server takes its time
+/// to answer the login) stops the client once the prompt is there, so that
+/// the shell gets the user's settings then too.
+#[test]
+fn ctrl_z_before_the_prompt_takes_effect_at_the_prompt() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let home = temp_home("suspend-early");
+    let (mut t, user) = interactive_shell(&["dash", "-i"], &home);
+    t.send(format!(
+        "'{}' --port {port} --no-history --name alice\r",
+        chat().display()
+    ));
+    let (mut conn, _) = listener.accept().unwrap();
+    let mut hello = [0u8; 64];
+    let _ = std::io::Read::read(&mut conn, &mut hello).unwrap();
+    t.send("\x1a");
+    t.settle(Duration::from_millis(300));
+    assert!(!t.screen().contains("Stopped"), "{}", t.dump());
+    std::io::Write::write_all(&mut conn, b"HELLO alice\n").unwrap();
+    t.wait_for("Stopped");
+    t.send("stty -g > stopped\r");
+    assert_eq!(written(&mut t, &home.join("stopped")), user);
+    t.send("fg\r");
+    t.wait_prompt("alice> ");
+    t.send("!quit\r");
+    t.wait_until("the shell's prompt again", |t| t.cursor_row() == "$");
+    t.send("exit\r");
+}
+
 /// Ctrl-Z where nothing can continue a stopped client (it leads its own
 /// session here, as in `tmux new chat`): the system does not stop it, and
 /// the line goes on where it was, drawn once.
@@ -545,21 +595,7 @@ fn ctrl_z_gives_the_shell_the_users_settings_and_fg_brings_the_line_back() {
     ] {
         let mut bob = Client::login(&server, "bob");
         let home = temp_home(&format!("suspend-{}", shell[0]));
-        let mut cmd = Command::new(shell[0]);
-        cmd.args(&shell[1..])
-            .current_dir(&home)
-            .env("PS1", "$ ")
-            .env("TERM", "xterm-256color")
-            .env("NO_COLOR", "1")
-            .env("HOME", &home)
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CONFIG_HOME", home.join("config"));
-        let mut t = Terminal::start(cmd, 24, 80);
-        t.wait_until("the shell's prompt", |t| t.cursor_row() == "$");
-        // A terminal as a user has it (the pseudo-terminal starts without
-        // echo).
-        t.send("stty echo; stty -g > user\r");
-        let user = written(&mut t, &home.join("user"));
+        let (mut t, user) = interactive_shell(shell, &home);
         t.send(format!(
             "clear; '{}' --port {} --no-history --name alice\r",
             chat().display(),
@@ -608,9 +644,11 @@ fn ctrl_z_gives_the_shell_the_users_settings_and_fg_brings_the_line_back() {
             );
         }
         // Editing works (the arrow moved the cursor, not printed `^[[D`),
-        // and Ctrl-C clears the line rather than ending the client.
-        t.send("\x1b[DX");
+        // Ctrl-@ stops nothing, and Ctrl-C clears the line rather than
+        // ending the client.
+        t.send("\x00\x1b[DX");
         t.wait_until("the edit", |t| t.cursor_row() == "alice> helloX world");
+        assert_eq!(t.count("Stopped"), 1, "{}", t.dump());
         t.send("\x03");
         t.wait_until("a cleared line", |t| t.cursor_row() == "alice>");
         t.send("!quit\r");

@@ -84,6 +84,19 @@ pub(crate) fn editor(
         };
         editor.bind_sequence(key, EventHandler::Conditional(Box::new(handler)));
     }
+    // Between prompts Ctrl-Z stops nothing (see `terminal::Modes`): the key
+    // that stands for "none" then, which rustyline would take for its own
+    // suspend, does what it did.
+    #[cfg(unix)]
+    {
+        let none = char::from(nix::libc::_POSIX_VDISABLE);
+        let cmd = if none.is_control() {
+            Cmd::Noop
+        } else {
+            Cmd::SelfInsert(1, none)
+        };
+        editor.bind_sequence(KeyEvent::new(none, rustyline::Modifiers::NONE), cmd);
+    }
     Ok(editor)
 }
 

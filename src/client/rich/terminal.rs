@@ -62,7 +62,8 @@ pub(crate) fn clear_edit_rows(before_cursor: &str, columns: usize) -> String {
 /// The terminal's modes as the user has them, put back on the way out, and
 /// while Ctrl-Z has stopped the client. Between two lines read (while no
 /// prompt is shown, as during a login) what is typed is neither echoed nor
-/// edited by the system: it waits for the next prompt.
+/// edited by the system, and Ctrl-Z stops nothing: it waits for the next
+/// prompt.
 #[derive(Debug, Default)]
 pub(crate) struct Modes {
     saved: Mutex<Saved>,
@@ -98,6 +99,10 @@ impl Modes {
                 quiet.local_flags &= !(LocalFlags::ECHO | LocalFlags::ICANON);
                 quiet.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
                 quiet.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
+                // Ctrl-Z waits for the next prompt too, which suspends
+                // properly (see `suspend`).
+                quiet.control_chars[SpecialCharacterIndices::VSUSP as usize] =
+                    nix::libc::_POSIX_VDISABLE;
                 let _ = tcsetattr(io::stdin(), SetArg::TCSADRAIN, &quiet);
             }
         }
