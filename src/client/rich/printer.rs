@@ -1,7 +1,8 @@
 //! The printer thread: the one owner of rustyline's external printer. It
-//! takes the lines waiting, styles and logs them, and gives rustyline all of
-//! them at once (up to [`BATCH`]) while a `readline` runs, or writes them
-//! itself while none does ([`super::shared`] says when each is allowed).
+//! takes the lines waiting, logs them, and gives rustyline all of them at
+//! once (up to what the terminal takes in [`BATCH_TIME`]) while a
+//! `readline` runs, or writes them itself while none does
+//! ([`super::shared`] says when each is allowed).
 
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
