@@ -239,14 +239,16 @@ impl RichScreen {
         write_direct(&out);
         self.write_left(left, not_shown);
         // Each line of it (a paste may hold several) on its own.
-        for line in draft.split('\n').map(readline::clean) {
-            if line.trim().is_empty() {
-                continue;
-            }
-            if let Some(path) = history.as_ref().filter(|_| logged_in) {
-                let _ = files::append_history(path, &line);
-            }
-            let notice = Line::notice(text::not_sent(&SafeText::neutralise_str(&line)));
+        let draft: Vec<String> = draft
+            .split('\n')
+            .map(readline::clean)
+            .filter(|line| !line.trim().is_empty())
+            .collect();
+        if let Some(path) = history.filter(|_| logged_in && !draft.is_empty()) {
+            let _ = files::append_history(&path, &draft);
+        }
+        for line in &draft {
+            let notice = Line::notice(text::not_sent(&SafeText::neutralise_str(line)));
             write_direct(&format!("{}\n", self.style.line(&notice, Local::now())));
         }
         write_direct(&format!(

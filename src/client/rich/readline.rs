@@ -22,7 +22,7 @@ use rustyline::{
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::complete::complete;
-use super::files::{history_path, open_private, warning, Log, HISTORY_SIZE};
+use super::files::{history_path, history_settings, open_private, warning, Log};
 use super::phase::Phase;
 use super::printer::{lock, retitle, write_direct};
 use super::shared::{Drawn, Shared, State};
@@ -51,14 +51,12 @@ pub(crate) fn editor(
     inputs: &UnboundedSender<UserInput>,
     edit_mode: EditModeChoice,
 ) -> rustyline::Result<Editor<ChatHelper, FileHistory>> {
-    let config = Config::builder()
+    let config = history_settings(Config::builder())?
         // First: choosing the keys sets the key sequences' timeout too.
         .edit_mode(match edit_mode {
             EditModeChoice::Emacs => EditMode::Emacs,
             EditModeChoice::Vi => EditMode::Vi,
         })
-        .max_history_size(HISTORY_SIZE)?
-        .history_ignore_dups(true)?
         .auto_add_history(false)
         .completion_type(CompletionType::List)
         .keyseq_timeout(Some(ESCAPE_WAIT_MS))
