@@ -13,7 +13,7 @@
 //! - `phase`: asking for a name, chatting, offline: the prompt and the title.
 //! - `complete`: what Tab offers. `style`: colours, timestamps, and what the
 //!   neutraliser wrote in reverse video. `files`: the history's place and
-//!   the log. `terminal`: the modes saved and put back, the title.
+//!   the log. `terminal`: the modes saved and put back, Ctrl-Z, the title.
 
 mod complete;
 mod files;

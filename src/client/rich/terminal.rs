@@ -1,6 +1,6 @@
 //! The little rich mode itself does to the terminal around rustyline: its
-//! modes saved and put back, the window title, and the edit rows cleared on
-//! the way out.
+//! modes saved and put back, Ctrl-Z, the window title, and the edit rows
+//! cleared on the way out.
 
 use std::io;
 use std::sync::Mutex;
