@@ -2,6 +2,8 @@
 //! `--name` and the config file, timestamps, sender colours, the bell, the
 //! window title and the log.
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
@@ -123,10 +125,11 @@ fn a_name_taken_after_a_reconnect_is_asked_again() {
     let server = start_server_on(port, &[]);
     let _thief = Client::login(&server, "alice");
     t.wait_for(&text::name_in_use(&"alice".into()));
-    t.wait_for(text::ENTER_LOGIN);
     // The line being typed keeps its prompt (the one after the line typed
-    // offline); what is typed now is a name.
+    // offline), and is no name: Enter brings the name prompt.
     t.wait_prompt("alice (offline)> ");
+    t.send("\r");
+    t.wait_until("the name prompt", |t| t.cursor_row() == ">");
     t.send_line("alice2");
     t.wait_prompt("alice2> ");
     // Under the new name too.
@@ -135,6 +138,98 @@ fn a_name_taken_after_a_reconnect_is_asked_again() {
         t.cursor_row() == "alice2> @echobot important words"
     });
     t.send("\x15");
+    t.quit();
+}
+
+/// A server that answers one login per connection, as the test says: the
+/// name the client asked for, and the answer given.
+struct LoginServer {
+    listener: std::net::TcpListener,
+}
+
+impl LoginServer {
+    fn start() -> (LoginServer, u16) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        (LoginServer { listener }, port)
+    }
+
+    /// The next connection and the name in its `HELLO-FROM`.
+    fn next(&self) -> (BufReader<TcpStream>, TcpStream, String) {
+        let (stream, _) = self.listener.accept().unwrap();
+        stream.set_read_timeout(Some(testkit::TIMEOUT)).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut hello = String::new();
+        reader.read_line(&mut hello).unwrap();
+        let name = hello
+            .trim_end()
+            .strip_prefix("HELLO-FROM ")
+            .unwrap_or(&hello);
+        (reader, stream, name.to_string())
+    }
+}
+
+/// After a reconnect, a line meant for the chat is never taken for a name:
+/// neither one typed while the client logs in again (it is not connected)
+/// nor one sent under the chat prompt once the name is found taken (not
+/// sent); both stay in the history, and the name is asked with the name
+/// prompt.
+#[test]
+fn a_line_typed_for_the_chat_never_becomes_a_name_after_a_reconnect() {
+    let (server, port) = LoginServer::start();
+    let home = temp_home("chatnotname");
+    let mut t = Terminal::rich(port, &home, &["--name", "alice"]);
+    let (_, mut first, name) = server.next();
+    assert_eq!(name, "alice");
+    first.write_all(b"HELLO alice\n").unwrap();
+    t.wait_prompt("alice> ");
+    drop(first);
+    t.wait_for(&text::reconnecting(1));
+    // The login again: its answer waits while a line is typed.
+    let (_, mut again, name) = server.next();
+    assert_eq!(name, "alice");
+    t.send("hello\r");
+    t.wait_for(text::NOT_CONNECTED);
+    again.write_all(b"IN-USE\n").unwrap();
+    drop(again);
+    t.wait_for(&text::name_in_use(&"alice".into()));
+    // The line being typed still has the chat prompt; sent, it is not a
+    // name, and the name prompt follows.
+    t.wait_prompt("alice (offline)> ");
+    t.send("still chatting\r");
+    t.wait_for(&text::not_sent(&"still chatting".into()));
+    t.wait_until("the name prompt", |t| t.cursor_row() == ">");
+    t.send("bob\r");
+    let (_, mut third, name) = server.next();
+    assert_eq!(name, "bob", "{}", t.dump());
+    third.write_all(b"HELLO bob\n").unwrap();
+    t.wait_prompt("bob> ");
+    // Both lines are in the history, under the new name too.
+    t.send("\x1b[A");
+    t.wait_until("the line not sent", |t| {
+        t.cursor_row() == "bob> still chatting"
+    });
+    t.send("\x1b[A");
+    t.wait_until("the line typed offline", |t| t.cursor_row() == "bob> hello");
+    t.send("\x15");
+    t.quit();
+}
+
+/// Lines pasted at the name prompt after the name are not messages: they
+/// are not sent, and say so.
+#[test]
+fn lines_pasted_after_a_name_at_the_name_prompt_are_not_sent() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let home = temp_home("namepaste");
+    let mut t = Terminal::rich(server.port, &home, &[]);
+    t.wait_for(text::WELCOME);
+    t.wait_until("the name prompt", |t| t.cursor_row() == ">");
+    t.send("\x1b[200~alice\n@bob hi\x1b[201~\r");
+    t.wait_for(&text::logged_in(&"alice".into()));
+    t.wait_for(&text::not_sent(&"@bob hi".into()));
+    t.wait_prompt("alice> ");
+    bob.expect_silence(300);
     t.quit();
 }
 
@@ -439,4 +534,31 @@ fn the_log_holds_every_line_shown_with_the_date_and_time_and_is_private() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+/// A log or history file that exists already, readable by others, is made
+/// readable by its owner only.
+#[test]
+fn existing_log_and_history_files_are_made_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = start_server(&[]);
+    let home = temp_home("private");
+    let dir = |kind: &str| home.join(format!("data/chat/{kind}/127.0.0.1_{}", server.port));
+    let files = [
+        dir("logs").join("alice.log"),
+        dir("history").join("alice.txt"),
+    ];
+    for file in &files {
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, "").unwrap();
+        let open = std::fs::Permissions::from_mode(0o644);
+        std::fs::set_permissions(file, open).unwrap();
+    }
+    let mut t = Terminal::rich(server.port, &home, &["--log"]);
+    t.login("alice");
+    t.quit();
+    for file in &files {
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    }
 }

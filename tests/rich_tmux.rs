@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chat::client::text;
 use testkit::client::{chat, TIMEOUT};
-use testkit::screen::temp_home;
+use testkit::screen::{history_entries, temp_home};
 use testkit::{from, start_server, Client};
 
 /// A tmux server of its own (its own socket), with one window running a
@@ -221,4 +221,38 @@ fn lines_that_come_during_a_search_show_after_it_once_and_in_order_when_it_ends_
     thread::sleep(Duration::from_millis(200));
     assert_eq!(from_bob(&tmux), expected);
     assert_eq!(tmux.count(&from("echobot", "hello")), 2);
+}
+
+/// Closing the terminal (the window killed) while a line is half typed: the
+/// line is in the history afterwards, as on every other way out.
+#[test]
+fn a_line_half_typed_when_the_terminal_closes_is_kept_in_the_history() {
+    let server = start_server(&[]);
+    let home = temp_home("tmux-closed");
+    let Some(tmux) = Tmux::start("closed", &client_command(server.port, &home), 80, 24) else {
+        return;
+    };
+    tmux.wait_until("the welcome", |t| t.count(text::WELCOME) == 1);
+    tmux.keys(&["alice", "Enter"]);
+    tmux.wait_until("the prompt", |t| t.lines().iter().any(|l| l == "alice>"));
+    tmux.keys(&["-l", "@bob words not sent yet"]);
+    tmux.wait_until("the typed line", |t| {
+        t.count("alice> @bob words not sent yet") == 1
+    });
+    tmux.run(&["kill-session", "-t", "t"]);
+    let file = home.join(format!(
+        "data/chat/history/127.0.0.1_{}/alice.txt",
+        server.port
+    ));
+    let deadline = Instant::now() + TIMEOUT;
+    let entries = || std::fs::read_to_string(&file).unwrap_or_default();
+    while !entries().contains("@bob words not sent yet") {
+        assert!(
+            Instant::now() < deadline,
+            "the line is not in the history: {:?}",
+            entries()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(history_entries(&file), ["@bob words not sent yet"]);
 }

@@ -59,7 +59,7 @@ struct Args {
     flood_lines: usize,
 
     /// Size of the big message in the huge scenario, in MB (10^6 bytes); the
-    /// small one is a tenth of it.
+    /// small one is a tenth of it. The rich-flood scenario sends one too.
     #[arg(long, value_name = "MB", default_value_t = 100)]
     huge_mb: usize,
 

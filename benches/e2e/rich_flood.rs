@@ -217,5 +217,24 @@ pub fn rich_flood(args: &Args, figures: &mut Figures<'_>) -> io::Result<()> {
         format!("CPU {}", Value::Ms(cpu).shown()),
         Verdict::Info,
     );
+    // One huge message (`--huge-mb`): what it costs in memory, as a
+    // multiple of its size (it is read once, and styled once for the
+    // terminal).
+    let size = args.huge_mb.max(1) * 1_000_000;
+    let mut huge = format!("DELIVERY {SENDER} ").into_bytes();
+    huge.resize(huge.len() + size - BODY64.len(), b'x');
+    huge.extend_from_slice(BODY64);
+    huge.push(b'\n');
+    let run = client_run(args, &huge, 1)?;
+    let factor = run.hwm as f64 / size as f64;
+    figures.add(
+        &format!(
+            "rich client peak memory for one {} MB message",
+            size / 1_000_000
+        ),
+        Value::Bytes(run.hwm as f64),
+        format!("{factor:.2}x the message; goal <= 2.2x"),
+        Verdict::from_goal(factor <= 2.2),
+    );
     Ok(())
 }

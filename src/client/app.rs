@@ -216,7 +216,9 @@ async fn chat(
                     }
                 }
                 // A server that refused a list: the names known now.
-                UserInput::RefreshNames if session.lists_refused() => names.give(session, screen),
+                UserInput::RefreshNames if session.lists_refused() => {
+                    names.give(session, screen, true);
+                }
                 UserInput::RefreshNames => {
                     connection.send(session.silent_list().to_bytes());
                     names.refresh_asked = true;
@@ -280,22 +282,24 @@ impl NamesSync {
         }
         let now = (session.names_version(), session.lists_answered());
         let Some(given) = self.given.replace(now) else {
-            return self.give(session, screen);
+            return self.give(session, screen, false);
         };
-        let answered = self.refresh_asked && now.1 != given.1;
-        if now.0 != given.0 || answered {
-            self.give(session, screen);
+        let listed = now.1 != given.1;
+        if now.0 != given.0 || (self.refresh_asked && listed) {
+            self.give(session, screen, listed);
         }
     }
 
-    fn give(&mut self, session: &Session, screen: &mut dyn Screen) {
+    /// `listed`: the names are the server's answer to a list (or it answers
+    /// none), not only what messages taught.
+    fn give(&mut self, session: &Session, screen: &mut dyn Screen, listed: bool) {
         self.refresh_asked = false;
         let names = session
             .names_by_recency()
             .into_iter()
             .map(|name| SafeText::neutralise_str(name).into_owned())
             .collect();
-        screen.names_changed(names);
+        screen.names_changed(names, listed);
     }
 }
 

@@ -76,8 +76,10 @@ pub(super) trait Screen {
     }
 
     /// The names to complete, in the order to offer them. Called when they
-    /// change, and after each answer to a refresh the screen asked for.
-    fn names_changed(&mut self, _names: Vec<SafeText<'static>>) {}
+    /// change, and after each answer to a refresh the screen asked for;
+    /// `listed` when they are the server's answer to a list (or the server
+    /// answers none), not only what messages taught.
+    fn names_changed(&mut self, _names: Vec<SafeText<'static>>, _listed: bool) {}
 
     /// What waits to be shown, for a screen that shows lines later (on a
     /// thread of its own); `None` for one that shows them at once.

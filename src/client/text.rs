@@ -273,6 +273,10 @@ pub fn no_history(path: &SafeText, reason: &SafeText) -> SafeText<'static> {
     )
 }
 
+/// Why a path names no file for the history or the log: it is something
+/// else (a FIFO, a device).
+pub const NOT_A_FILE: &str = "not a regular file";
+
 /// The log file could not be used.
 pub fn no_log(path: &SafeText, reason: &SafeText) -> SafeText<'static> {
     joined!(

@@ -1,6 +1,8 @@
 //! Tab completion, sans-IO: `@` and a name, or `!` and a command, at the
 //! start of the line.
 
+use rustyline::completion::longest_common_prefix;
+
 use crate::client::command::{HELP, QUIT, REPLY, REPLY_SHORT, TO, WHO};
 use crate::client::safe::SafeText;
 
@@ -20,7 +22,8 @@ pub(crate) struct Completion {
 
 /// Completes the first word of `line` up to `cursor`. `names` are offered
 /// in their order (the session orders them: the last person who wrote
-/// first, yourself last). `None` when nothing matches.
+/// first, yourself last). A whole name or command gets a space after it,
+/// unless one follows already. `None` when nothing matches.
 pub(crate) fn complete(
     line: &str,
     cursor: usize,
@@ -52,7 +55,9 @@ pub(crate) fn complete(
         [] => None,
         [only] => {
             // A command that takes an argument gets its space too.
-            let space = if sigil.is_empty() && [TO, REPLY, REPLY_SHORT].contains(only) {
+            let space = if line[cursor..].starts_with(' ') {
+                ""
+            } else if sigil.is_empty() && [TO, REPLY, REPLY_SHORT].contains(only) {
                 " "
             } else {
                 suffix
@@ -64,31 +69,17 @@ pub(crate) fn complete(
             })
         }
         several => {
-            let common = common_prefix(several);
+            let choices: Vec<String> = several.iter().map(|c| format!("{sigil}{c}")).collect();
             Some(Completion {
                 range: 0..cursor,
-                with: format!("{sigil}{common}"),
-                choices: several
+                with: longest_common_prefix(&choices).unwrap_or(sigil).to_string(),
+                choices: choices
                     .iter()
-                    .map(|c| SafeText::neutralise_str(&format!("{sigil}{c}")).into_owned())
+                    .map(|c| SafeText::neutralise_str(c).into_owned())
                     .collect(),
             })
         }
     }
-}
-
-/// The longest start that all of `words` share (at a character boundary).
-fn common_prefix<'a>(words: &[&'a str]) -> &'a str {
-    let first = words[0];
-    let mut end = first.len();
-    for word in &words[1..] {
-        end = first
-            .char_indices()
-            .zip(word.chars())
-            .find(|((_, a), b)| a != b)
-            .map_or(end.min(word.len()), |((i, _), _)| i.min(end));
-    }
-    &first[..end]
 }
 
 #[cfg(test)]
@@ -104,6 +95,13 @@ mod tests {
         let c = complete("@bo", 3, &names(&["alice", "bob"])).unwrap();
         assert_eq!((c.range, c.with.as_str()), (0..3, "@bob "));
         assert!(c.choices.is_empty());
+    }
+
+    #[test]
+    fn no_second_space_before_a_space() {
+        let c = complete("@bobb hello", 5, &names(&["bobby"])).unwrap();
+        assert_eq!((c.range, c.with.as_str()), (0..5, "@bobby"));
+        assert_eq!(complete("!t x", 2, &[]).unwrap().with, "!to");
     }
 
     #[test]
@@ -141,8 +139,9 @@ mod tests {
 
     #[test]
     fn common_start_is_cut_at_a_character() {
-        assert_eq!(common_prefix(&["éa", "éb"]), "é");
-        assert_eq!(common_prefix(&["ab", "abc"]), "ab");
-        assert_eq!(common_prefix(&["x", "y"]), "");
+        let c = complete("@", 1, &names(&["éa", "éb"])).unwrap();
+        assert_eq!(c.with, "@é");
+        let c = complete("@", 1, &names(&["x", "y"])).unwrap();
+        assert_eq!(c.with, "@");
     }
 }

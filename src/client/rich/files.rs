@@ -4,10 +4,13 @@
 //! `~/.local/share/chat`, on Linux), readable by their owner only.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Local};
+use rustyline::config::Builder;
+use rustyline::history::{FileHistory, History};
+use rustyline::Config;
 
 use crate::client::safe::SafeText;
 use crate::client::settings::HistoryChoice;
@@ -70,8 +73,9 @@ fn file_name(text: &str) -> String {
     name
 }
 
-/// Opens `path` for appending, creating it (and its folders) readable and
-/// writable by its owner only.
+/// Opens `path` for appending, creating it (and its folders), readable and
+/// writable by its owner only. Only a regular file will do: a FIFO would
+/// block, a device (`/dev/zero`) never end.
 pub(crate) fn open_private(path: &Path) -> io::Result<File> {
     if let Some(dir) = path.parent() {
         let mut builder = std::fs::DirBuilder::new();
@@ -88,25 +92,45 @@ pub(crate) fn open_private(path: &Path) -> io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options
+            .mode(0o600)
+            .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits());
     }
-    options.open(path)
+    let file = options.open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(io::Error::other(text::NOT_A_FILE));
+    }
+    // A file made before (by an older version, or by hand) too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if metadata.permissions().mode() & 0o777 != 0o600 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(file)
 }
 
-/// Appends one entry to a history file in rustyline's format (a first line
-/// `#V2`, and `\` and line breaks escaped), for the line left half-typed
-/// when the program ends (rustyline's own history is out of reach then).
-pub(crate) fn append_history(path: &Path, entry: &str) -> io::Result<()> {
-    let mut file = open_private(path)?;
-    let mut start = [0; 3];
-    let read = file.read(&mut start)?;
-    let mut text = String::new();
-    if read == 0 {
-        text.push_str("#V2\n");
+/// How the history is kept (rustyline's settings): at most
+/// [`HISTORY_SIZE`] lines, a line again right after itself not twice.
+pub(crate) fn history_settings(config: Builder) -> rustyline::Result<Builder> {
+    config
+        .max_history_size(HISTORY_SIZE)?
+        .history_ignore_dups(true)
+}
+
+/// Adds `entries` to the history file at `path`, through a history of its
+/// own (for the line left half-typed when the program ends: the editor's is
+/// out of reach then).
+pub(crate) fn append_history(path: &Path, entries: &[String]) -> rustyline::Result<()> {
+    let mut history = FileHistory::with_config(&history_settings(Config::builder())?.build());
+    // A file not made yet is made.
+    let _ = history.load(path);
+    for entry in entries {
+        history.add(entry)?;
     }
-    text.push_str(&entry.replace('\\', "\\\\").replace('\n', "\\n"));
-    text.push('\n');
-    write_whole(&mut file, text.as_bytes())
+    history.append(path)
 }
 
 /// Writes all of `bytes`, continuing after partial writes.
@@ -231,8 +255,10 @@ mod tests {
     fn a_line_kept_on_the_way_out_is_in_rustylines_format_and_private() {
         let dir = temp("history");
         let path = dir.join("h/127.0.0.1_5378/alice.txt");
-        append_history(&path, "@bob a\\b").unwrap();
-        append_history(&path, "two\nlines").unwrap();
+        // Made at login, as when the history is opened.
+        open_private(&path).unwrap();
+        append_history(&path, &["@bob a\\b".into()]).unwrap();
+        append_history(&path, &["two\nlines".into()]).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "#V2\n@bob a\\\\b\ntwo\\nlines\n"

@@ -13,7 +13,7 @@
 //! - `phase`: asking for a name, chatting, offline: the prompt and the title.
 //! - `complete`: what Tab offers. `style`: colours, timestamps, and what the
 //!   neutraliser wrote in reverse video. `files`: the history's place and
-//!   the log. `terminal`: the modes saved and put back, the title.
+//!   the log. `terminal`: the modes saved and put back, Ctrl-Z, the title.
 
 mod complete;
 mod files;
@@ -44,12 +44,16 @@ use printer::{lock, write_direct, Printer};
 use readline::Reader;
 use shared::{Chunk, Parked, Shared};
 use style::{Palette, Style};
-use terminal::Modes;
 
 /// How much may wait for the terminal before the main loop stops reading
 /// the server: enough for any burst a person can read, little enough to
 /// show in a moment, and to keep a flood in bounded memory.
 const BACKLOG_LIMIT: usize = 1 << 20;
+
+/// The room left at the start of the lines of one read of the socket, for
+/// what goes before them (the bell, a title: see `printer`), so that a huge
+/// line is not copied to make room.
+const BEFORE_ROOM: usize = 512;
 
 /// On the way out, how long a `readline` under way has to stop (at once,
 /// unless it waits for a key in a search).
@@ -70,7 +74,6 @@ pub(super) struct RichScreen {
     backlog: Arc<Backlog>,
     style: Style,
     log: Arc<Mutex<Log>>,
-    modes: Modes,
     finished: bool,
     /// The server, which names the history and the log.
     address: String,
@@ -84,6 +87,10 @@ impl Screen for RichScreen {
             .pending_at
             .get_or_insert_with(|| (Local::now(), lock(log).logging()));
         let pending = &mut self.pending;
+        if pending.text.is_empty() {
+            // Room for the bell and the title, which go first.
+            pending.text.reserve(line.len() + BEFORE_ROOM);
+        }
         self.style.push_line(&mut pending.text, line, at);
         pending.text.push('\n');
         pending.lines += 1;
@@ -129,8 +136,7 @@ impl Screen for RichScreen {
         let warning = lock(&self.log).open(&self.address, self.port, &name);
         let mut state = self.shared.lock();
         state.phase = Phase::Chatting { me: name.clone() };
-        state.login = Some((name, self.address.clone(), self.port));
-        state.logins += 1;
+        state.login = Some(name);
         drop(state);
         self.shared.notify();
         if let Some(warning) = warning {
@@ -157,10 +163,12 @@ impl Screen for RichScreen {
         true
     }
 
-    fn names_changed(&mut self, names: Vec<SafeText<'static>>) {
+    fn names_changed(&mut self, names: Vec<SafeText<'static>>, listed: bool) {
         let mut state = self.shared.lock();
         state.names = names;
-        state.names_at = Some(Instant::now());
+        if listed {
+            state.names_at = Some(Instant::now());
+        }
         drop(state);
         self.shared.notify();
     }
@@ -216,23 +224,31 @@ impl RichScreen {
             }
         }
         // A message rustyline holds (it never shows it now).
-        out.push_str(&state.unconfirmed.take().unwrap_or_default());
+        let mut not_shown = 0;
+        if let Some(held) = state.unconfirmed.take() {
+            match held.copy {
+                Some(copy) => out.push_str(&copy),
+                None => not_shown = held.lines,
+            }
+        }
         let left = std::mem::take(&mut state.queue);
-        let draft = if state.reading {
-            std::mem::take(&mut state.draft)
-        } else {
-            String::new()
-        };
+        let draft = std::mem::take(&mut state.draft);
         let logged_in = state.phase.me().is_some();
         let history = state.history.clone();
         drop(state);
         write_direct(&out);
-        self.write_left(left);
-        if !draft.trim().is_empty() {
-            if let Some(path) = history.filter(|_| logged_in) {
-                let _ = files::append_history(&path, &draft);
-            }
-            let notice = Line::notice(text::not_sent(&SafeText::neutralise_str(&draft)));
+        self.write_left(left, not_shown);
+        // Each line of it (a paste may hold several) on its own.
+        let draft: Vec<String> = draft
+            .split('\n')
+            .map(readline::clean)
+            .filter(|line| !line.trim().is_empty())
+            .collect();
+        if let Some(path) = history.filter(|_| logged_in && !draft.is_empty()) {
+            let _ = files::append_history(&path, &draft);
+        }
+        for line in &draft {
+            let notice = Line::notice(text::not_sent(&SafeText::neutralise_str(line)));
             write_direct(&format!("{}\n", self.style.line(&notice, Local::now())));
         }
         write_direct(&format!(
@@ -241,16 +257,15 @@ impl RichScreen {
             terminal::TITLE_RESTORE,
             terminal::SHOW_CURSOR
         ));
-        self.modes.restore();
+        self.shared.modes.restore(true);
     }
 
     /// Writes the lines still waiting, for [`SHOW_LEFT_TIME`] at most, and
-    /// counts the rest.
-    fn write_left(&mut self, left: impl IntoIterator<Item = Chunk>) {
+    /// counts the rest (after `not_shown` lines already not shown).
+    fn write_left(&mut self, left: impl IntoIterator<Item = Chunk>, mut not_shown: usize) {
         const PIECE: usize = 16 * 1024;
         let started = Instant::now();
         let mut log = lock(&self.log);
-        let mut not_shown = 0;
         for chunk in left {
             for (at, line) in &chunk.plain {
                 log.write(*at, std::iter::once(line.as_str()));
@@ -297,14 +312,12 @@ pub(super) fn start(
     let mut editor =
         readline::editor(&shared, &inputs, settings.edit_mode).map_err(io::Error::other)?;
     let external = editor.create_external_printer().map_err(io::Error::other)?;
-    let style = Style {
-        palette: Palette::detect(color),
-        timestamps: settings.timestamps,
-        me: None,
-    };
     let log = Arc::new(Mutex::new(Log::new(settings.log)));
     let backlog = Backlog::new(BACKLOG_LIMIT);
-    let modes = Modes::save();
+    shared.modes.take_over();
+    // Ctrl-Z stops the client from the `readline` thread alone.
+    #[cfg(unix)]
+    terminal::block_suspend(true);
     let title = Phase::Waiting.title(0);
     write_direct(&format!(
         "{}{}",
@@ -330,9 +343,10 @@ pub(super) fn start(
         style: style.clone(),
         history: settings.history.clone(),
         log: Arc::clone(&log),
-        logins: 0,
+        address: settings.address.clone(),
+        port: settings.port,
         history_file: None,
-        typed_offline: Vec::new(),
+        kept: Vec::new(),
     };
     std::thread::Builder::new()
         .name("readline".into())
@@ -344,7 +358,6 @@ pub(super) fn start(
         backlog,
         style,
         log,
-        modes,
         finished: false,
         address: settings.address.clone(),
         port: settings.port,

@@ -1,7 +1,8 @@
 //! The printer thread: the one owner of rustyline's external printer. It
-//! takes the lines waiting, styles and logs them, and gives rustyline all of
-//! them at once (up to [`BATCH`]) while a `readline` runs, or writes them
-//! itself while none does ([`super::shared`] says when each is allowed).
+//! takes the lines waiting, logs them, and gives rustyline all of them at
+//! once (up to what the terminal takes in [`BATCH_TIME`]) while a
+//! `readline` runs, or writes them itself while none does
+//! ([`super::shared`] says when each is allowed).
 
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -11,7 +12,7 @@ use rustyline::ExternalPrinter;
 
 use super::files::{write_whole, Log};
 use super::phase::Phase;
-use super::shared::{Shared, State, SENTINEL};
+use super::shared::{Shared, State, Unconfirmed, SENTINEL};
 use super::terminal;
 use crate::client::screen::Backlog;
 
@@ -24,6 +25,9 @@ const BATCH_MIN: usize = 4 * 1024;
 pub(crate) const BATCH_FIRST: usize = 16 * 1024;
 const BATCH_MAX: usize = 1024 * 1024;
 const BATCH_TIME: Duration = Duration::from_millis(50);
+/// The largest message a copy is kept of until rustyline has taken it (for
+/// the way out): any batch; a larger one is a huge line, only counted then.
+const COPY_MAX: usize = 2 * BATCH_MAX;
 
 pub(crate) struct Printer {
     pub(crate) shared: Arc<Shared>,
@@ -60,12 +64,15 @@ impl Printer {
                 return;
             }
             if state.open && !state.queue.is_empty() {
-                let (text, shown) = self.batch(&mut state);
+                let (text, shown, lines) = self.batch(&mut state);
                 // Taken from the queue: the main loop may read more while
                 // rustyline writes these.
                 self.backlog.shown(shown);
                 let len = text.len();
-                state.unconfirmed = Some(text.clone());
+                state.unconfirmed = Some(Unconfirmed {
+                    copy: (len <= COPY_MAX).then(|| text.clone()),
+                    lines,
+                });
                 let started = Instant::now();
                 state.printing = Some(started);
                 drop(state);
@@ -85,7 +92,7 @@ impl Printer {
                 state.unconfirmed = None;
                 shared.notify();
             } else if !state.reading && !state.queue.is_empty() {
-                let (text, shown) = self.batch(&mut state);
+                let (text, shown, _) = self.batch(&mut state);
                 state.direct = true;
                 drop(state);
                 write_direct(&text);
@@ -112,42 +119,51 @@ impl Printer {
         .clamp(BATCH_MIN, BATCH_MAX);
     }
 
-    /// Takes lines from the queue (up to the batch's size), logs them, and
-    /// joins them, after the bell and the title if they are due. Returns the
-    /// text and the bytes it takes from the backlog.
-    fn batch(&mut self, state: &mut State) -> (String, usize) {
-        let mut chunks = Vec::new();
-        let mut size = 0;
-        while let Some(chunk) = state.queue.pop_front() {
-            size += chunk.text.len();
-            chunks.push(chunk);
-            if size >= self.batch {
+    /// Takes lines from the queue (up to the batch's size, or one chunk
+    /// however large), logs them, and joins them, after the bell and the
+    /// title if they are due. Returns the text, the bytes it takes from the
+    /// backlog, and its lines. A chunk is never copied: the others join the
+    /// first (and a chunk that would not fit waits for the next batch), and
+    /// the bell and the title go into the room [`RichScreen`] leaves at its
+    /// start.
+    ///
+    /// [`RichScreen`]: super::RichScreen
+    fn batch(&mut self, state: &mut State) -> (String, usize, usize) {
+        let mut text = String::new();
+        let (mut counted, mut lines, mut messages) = (0, 0, 0);
+        let mut log = lock(&self.log);
+        while let Some(chunk) = state.queue.front() {
+            if lines > 0 && text.len() + chunk.text.len() > self.batch {
                 break;
             }
-        }
-        let mut log = lock(&self.log);
-        for (at, line) in chunks.iter().flat_map(|chunk| &chunk.plain) {
-            log.write(*at, std::iter::once(line.as_str()));
+            let Some(chunk) = state.queue.pop_front() else {
+                break;
+            };
+            for (at, line) in &chunk.plain {
+                log.write(*at, std::iter::once(line.as_str()));
+            }
+            counted += chunk.counted;
+            lines += chunk.lines;
+            messages += chunk.messages;
+            if text.is_empty() {
+                text = chunk.text;
+            } else {
+                text.push_str(&chunk.text);
+            }
         }
         drop(log);
-        let messages: usize = chunks.iter().map(|chunk| chunk.messages).sum();
-        let counted = chunks.iter().map(|chunk| chunk.counted).sum();
-        let mut text = String::new();
+        let mut before = String::new();
         if messages > 0 && matches!(state.phase, Phase::Chatting { .. }) {
             state.unread += messages;
             if self.bell {
-                text.push_str(terminal::BELL);
+                before.push_str(terminal::BELL);
             }
         }
-        text.push_str(&retitle(state));
-        if text.is_empty() && chunks.len() == 1 {
-            return (std::mem::take(&mut chunks[0].text), counted);
+        before.push_str(&retitle(state));
+        if !before.is_empty() {
+            text.insert_str(0, &before);
         }
-        text.reserve(size);
-        for chunk in &chunks {
-            text.push_str(&chunk.text);
-        }
-        (text, counted)
+        (text, counted, lines)
     }
 }
 

@@ -22,7 +22,7 @@ use rustyline::{
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::complete::complete;
-use super::files::{history_path, open_private, warning, Log, HISTORY_SIZE};
+use super::files::{history_path, history_settings, open_private, warning, Log};
 use super::phase::Phase;
 use super::printer::{lock, retitle, write_direct};
 use super::shared::{Drawn, Shared, State};
@@ -51,14 +51,12 @@ pub(crate) fn editor(
     inputs: &UnboundedSender<UserInput>,
     edit_mode: EditModeChoice,
 ) -> rustyline::Result<Editor<ChatHelper, FileHistory>> {
-    let config = Config::builder()
+    let config = history_settings(Config::builder())?
         // First: choosing the keys sets the key sequences' timeout too.
         .edit_mode(match edit_mode {
             EditModeChoice::Emacs => EditMode::Emacs,
             EditModeChoice::Vi => EditMode::Vi,
         })
-        .max_history_size(HISTORY_SIZE)?
-        .history_ignore_dups(true)?
         .auto_add_history(false)
         .completion_type(CompletionType::List)
         .keyseq_timeout(Some(ESCAPE_WAIT_MS))
@@ -84,6 +82,19 @@ pub(crate) fn editor(
         };
         editor.bind_sequence(key, EventHandler::Conditional(Box::new(handler)));
     }
+    // Between prompts Ctrl-Z stops nothing (see `terminal::Modes`): the key
+    // that stands for "none" then, which rustyline would take for its own
+    // suspend, does what it did.
+    #[cfg(unix)]
+    {
+        let none = char::from(nix::libc::_POSIX_VDISABLE);
+        let cmd = if none.is_control() {
+            Cmd::Noop
+        } else {
+            Cmd::SelfInsert(1, none)
+        };
+        editor.bind_sequence(KeyEvent::new(none, rustyline::Modifiers::NONE), cmd);
+    }
     Ok(editor)
 }
 
@@ -95,28 +106,60 @@ pub(crate) struct Reader {
     pub(crate) style: Style,
     pub(crate) history: HistoryChoice,
     pub(crate) log: Arc<Mutex<Log>>,
-    /// The logins handled (history opened).
-    pub(crate) logins: u64,
+    /// The server, which names the history.
+    pub(crate) address: String,
+    pub(crate) port: u16,
     pub(crate) history_file: Option<PathBuf>,
-    /// Lines typed while offline (kept in the history under a new name too).
-    pub(crate) typed_offline: Vec<String>,
+    /// Lines not sent since the last login, for its history too.
+    pub(crate) kept: Vec<String>,
 }
 
 impl Reader {
     /// Reads lines until the user quits or the program ends.
     pub(crate) fn run(mut self, mut editor: Editor<ChatHelper, FileHistory>) {
-        while let Some((prompt, styled)) = self.next_prompt(&mut editor) {
-            let read = editor.readline(&(prompt.as_str(), styled.as_str()));
+        #[cfg(unix)]
+        terminal::block_suspend(false);
+        // The line being typed when Ctrl-Z stopped the client, and the
+        // cursor in it.
+        let mut resumed: Option<(String, usize)> = None;
+        while let Some((prompt, styled, typed_for)) = self.next_prompt(&mut editor) {
+            let prompt_styled = (prompt.as_str(), styled.as_str());
+            let read = match &resumed {
+                Some((draft, cursor)) => {
+                    editor.readline_with_initial(&prompt_styled, draft.split_at(*cursor))
+                }
+                None => editor.readline(&prompt_styled),
+            };
             let mut state = self.shared.lock();
             state.reading = false;
             state.open = false;
             state.drawn = None;
-            state.draft.clear();
-            let phase = state.phase.clone();
+            let suspending = state.suspending.take();
+            // A line read is sent; any other end keeps the line typed for
+            // the way out (a terminal that cannot be read any more included).
+            if read.is_ok() && suspending.is_none() {
+                state.draft.clear();
+            }
             drop(state);
             self.shared.notify();
             let goes_on = match read {
-                Ok(text) => self.submit(&mut editor, &text, &phase, &prompt),
+                #[cfg(unix)]
+                Ok(draft) if suspending.is_some() => {
+                    if !terminal::suspend(&self.shared.modes) {
+                        // Not stopped: the line is read on where it was.
+                        let rows = format!("{prompt}{draft}\n");
+                        write_direct(&terminal::clear_edit_rows(&rows, terminal::columns()));
+                    }
+                    self.shared.lock().suspended = true;
+                    let cursor = suspending.unwrap_or(0).min(draft.len());
+                    let cursor = (0..=cursor)
+                        .rev()
+                        .find(|&at| draft.is_char_boundary(at))
+                        .unwrap_or(0);
+                    resumed = Some((draft, cursor));
+                    continue;
+                }
+                Ok(text) => self.submit(&mut editor, &text, &typed_for, &prompt),
                 Err(ReadlineError::Interrupted) => {
                     let _ = self.inputs.send(UserInput::Interrupt);
                     false
@@ -127,6 +170,7 @@ impl Reader {
                     false
                 }
             };
+            resumed = None;
             if !goes_on {
                 break;
             }
@@ -145,70 +189,55 @@ impl Reader {
     fn next_prompt(
         &mut self,
         editor: &mut Editor<ChatHelper, FileHistory>,
-    ) -> Option<(String, String)> {
+    ) -> Option<(String, String, Phase)> {
         let mut state = self.shared.lock();
         loop {
             if state.finishing {
                 return None;
             }
-            if state.logins != self.logins {
-                self.logins = state.logins;
-                let login = state.login.clone();
+            if let Some(name) = state.login.take() {
                 drop(state);
-                if let Some((name, address, port)) = login {
-                    self.logged_in(editor, &name, &address, port);
-                }
+                self.logged_in(editor, &name);
                 state = self.shared.lock();
                 continue;
             }
             if !state.direct {
-                if let Some(prompt) = state.phase.prompt(state.with.as_ref(), &self.style) {
+                if let Some((prompt, styled)) = state.phase.prompt(state.with.as_ref(), &self.style)
+                {
                     state.reading = true;
                     state.keyed = false;
                     state.searching = false;
-                    state.prompt = prompt.0.clone();
-                    return Some(prompt);
+                    state.prompt = prompt.clone();
+                    return Some((prompt, styled, state.phase.clone()));
                 }
             }
             state = self.shared.wait(state);
         }
     }
 
-    /// Logged in as `name`: the history of this server and name.
-    fn logged_in(
-        &mut self,
-        editor: &mut Editor<ChatHelper, FileHistory>,
-        name: &SafeText<'static>,
-        address: &str,
-        port: u16,
-    ) {
-        let renamed = self
-            .style
-            .me
-            .as_deref()
-            .is_some_and(|me| me != name.as_str());
+    /// Logged in as `name`: the history of this server and name, with the
+    /// lines kept unsent since the last login.
+    fn logged_in(&mut self, editor: &mut Editor<ChatHelper, FileHistory>, name: &SafeText<'_>) {
         self.style.me = Some(name.to_string());
-        let path = history_path(&self.history, address, port, name);
-        if path != self.history_file {
-            let _ = editor.clear_history();
-            self.history_file = None;
-            if let Some(path) = path {
-                let opened = open_private(&path)
-                    .map_err(ReadlineError::from)
-                    .and_then(|_| editor.load_history(&path));
-                match opened {
-                    Ok(()) => self.history_file = Some(path),
-                    Err(err) => self.warn(warning(text::no_history, &path, &err)),
-                }
-            }
-            self.shared.lock().history = self.history_file.clone();
+        let path = history_path(&self.history, &self.address, self.port, name);
+        let kept = std::mem::take(&mut self.kept);
+        if path == self.history_file {
+            return;
         }
-        // Lines typed while offline were promised to be in the history:
-        // under a new name too.
-        for line in std::mem::take(&mut self.typed_offline) {
-            if renamed {
-                self.remember(editor, &line);
+        let _ = editor.clear_history();
+        self.history_file = None;
+        if let Some(path) = path {
+            let opened = open_private(&path)
+                .map_err(ReadlineError::from)
+                .and_then(|_| editor.load_history(&path));
+            match opened {
+                Ok(()) => self.history_file = Some(path),
+                Err(err) => self.warn(warning(text::no_history, &path, &err)),
             }
+        }
+        self.shared.lock().history = self.history_file.clone();
+        for line in kept {
+            self.remember(editor, &line);
         }
     }
 
@@ -216,7 +245,7 @@ impl Reader {
         self.shared.own_line(Line::notice(line));
     }
 
-    /// Adds a line sent to the history (and its file).
+    /// Adds a line to the history (and its file).
     fn remember(&mut self, editor: &mut Editor<ChatHelper, FileHistory>, line: &str) {
         if !matches!(editor.add_history_entry(line), Ok(true)) {
             return;
@@ -231,14 +260,19 @@ impl Reader {
         }
     }
 
-    /// Enter: each line of what was typed (a paste may hold several) goes
-    /// to the main loop, in order, and into the history. False after
-    /// `!quit`.
+    /// Enter: each line of what was typed (a paste may hold several), in
+    /// order. A line goes to the main loop only when the client wants what
+    /// its prompt asked for: one name at the name prompt, messages and
+    /// commands at the chat prompt while connected. Any other line is not
+    /// sent, says so, and is kept in the history (also of the next login),
+    /// so that a line meant for the chat never becomes a name, nor a name a
+    /// message. False after `!quit`, whose following lines are left for the
+    /// way out.
     fn submit(
         &mut self,
         editor: &mut Editor<ChatHelper, FileHistory>,
         text: &str,
-        phase: &Phase,
+        typed_for: &Phase,
         prompt: &str,
     ) -> bool {
         let mut lines: Vec<String> = text.split('\n').map(clean).collect();
@@ -246,38 +280,60 @@ impl Reader {
             lines.pop();
         }
         let answers = self.shared.lock().answers;
-        let logged_in = matches!(phase, Phase::Chatting { .. } | Phase::Offline { .. });
-        for line in &lines {
+        let mut sent = 0;
+        for (i, line) in lines.iter().enumerate() {
             if lock(&self.log).logging() {
                 let echo = SafeText::neutralise_str(&format!("{prompt}{line}")).into_owned();
                 lock(&self.log).write(chrono::Local::now(), std::iter::once(echo.as_str()));
             }
+            if line.trim().is_empty() {
+                continue;
+            }
             let quit = line.trim() == QUIT;
-            if logged_in && !quit && !line.trim().is_empty() {
-                self.remember(editor, line);
-                if matches!(phase, Phase::Offline { .. }) {
-                    self.typed_offline.push(line.clone());
+            let mut state = self.shared.lock();
+            let refused = match (typed_for, &state.phase) {
+                _ if quit => None,
+                (Phase::AskingName, Phase::AskingName) => {
+                    // The prompt comes back when the client asks again.
+                    state.phase = Phase::Waiting;
+                    None
                 }
+                (Phase::Chatting { .. } | Phase::Offline { .. }, Phase::Chatting { .. }) => None,
+                (Phase::Chatting { .. } | Phase::Offline { .. }, Phase::Offline { .. }) => {
+                    Some(SafeText::from(text::NOT_CONNECTED))
+                }
+                _ => Some(text::not_sent(&SafeText::neutralise_str(line))),
+            };
+            if quit {
+                state.draft = lines[i + 1..].join("\n");
             }
-            if *phase == Phase::AskingName {
-                // The prompt comes back when the client asks again.
-                self.shared.lock().phase = Phase::Waiting;
+            drop(state);
+            if let Some(notice) = refused {
+                self.remember(editor, line);
+                self.kept.push(line.clone());
+                self.warn(notice);
+                continue;
             }
-            let permit = self.budget.take(line.len());
+            if !quit && *typed_for != Phase::AskingName {
+                self.remember(editor, line);
+            }
             let typed = Typed {
                 text: line.clone(),
-                permit,
+                permit: self.budget.take(line.len()),
             };
             if self.inputs.send(UserInput::Line(typed)).is_err() || quit {
                 return false;
             }
+            sent += 1;
         }
         // A line that changes the conversation: the next prompt shows it.
         if let [line] = lines.as_slice() {
-            if matches!(
-                Command::parse(line, Dialect::Rich),
-                Command::Converse(_) | Command::Reply("")
-            ) {
+            if sent == 1
+                && matches!(
+                    Command::parse(line, Dialect::Rich),
+                    Command::Converse(_) | Command::Reply("")
+                )
+            {
                 let deadline = Instant::now() + ANSWER_WAIT;
                 let mut state = self.shared.lock();
                 while state.answers == answers && Instant::now() < deadline {
@@ -291,7 +347,7 @@ impl Reader {
 
 /// A typed line without control characters (a paste may bring them), and
 /// with tabs as spaces.
-fn clean(line: &str) -> String {
+pub(crate) fn clean(line: &str) -> String {
     line.chars()
         .map(|c| if c == '\t' { ' ' } else { c })
         .filter(|&c| !crate::client::safe::needs_escape(c))
@@ -359,15 +415,22 @@ impl Completer for ChatHelper {
             return Ok((pos, Vec::new()));
         };
         if !found.choices.is_empty() {
-            // Several: the list is a line above the prompt.
+            // Several: the list is a line above the prompt, not again for
+            // the line as the last Tab left it.
             let list = found
                 .choices
                 .iter()
                 .map(SafeText::as_str)
                 .collect::<Vec<_>>()
                 .join("  ");
-            let list = SafeText::neutralise_str(&list).into_owned();
-            self.shared.own_line(Line::Text(Kind::Info, list));
+            let left = format!("{}{}", found.with, &line[found.range.end..]);
+            let mut state = self.shared.lock();
+            let last = state.listed.replace((left, list.clone()));
+            drop(state);
+            if last.is_none_or(|(left, last)| left != line || last != list) {
+                let list = SafeText::neutralise_str(&list).into_owned();
+                self.shared.own_line(Line::Text(Kind::Info, list));
+            }
         }
         Ok((found.range.start, vec![found.with]))
     }
@@ -477,11 +540,12 @@ impl ConditionalEventHandler for LeavingKey {
             Leaving::CtrlC => Cmd::Interrupt,
             Leaving::CtrlD if !empty => return None,
             Leaving::CtrlD => Cmd::EndOfFile,
+            // The line ends, kept (see `Reader::run`), so that rustyline
+            // gives the terminal back.
             #[cfg(unix)]
             Leaving::Suspend => {
-                self.shared.lock().suspended = true;
-                write_direct(terminal::TITLE_RESTORE);
-                Cmd::Suspend
+                self.shared.lock().suspending = Some(ctx.pos());
+                Cmd::AcceptLine
             }
         };
         self.shared.close_gate();

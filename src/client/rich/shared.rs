@@ -22,6 +22,7 @@ use chrono::{DateTime, Local};
 
 use super::phase::Phase;
 use super::style::Style;
+use super::terminal::Modes;
 use crate::client::render::Line;
 use crate::client::safe::SafeText;
 
@@ -74,6 +75,15 @@ pub(crate) struct Chunk {
     pub(crate) plain: Vec<(DateTime<Local>, SafeText<'static>)>,
 }
 
+/// A message rustyline may still hold: a copy of it, unless it is a huge
+/// line (which the way out counts rather than writes: copying it would
+/// double its memory), and how many lines it has.
+#[derive(Debug)]
+pub(crate) struct Unconfirmed {
+    pub(crate) copy: Option<String>,
+    pub(crate) lines: usize,
+}
+
 /// Everything the threads share, under one lock.
 #[derive(Debug, Default)]
 pub(crate) struct State {
@@ -87,8 +97,8 @@ pub(crate) struct State {
     /// Since when the printer thread has been in a call to the printer.
     pub(crate) printing: Option<Instant>,
     /// The last message given to rustyline, until its sentinel has been
-    /// taken (until then rustyline may still hold it), rendered.
-    pub(crate) unconfirmed: Option<String>,
+    /// taken (until then rustyline may still hold it).
+    pub(crate) unconfirmed: Option<Unconfirmed>,
     /// When rustyline last took a message (and began to write it).
     pub(crate) taken: Option<Instant>,
     /// The printer thread is writing straight to the terminal.
@@ -96,12 +106,14 @@ pub(crate) struct State {
     pub(crate) phase: Phase,
     /// The current conversation.
     pub(crate) with: Option<SafeText<'static>>,
-    /// Logged in as this name to this server (a new login counts up).
-    pub(crate) login: Option<(SafeText<'static>, String, u16)>,
-    pub(crate) logins: u64,
-    /// Names to complete, in order, and when they came.
+    /// Logged in as this name, and the readline thread has not opened its
+    /// history yet.
+    pub(crate) login: Option<SafeText<'static>>,
+    /// Names to complete, in order, and when the server last listed them.
     pub(crate) names: Vec<SafeText<'static>>,
     pub(crate) names_at: Option<Instant>,
+    /// The line as the last Tab that listed names left it, and the list.
+    pub(crate) listed: Option<(String, String)>,
     /// Conversation changes and flushes of lines, counted: the readline
     /// thread waits for one after a line that may change the prompt.
     pub(crate) answers: u64,
@@ -109,14 +121,18 @@ pub(crate) struct State {
     pub(crate) unread: usize,
     /// The window title last set.
     pub(crate) title: String,
-    /// The edit rows as last drawn, and the line typed (not a line found by
-    /// a search), while a `readline` runs.
+    /// The edit rows as last drawn, while a `readline` runs.
     pub(crate) drawn: Option<Drawn>,
+    /// The line typed (not a line found by a search) and not sent: kept
+    /// after a `readline` that ended without it, for the way out.
     pub(crate) draft: String,
     /// The prompt of the `readline` running, without styles.
     pub(crate) prompt: String,
     /// rustyline shows a prompt of its own (a search).
     pub(crate) searching: bool,
+    /// Ctrl-Z was pressed with the cursor here: the line ends, to be
+    /// typed on after the suspension.
+    pub(crate) suspending: Option<usize>,
     /// Ctrl-Z gave the terminal back for a while.
     pub(crate) suspended: bool,
     /// A key was read and the edit rows are about to be drawn for it.
@@ -136,6 +152,8 @@ pub(crate) struct Shared {
     changed: Condvar,
     /// How rich mode's own lines are styled.
     style: Style,
+    /// The terminal's modes as the user has them.
+    pub(crate) modes: Modes,
 }
 
 impl Shared {
@@ -144,6 +162,7 @@ impl Shared {
             state: Mutex::default(),
             changed: Condvar::new(),
             style,
+            modes: Modes::default(),
         }
     }
 

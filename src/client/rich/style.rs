@@ -132,20 +132,6 @@ impl Style {
         styled.to_string()
     }
 
-    /// What comes before every line shown: `[HH:MM] ` (the local time
-    /// `at`) with timestamps on, else nothing.
-    pub(crate) fn stamp(&self, at: DateTime<Local>) -> String {
-        if !self.timestamps {
-            return String::new();
-        }
-        let stamp = format!("[{}] ", at.format("%H:%M"));
-        if self.palette == Palette::None {
-            stamp
-        } else {
-            stamp.dimmed().to_string()
-        }
-    }
-
     /// The line as shown, without its line ending, received at `at`.
     pub(crate) fn line(&self, line: &Line<'_>, at: DateTime<Local>) -> String {
         let mut shown = String::new();
@@ -154,10 +140,15 @@ impl Style {
     }
 
     /// Appends [`line`](Self::line) to `out` (without a copy of its text of
-    /// its own, when there is no colour: under a flood, most lines).
+    /// its own, when there is no colour: under a flood, most lines), after
+    /// `[HH:MM] ` (the local time `at`) with timestamps on.
     pub(crate) fn push_line(&self, out: &mut String, line: &Line<'_>, at: DateTime<Local>) {
         if self.timestamps {
-            out.push_str(&self.stamp(at));
+            let stamp = format!("[{}] ", at.format("%H:%M"));
+            match self.palette {
+                Palette::None => out.push_str(&stamp),
+                _ => out.push_str(&stamp.dimmed().to_string()),
+            }
         }
         match (line, self.palette) {
             (Line::From { name, message }, palette) => {

@@ -1,10 +1,13 @@
 //! The little rich mode itself does to the terminal around rustyline: its
-//! modes saved and put back, the window title, and the edit rows cleared on
-//! the way out.
+//! modes saved and put back, Ctrl-Z, the window title, and the edit rows
+//! cleared on the way out.
 
 use std::io;
+use std::sync::Mutex;
 
 use unicode_width::UnicodeWidthChar;
+
+use super::printer::lock;
 
 /// Bracketed paste off (rustyline turns it on for each line it reads).
 pub(crate) const PASTE_OFF: &str = "\x1b[?2004l";
@@ -56,57 +59,114 @@ pub(crate) fn clear_edit_rows(before_cursor: &str, columns: usize) -> String {
     }
 }
 
-/// The terminal's modes from before rich mode, put back by
-/// [`restore`](Self::restore). Between two lines read (while no prompt is
-/// shown, as during a login) what is typed is neither echoed nor edited by
-/// the system: it waits for the next prompt.
+/// The terminal's modes as the user has them, put back on the way out, and
+/// while Ctrl-Z has stopped the client. Between two lines read (while no
+/// prompt is shown, as during a login) what is typed is neither echoed nor
+/// edited by the system, and Ctrl-Z stops nothing: it waits for the next
+/// prompt.
+#[derive(Debug, Default)]
 pub(crate) struct Modes {
+    saved: Mutex<Saved>,
+}
+
+#[derive(Debug, Default)]
+struct Saved {
     #[cfg(unix)]
-    saved: Option<nix::sys::termios::Termios>,
+    modes: Option<nix::sys::termios::Termios>,
     #[cfg(windows)]
-    saved: Option<u32>,
+    modes: Option<u32>,
+    /// Given back for good: never taken again.
+    ended: bool,
 }
 
 impl Modes {
-    /// Saves the modes, and stops the echo until the first prompt.
-    pub(crate) fn save() -> Modes {
+    /// Saves the modes the terminal has now as the user's (at the start, and
+    /// again after a suspension: the user may have changed them), and stops
+    /// the echo until the next prompt.
+    pub(crate) fn take_over(&self) {
+        let mut saved = lock(&self.saved);
+        if saved.ended {
+            return;
+        }
         #[cfg(unix)]
         {
             use nix::sys::termios::{
                 tcgetattr, tcsetattr, LocalFlags, SetArg, SpecialCharacterIndices,
             };
-            let saved = tcgetattr(io::stdin()).ok();
-            if let Some(saved) = &saved {
-                let mut quiet = saved.clone();
+            saved.modes = tcgetattr(io::stdin()).ok();
+            if let Some(user) = &saved.modes {
+                let mut quiet = user.clone();
                 quiet.local_flags &= !(LocalFlags::ECHO | LocalFlags::ICANON);
                 quiet.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
                 quiet.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
+                // Ctrl-Z waits for the next prompt too, which suspends
+                // properly (see `suspend`).
+                quiet.control_chars[SpecialCharacterIndices::VSUSP as usize] =
+                    nix::libc::_POSIX_VDISABLE;
                 let _ = tcsetattr(io::stdin(), SetArg::TCSADRAIN, &quiet);
             }
-            Modes { saved }
         }
         #[cfg(windows)]
         {
-            Modes {
-                saved: console::save(),
-            }
+            saved.modes = console::save();
         }
-        #[cfg(not(any(unix, windows)))]
-        Modes {}
     }
 
-    /// Puts the saved modes back. Doing it twice does no harm.
-    pub(crate) fn restore(&self) {
+    /// Puts the user's modes back; for good when `ended`.
+    pub(crate) fn restore(&self, ended: bool) {
+        let mut saved = lock(&self.saved);
+        saved.ended |= ended;
         #[cfg(unix)]
-        if let Some(saved) = &self.saved {
+        if let Some(user) = &saved.modes {
             use nix::sys::termios::{tcsetattr, SetArg};
-            let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, saved);
+            let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, user);
         }
         #[cfg(windows)]
-        if let Some(mode) = self.saved {
+        if let Some(mode) = saved.modes {
             console::set(mode);
         }
     }
+}
+
+/// Makes the thread that calls it the only one to take SIGTSTP: called
+/// before rich mode starts its threads (they inherit it), and undone in the
+/// thread that suspends (see [`suspend`]).
+#[cfg(unix)]
+pub(crate) fn block_suspend(block: bool) {
+    use nix::sys::signal::{SigSet, Signal};
+    let set = SigSet::from(Signal::SIGTSTP);
+    let _ = if block {
+        set.thread_block()
+    } else {
+        set.thread_unblock()
+    };
+}
+
+/// Ctrl-Z: gives the terminal back as the user has it, stops the process
+/// group as the terminal's own Ctrl-Z would, and once continued (`fg`)
+/// takes the terminal again. The signal reaches only the calling thread
+/// (every other one blocks it), so it stops the process before `kill`
+/// returns, and returns after SIGCONT. Where nothing could continue the
+/// process (an orphaned process group, as a client that leads its own
+/// session) the system drops the signal and it returns at once: false.
+#[cfg(unix)]
+pub(crate) fn suspend(modes: &Modes) -> bool {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, OnceLock};
+    static CONTINUED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    let continued = CONTINUED.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let _ = signal_hook::flag::register(signal_hook::consts::SIGCONT, Arc::clone(&flag));
+        flag
+    });
+    continued.store(false, Ordering::SeqCst);
+    super::printer::write_direct(&format!("{TITLE_RESTORE}{SHOW_CURSOR}"));
+    modes.restore(false);
+    let _ = kill(Pid::from_raw(0), Signal::SIGTSTP);
+    modes.take_over();
+    continued.load(Ordering::SeqCst)
 }
 
 /// The console's input modes on Windows (rustyline sets its own for each
