@@ -422,3 +422,70 @@ fn quit_at_a_terminal_ends_at_once_while_the_server_keeps_the_connection() {
         assert!(took < Duration::from_millis(1500), "{args:?}: {took:?}");
     }
 }
+
+// ---- piped input: a `!quit` right after the name -----------------------------
+
+/// `printf 'alice\n!quit\n' | chat`: the `!quit` is handled after the login's
+/// answer, which is shown (standard input is not a terminal), so the exit
+/// status says how the login went.
+#[test]
+fn a_piped_quit_right_after_the_name_waits_for_the_login_answer() {
+    // Accepted: the login line, then quit with success.
+    let server = start_server(&["--no-bots"]);
+    let mut client = Piped::binary(server.port);
+    client.send_line("alice\n!quit");
+    let status = client.wait(TIMEOUT);
+    assert_eq!(
+        client.text(),
+        format!("{}\n{}\n", text::WELCOME, text::logged_in(&"alice".into()))
+    );
+    assert!(status.success(), "{status:?}");
+
+    // Full: the assignment's line, and a failure.
+    let full = start_server(&["--no-bots", "--max-clients", "0"]);
+    let mut client = Piped::binary(full.port);
+    client.send_line("alice\n!quit");
+    let status = client.wait(TIMEOUT);
+    assert_eq!(
+        client.text(),
+        format!("{}\n{}\n", text::WELCOME, text::SERVER_FULL)
+    );
+    assert_eq!(status.code(), Some(1));
+
+    // Nothing listens: said on standard error, and a failure.
+    let port = free_port();
+    let mut client = Piped::binary(port);
+    client.send_line("alice\n!quit");
+    let status = client.wait(TIMEOUT);
+    let address = SafeText::neutralise_str(&format!("127.0.0.1:{port}")).into_owned();
+    let expected = text::cannot_connect(&address, &"Connection refused".into());
+    assert!(
+        client.errors_text().starts_with(expected.as_str()),
+        "{:?}",
+        client.errors_text()
+    );
+    assert_eq!(status.code(), Some(1));
+}
+
+/// Against a server that answers the login late, the same: the answer is
+/// waited for and shown.
+#[test]
+fn a_piped_quit_waits_for_a_late_login_answer() {
+    let (port, server) = fake_server(|mut conn| {
+        let hello = conn.line();
+        std::thread::sleep(Duration::from_millis(300));
+        conn.write(b"HELLO alice\n");
+        // Until the client closes the connection.
+        let _ = conn.line();
+        hello
+    });
+    let mut client = Piped::binary(port);
+    client.send_line("alice\n!quit");
+    let status = client.wait(TIMEOUT);
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        client.text(),
+        format!("{}\n{}\n", text::WELCOME, text::logged_in(&"alice".into()))
+    );
+    assert_eq!(server.join().unwrap(), "HELLO-FROM alice");
+}
