@@ -12,6 +12,7 @@ use super::outcome::Outcome;
 use super::render::Line;
 use super::safe::SafeText;
 use super::screen::Screen;
+use super::session::is_blank;
 use super::settings::Settings;
 use super::text;
 use crate::protocol::{ClientMessage, ServerMessage};
@@ -218,6 +219,8 @@ async fn answer(mut connection: Connection) -> LoginAnswer {
             ServerMessage::BadRequestBody | ServerMessage::BadRequestHeader => {
                 Some(Err(LoginAnswer::Rejected))
             }
+            // A blank line is no answer: wait for one.
+            ServerMessage::Unknown(line) if is_blank(line) => None,
             ServerMessage::Unknown(_) => Some(Err(LoginAnswer::NotChatServer)),
             // A message for the user before the answer (a faulty server):
             // shown once logged in.
