@@ -279,3 +279,53 @@ fn messages_before_the_login_answer_are_kept_up_to_a_limit() {
         format!("{}\n", text::early_not_kept(2))
     );
 }
+
+/// `BAD-RQST-HDR` in answer to `HELLO-FROM`, or sent before it, is the
+/// assignment's header error, not a refused name; the client asks for a
+/// name again, on a new connection.
+#[test]
+fn a_header_error_at_login_is_shown_as_such_and_a_name_asked_again() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let next = || {
+            let (stream, _) = listener.accept().unwrap();
+            testkit::client::FakeConn {
+                reader: std::io::BufReader::new(stream.try_clone().unwrap()),
+                stream,
+            }
+        };
+        // In answer to the HELLO-FROM.
+        let mut first = next();
+        let hello = first.line();
+        first.write(b"BAD-RQST-HDR\n");
+        drop(first);
+        // Before it.
+        let mut second = next();
+        second.write(b"BAD-RQST-HDR\n");
+        drop(second);
+        let mut third = next();
+        third.accept_login();
+        thread::sleep(Duration::from_secs(60));
+        hello
+    });
+    let mut client = Piped::binary(port);
+    client.send_line("alice");
+    client.expect(&format!("{}\n", text::BAD_HEADER));
+    client.send_line("bob");
+    client.expect(&format!("{}\n{}\n", text::BAD_HEADER, text::BAD_HEADER));
+    client.send_line("carol");
+    client.expect(&text::logged_in(&"carol".into()));
+    assert_eq!(
+        client.text(),
+        format!(
+            "{}\n{}\n{}\n{}\n",
+            text::WELCOME,
+            text::BAD_HEADER,
+            text::BAD_HEADER,
+            text::logged_in(&"carol".into())
+        )
+    );
+    assert_eq!(client.errors_text(), "");
+    drop(server);
+}

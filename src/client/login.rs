@@ -26,7 +26,11 @@ pub(super) enum LoginAnswer {
     /// Logged in, under the name the server confirmed (empty if it gave none).
     Accepted(LoggedIn),
     InUse,
+    /// `BAD-RQST-BODY`: the name has characters the server does not allow.
     Rejected,
+    /// `BAD-RQST-HDR`: the server found fault with the header (the
+    /// assignment's header error; a new connection may go better).
+    BadHeader,
     Busy,
     /// The connection closed (or broke) before an answer.
     NoAnswer,
@@ -150,6 +154,7 @@ pub(super) fn show_answer(
         }
         LoginAnswer::InUse => (Line::error(text::name_in_use(&shown)), None),
         LoginAnswer::Rejected => (Line::error(text::name_rejected(&shown)), None),
+        LoginAnswer::BadHeader => (Line::error(text::BAD_HEADER), None),
         LoginAnswer::Busy => {
             screen.show_final(&[Line::error(text::SERVER_FULL)]);
             return Err(Outcome::ServerFull);
@@ -216,9 +221,8 @@ async fn answer(mut connection: Connection) -> LoginAnswer {
             }
             ServerMessage::InUse => Some(Err(LoginAnswer::InUse)),
             ServerMessage::Busy => Some(Err(LoginAnswer::Busy)),
-            ServerMessage::BadRequestBody | ServerMessage::BadRequestHeader => {
-                Some(Err(LoginAnswer::Rejected))
-            }
+            ServerMessage::BadRequestBody => Some(Err(LoginAnswer::Rejected)),
+            ServerMessage::BadRequestHeader => Some(Err(LoginAnswer::BadHeader)),
             // A blank line is no answer: wait for one.
             ServerMessage::Unknown(line) if is_blank(line) => None,
             ServerMessage::Unknown(_) => Some(Err(LoginAnswer::NotChatServer)),

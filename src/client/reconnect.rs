@@ -41,7 +41,7 @@ pub(super) async fn reconnect(
         }
         let login_attempt = login::attempt(&settings.address, settings.port, name);
         let reason = match inputs.during(login_attempt).await? {
-            Ok(refused @ (LoginAnswer::InUse | LoginAnswer::Rejected)) => {
+            Ok(refused @ (LoginAnswer::InUse | LoginAnswer::Rejected | LoginAnswer::BadHeader)) => {
                 show_answer(settings, refused, name.to_string(), screen)?;
                 screen.note(&[Line::info(text::ENTER_LOGIN)]);
                 return login(settings, inputs, screen, None).await;
