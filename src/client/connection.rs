@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::inputs::Permit;
 use crate::net::{read_into, write_fully};
-use crate::protocol::{LineFramer, ServerMessage};
+use crate::protocol::{Frame, LineFramer, ServerMessage};
 
 /// How long a quitting client waits for queued requests to leave.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -80,8 +80,25 @@ impl Connection {
     /// buffer, so they are used (and dropped) before the next
     /// [`receive`](Self::receive).
     pub(super) fn messages(&mut self) -> impl Iterator<Item = ServerMessage<'_>> {
-        // The client sets no maximum line length: every line is handed out.
+        // Once logged in, the client sets no maximum line length: every line
+        // is handed out.
         self.framer.lines().map(ServerMessage::parse)
+    }
+
+    /// Like [`messages`](Self::messages), with `None` for a line longer
+    /// than the limit set with [`limit_lines`](Self::limit_lines) (which is
+    /// not kept: the rest of it is skipped as it arrives).
+    pub(super) fn limited_messages(&mut self) -> impl Iterator<Item = Option<ServerMessage<'_>>> {
+        self.framer.frames().map(|frame| match frame {
+            Frame::Line(line) => Some(ServerMessage::parse(line)),
+            Frame::TooLong => None,
+        })
+    }
+
+    /// Sets the longest line kept, in bytes (`None`: any length), for the
+    /// lines still to come.
+    pub(super) fn limit_lines(&mut self, max: Option<usize>) {
+        self.framer.set_max_line(max);
     }
 
     /// Waits for bytes from the server and frames them. Returns `Ok(false)` when

@@ -64,6 +64,12 @@ pub(super) struct Early {
 /// that floods the client before answering cannot make it hold more.
 const EARLY_LIMIT: usize = 16 << 20;
 
+/// The longest line taken before the login answer: a message of
+/// [`EARLY_LIMIT`] bytes with its header. A longer line (bytes without end,
+/// for instance) is no chat server's, and the client holds no more of it
+/// than this.
+const EARLY_LINE_LIMIT: usize = EARLY_LIMIT + 1024;
+
 impl Early {
     fn add(&mut self, from: &[u8], body: &[u8]) {
         let size = from.len() + body.len();
@@ -214,34 +220,24 @@ pub(super) async fn attempt(host: &str, port: u16, name: &str) -> io::Result<Log
 /// answer.
 async fn answer(mut connection: Connection) -> LoginAnswer {
     let mut early = Early::default();
+    connection.limit_lines(Some(EARLY_LINE_LIMIT));
     loop {
-        let answer = connection.messages().find_map(|message| match message {
-            ServerMessage::Hello(confirmed) => {
-                Some(Ok(String::from_utf8_lossy(confirmed).into_owned()))
-            }
-            ServerMessage::InUse => Some(Err(LoginAnswer::InUse)),
-            ServerMessage::Busy => Some(Err(LoginAnswer::Busy)),
-            ServerMessage::BadRequestBody => Some(Err(LoginAnswer::Rejected)),
-            ServerMessage::BadRequestHeader => Some(Err(LoginAnswer::BadHeader)),
-            // A blank line is no answer: wait for one.
-            ServerMessage::Unknown(line) if is_blank(line) => None,
-            ServerMessage::Unknown(_) => Some(Err(LoginAnswer::NotChatServer)),
-            // A message for the user before the answer (a faulty server):
-            // shown once logged in.
-            ServerMessage::Delivery { from, body } => {
-                early.add(from, body);
-                None
-            }
-            // A reply to a request never made: wait for the answer.
-            ServerMessage::ListOk(_) | ServerMessage::SendOk | ServerMessage::BadDestUser => None,
-        });
+        let answer = connection
+            .limited_messages()
+            .find_map(|message| match message {
+                // A line longer than any answer or message kept.
+                None => Some(Err(LoginAnswer::NotChatServer)),
+                Some(message) => answer_to_login(message, &mut early),
+            });
         match answer {
             Some(Ok(name)) => {
+                // From now on, lines of any length.
+                connection.limit_lines(None);
                 return LoginAnswer::Accepted(LoggedIn {
                     connection,
                     name,
                     early,
-                })
+                });
             }
             Some(Err(refused)) => return refused,
             None => {}
@@ -250,6 +246,35 @@ async fn answer(mut connection: Connection) -> LoginAnswer {
             Ok(true) => {}
             Ok(false) | Err(_) => return LoginAnswer::NoAnswer,
         }
+    }
+}
+
+/// What one message before the login answer means: the name logged in
+/// under, a refusal, or (`None`) nothing yet. Messages for the user are kept
+/// in `early`.
+fn answer_to_login(
+    message: ServerMessage<'_>,
+    early: &mut Early,
+) -> Option<Result<String, LoginAnswer>> {
+    match message {
+        ServerMessage::Hello(confirmed) => {
+            Some(Ok(String::from_utf8_lossy(confirmed).into_owned()))
+        }
+        ServerMessage::InUse => Some(Err(LoginAnswer::InUse)),
+        ServerMessage::Busy => Some(Err(LoginAnswer::Busy)),
+        ServerMessage::BadRequestBody => Some(Err(LoginAnswer::Rejected)),
+        ServerMessage::BadRequestHeader => Some(Err(LoginAnswer::BadHeader)),
+        // A blank line is no answer: wait for one.
+        ServerMessage::Unknown(line) if is_blank(line) => None,
+        ServerMessage::Unknown(_) => Some(Err(LoginAnswer::NotChatServer)),
+        // A message for the user before the answer (a faulty server):
+        // shown once logged in.
+        ServerMessage::Delivery { from, body } => {
+            early.add(from, body);
+            None
+        }
+        // A reply to a request never made: wait for the answer.
+        ServerMessage::ListOk(_) | ServerMessage::SendOk | ServerMessage::BadDestUser => None,
     }
 }
 
