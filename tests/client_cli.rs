@@ -489,3 +489,26 @@ fn a_piped_quit_waits_for_a_late_login_answer() {
     );
     assert_eq!(server.join().unwrap(), "HELLO-FROM alice");
 }
+
+/// A signal that comes before the client has set anything up ends it as any
+/// other signal does, with 128 + its number, instead of by the signal's
+/// default action (before the handlers were in place, SIGTERM within about
+/// a millisecond of the start did that). Here the signal is made to come
+/// first for sure: it is blocked while the client starts (a child inherits
+/// the blocked signals), so it is pending from the start.
+#[test]
+fn a_signal_at_the_start_ends_the_client_with_its_status() {
+    use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+    let server = start_server(&["--no-bots"]);
+    for (signal, status) in [(Signal::SIGTERM, 143), (Signal::SIGINT, 130)] {
+        let mut blocked = SigSet::empty();
+        blocked.add(signal);
+        let mut before = SigSet::empty();
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&blocked), Some(&mut before)).unwrap();
+        let mut client = Piped::binary(server.port);
+        pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&before), None).unwrap();
+        kill(client.pid(), signal);
+        let ended = client.wait(TIMEOUT);
+        assert_eq!(ended.code(), Some(status), "{signal} ({ended:?})");
+    }
+}

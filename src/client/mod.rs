@@ -59,6 +59,10 @@ use settings::Settings;
 /// Runs the client with parsed arguments until it ends, and tells how it
 /// ended as the exit status.
 pub async fn run(cli: Cli) -> ExitCode {
+    // First: signals, which may already wait (see `hold_signals`).
+    let (tx, rx) = mpsc::unbounded_channel();
+    forward_signals(tx.clone());
+    release_signals();
     let plain = use_plain_mode(cli.plain);
     let settings = match Settings::load(cli, plain) {
         Ok(settings) => settings,
@@ -67,8 +71,6 @@ pub async fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (tx, rx) = mpsc::unbounded_channel();
-    forward_signals(tx.clone());
     let budget = Budget::new(INPUT_BUDGET);
     // Rich mode is always typed at a terminal; plain mode may be too.
     let mut inputs = Inputs::new(rx, std::io::stdin().is_terminal());
@@ -108,6 +110,41 @@ fn use_plain_mode(asked: bool) -> bool {
         || !std::io::stdout().is_terminal()
         || std::env::var_os("TERM")
             .is_some_and(|term| ["dumb", "cons25", "emacs"].contains(&term.to_str().unwrap_or("")))
+}
+
+/// The signals that end the client: SIGINT, SIGTERM, SIGHUP.
+#[cfg(unix)]
+fn ending_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        set.add(signal);
+    }
+    set
+}
+
+/// Blocks the signals that end the client in the calling thread, the
+/// program's first: one that comes before [`run`] handles them (in the
+/// first milliseconds, while the program starts) then waits for it, instead
+/// of ending the program by its default action. Called first thing in
+/// `main`; [`run`] (or [`release_signals`], on the way out before it)
+/// unblocks them.
+pub fn hold_signals() {
+    #[cfg(unix)]
+    {
+        use nix::sys::signal::{pthread_sigmask, SigmaskHow};
+        let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&ending_signals()), None);
+    }
+}
+
+/// Unblocks the signals [`hold_signals`] blocked (and any that the parent
+/// blocked, since the client handles them): one that waits is taken now.
+pub fn release_signals() {
+    #[cfg(unix)]
+    {
+        use nix::sys::signal::{pthread_sigmask, SigmaskHow};
+        let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&ending_signals()), None);
+    }
 }
 
 /// Turns SIGINT (Ctrl-C in plain mode), SIGTERM and SIGHUP into
