@@ -5,7 +5,6 @@
 //! never stops the client from reading and printing what arrives meanwhile.
 
 use std::io;
-use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -16,9 +15,6 @@ use tokio::task::JoinHandle;
 use super::inputs::Permit;
 use crate::net::{read_into, write_fully};
 use crate::protocol::{Frame, LineFramer, ServerMessage};
-
-/// How long a quitting client waits for queued requests to leave.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One request waiting to be written, with the share of the input budget it
 /// holds until then.
@@ -111,11 +107,12 @@ impl Connection {
         read_into(&mut self.reader, &mut self.framer, size).await
     }
 
-    /// Waits (briefly) until every queued request has been written, then closes
-    /// the connection.
+    /// Closes the connection without waiting for the server: the requests
+    /// still queued are written if the socket takes them at once (the
+    /// writer gets one turn), and dropped if not.
     pub(super) async fn close(mut self) {
         self.outgoing = None;
-        let _ = tokio::time::timeout(DRAIN_TIMEOUT, &mut self.writer).await;
+        tokio::task::yield_now().await;
         self.writer.abort();
     }
 }
@@ -142,6 +139,25 @@ async fn write_queue(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    /// A server that takes nothing more: closing does not wait for the
+    /// requests it has not taken (on tokio's paused clock, which moves on
+    /// by itself while every task waits, so a wait shows as time gone by).
+    #[tokio::test(start_paused = true)]
+    async fn closing_never_waits_for_a_server_that_takes_nothing() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stream, accepted) = tokio::join!(TcpStream::connect(address), listener.accept());
+        let (_server, _) = accepted.unwrap();
+        let connection = Connection::new(stream.unwrap());
+        // More than the kernel's buffers on both sides take.
+        connection.send(vec![b'm'; 32 << 20]);
+        tokio::task::yield_now().await;
+        let started = tokio::time::Instant::now();
+        connection.close().await;
+        assert_eq!(started.elapsed(), Duration::ZERO);
+    }
 
     #[test]
     fn reads_grow_with_a_long_line_up_to_the_maximum() {
