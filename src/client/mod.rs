@@ -18,7 +18,8 @@
 //! - `local`: `--local`, a server hosted inside the client.
 //! - `plain`: the line-oriented front end (the assignment's interface on
 //!   standard output, the client's own lines on standard error); `output`:
-//!   writing whole lines to standard output.
+//!   the thread that writes its lines, so that the main loop never waits
+//!   for standard output or standard error.
 //! - `rich`: the terminal front end on rustyline (editing, history,
 //!   completion, colour).
 
@@ -78,7 +79,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         colored::control::set_override(false);
         plain::spawn_stdin_reader(tx, budget);
         let mut screen = plain::PlainScreen::new();
-        return app::run(&settings, &mut inputs, &mut screen).await.into();
+        let outcome = app::run(&settings, &mut inputs, &mut screen).await;
+        screen.finish(outcome);
+        return outcome.into();
     }
     let color = use_color(settings.color);
     colored::control::set_override(color);
