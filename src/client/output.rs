@@ -188,8 +188,9 @@ fn write_pieces(shared: &Shared, mut out: Box<dyn Write + Send>, mut err: Box<dy
             }
             while state.queue.is_empty() {
                 state.writing = false;
-                shared.idle.notify_all();
                 if state.closed {
+                    // Only `finish` waits for this.
+                    shared.idle.notify_all();
                     return;
                 }
                 state = shared
