@@ -134,6 +134,9 @@ impl Writer {
     pub(super) fn give(&self, stream: Stream, bytes: Vec<u8>) -> Vec<u8> {
         let mut state = self.shared.lock();
         if state.closed {
+            // Nothing more is written: dropped.
+            let mut bytes = bytes;
+            bytes.clear();
             return bytes;
         }
         self.shared.backlog.add(bytes.len());
@@ -278,6 +281,22 @@ mod tests {
         assert!(writer.finish(Duration::from_secs(10)));
         assert!(!backlog.full());
         assert_eq!(*out.written.lock().unwrap(), b"a line\n".repeat(100));
+    }
+
+    #[test]
+    fn nothing_is_taken_after_the_end() {
+        let out = Gate::default();
+        out.open();
+        let writer = Writer::start(
+            Box::new(out.clone()),
+            Box::new(io::sink()),
+            Backlog::new(10),
+        );
+        writer.give(Stream::Out, b"before\n".to_vec());
+        assert!(writer.finish(Duration::from_secs(10)));
+        let back = writer.give(Stream::Out, b"after\n".to_vec());
+        assert!(back.is_empty(), "dropped, not handed back to be added to");
+        assert_eq!(*out.written.lock().unwrap(), b"before\n");
     }
 
     #[test]

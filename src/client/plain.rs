@@ -178,8 +178,10 @@ impl Screen for PlainScreen {
     }
 
     fn flush(&mut self) {
-        let batch = std::mem::take(&mut self.batch);
-        self.give(Stream::Out, batch);
+        if !self.batch.is_empty() {
+            let batch = std::mem::take(&mut self.batch);
+            self.give(Stream::Out, batch);
+        }
     }
 
     fn backlog(&self) -> Option<Arc<Backlog>> {
