@@ -167,8 +167,9 @@ impl Inputs {
 
     /// Runs `work` to its end while still reading input, so that the user is
     /// never ignored while the client waits for something. Interrupts and
-    /// signals end the wait at once, with how the program ends, and so does
-    /// `!quit` typed at a terminal; anything else is kept, in order, to be
+    /// signals end the wait at once, with how the program ends, and so do
+    /// `!quit` and the end of input typed at a terminal (Ctrl-D); anything
+    /// else is kept, in order, to be
     /// handled afterwards, `!quit` from a script or a file included (its
     /// lines were all written ahead: the answer it waits for is shown, and
     /// says how the program ends).
@@ -185,6 +186,8 @@ impl Inputs {
                         return Err(Outcome::Quit);
                     }
                     Some(UserInput::Interrupt) => return Err(Outcome::Quit),
+                    // Ctrl-D at a terminal ends the program as !quit does.
+                    Some(UserInput::Eof) if self.interactive => return Err(Outcome::Quit),
                     Some(UserInput::Signal(signal)) => return Err(Outcome::Signalled(signal)),
                     Some(UserInput::RefreshNames) => {}
                     Some(input) => self.ahead.push_back(input),
@@ -277,6 +280,10 @@ mod tests {
         assert_eq!(inputs.during(never()).await, Err(Outcome::Signalled(15)));
         tx.send(UserInput::Interrupt).unwrap();
         assert_eq!(inputs.during(never()).await, Err(Outcome::Quit));
+        // Ctrl-D at a terminal, as !quit.
+        tx.send(UserInput::Eof).unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(5), inputs.during(never())).await;
+        assert_eq!(ended, Ok(Err(Outcome::Quit)));
         drop(tx);
         let done = inputs
             .during(tokio::time::sleep(Duration::from_millis(20)))
