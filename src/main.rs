@@ -5,9 +5,16 @@ use std::process::ExitCode;
 use chat::client::Cli;
 
 fn main() -> ExitCode {
+    // First of all: the signals that end the client wait until it handles
+    // them (`client::run` does so first), instead of ending it by their
+    // default action, without its exit status.
+    chat::client::hold_signals();
     let cli: Cli = match chat::parse_args() {
         Ok(cli) => cli,
-        Err(code) => return code,
+        Err(code) => {
+            chat::client::release_signals();
+            return code;
+        }
     };
     // Where it cannot be set there is nothing to do, and nothing worth a
     // word on the terminal.
@@ -18,6 +25,7 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
+            chat::client::release_signals();
             eprintln!("chat: cannot start: {err}");
             return ExitCode::FAILURE;
         }

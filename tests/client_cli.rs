@@ -422,3 +422,240 @@ fn quit_at_a_terminal_ends_at_once_while_the_server_keeps_the_connection() {
         assert!(took < Duration::from_millis(1500), "{args:?}: {took:?}");
     }
 }
+
+// ---- piped input: a `!quit` right after the name -----------------------------
+
+/// `printf 'alice\n!quit\n' | chat`: the `!quit` is handled after the login's
+/// answer, which is shown (standard input is not a terminal), so the exit
+/// status says how the login went.
+#[test]
+fn a_piped_quit_right_after_the_name_waits_for_the_login_answer() {
+    // Accepted: the login line, then quit with success.
+    let server = start_server(&["--no-bots"]);
+    let mut client = Piped::binary(server.port);
+    client.send_line("alice\n!quit");
+    let status = client.wait(TIMEOUT);
+    assert_eq!(
+        client.text(),
+        format!("{}\n{}\n", text::WELCOME, text::logged_in(&"alice".into()))
+    );
+    assert!(status.success(), "{status:?}");
+
+    // Full: the assignment's line, and a failure.
+    let full = start_server(&["--no-bots", "--max-clients", "0"]);
+    let mut client = Piped::binary(full.port);
+    client.send_line("alice\n!quit");
+    let status = client.wait(TIMEOUT);
+    assert_eq!(
+        client.text(),
+        format!("{}\n{}\n", text::WELCOME, text::SERVER_FULL)
+    );
+    assert_eq!(status.code(), Some(1));
+
+    // Nothing listens: said on standard error, and a failure.
+    let port = free_port();
+    let mut client = Piped::binary(port);
+    client.send_line("alice\n!quit");
+    let status = client.wait(TIMEOUT);
+    let address = SafeText::neutralise_str(&format!("127.0.0.1:{port}")).into_owned();
+    let expected = text::cannot_connect(&address, &"Connection refused".into());
+    assert!(
+        client.errors_text().starts_with(expected.as_str()),
+        "{:?}",
+        client.errors_text()
+    );
+    assert_eq!(status.code(), Some(1));
+}
+
+/// Against a server that answers the login late, the same: the answer is
+/// waited for and shown.
+#[test]
+fn a_piped_quit_waits_for_a_late_login_answer() {
+    let (port, server) = fake_server(|mut conn| {
+        let hello = conn.line();
+        std::thread::sleep(Duration::from_millis(300));
+        conn.write(b"HELLO alice\n");
+        // Until the client closes the connection.
+        let _ = conn.line();
+        hello
+    });
+    let mut client = Piped::binary(port);
+    client.send_line("alice\n!quit");
+    let status = client.wait(TIMEOUT);
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        client.text(),
+        format!("{}\n{}\n", text::WELCOME, text::logged_in(&"alice".into()))
+    );
+    assert_eq!(server.join().unwrap(), "HELLO-FROM alice");
+}
+
+/// A signal that comes before the client has set anything up ends it as any
+/// other signal does, with 128 + its number, instead of by the signal's
+/// default action (before the handlers were in place, SIGTERM within about
+/// a millisecond of the start did that). Here the signal is made to come
+/// first for sure: it is blocked while the client starts (a child inherits
+/// the blocked signals), so it is pending from the start.
+#[test]
+fn a_signal_at_the_start_ends_the_client_with_its_status() {
+    use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+    let server = start_server(&["--no-bots"]);
+    for (signal, status) in [(Signal::SIGTERM, 143), (Signal::SIGINT, 130)] {
+        let mut blocked = SigSet::empty();
+        blocked.add(signal);
+        let mut before = SigSet::empty();
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&blocked), Some(&mut before)).unwrap();
+        let mut client = Piped::binary(server.port);
+        pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&before), None).unwrap();
+        kill(client.pid(), signal);
+        let ended = client.wait(TIMEOUT);
+        assert_eq!(ended.code(), Some(status), "{signal} ({ended:?})");
+    }
+}
+
+// ---- plain mode while standard output takes nothing ------------------------
+
+/// A fake server that logs the client in, then sends messages as fast as
+/// the client takes them, until it leaves. `blocked` is told once the
+/// client has stopped taking them for a while (its output is full).
+fn flooding_server(blocked: std::sync::mpsc::Sender<()>) -> u16 {
+    let (port, _server) = fake_server(move |mut conn| {
+        conn.accept_login();
+        conn.stream
+            .set_write_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let line = format!("DELIVERY bob {}\n", "z".repeat(100)).repeat(100);
+        let mut told = false;
+        loop {
+            match std::io::Write::write(&mut conn.stream, line.as_bytes()) {
+                Ok(_) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                    if !std::mem::replace(&mut told, true) {
+                        let _ = blocked.send(());
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+    });
+    port
+}
+
+/// Waits until `child` has ended, for at most 3 s; its exit status, or
+/// `None` if it is still running.
+fn ended_within_3_s(child: &mut std::process::Child) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Standard output on a pipe nobody reads (a paused pager, a full pipe),
+/// while a server floods the client: signals and `!quit` still end it, with
+/// their exit status. (Before, the client waited in its write to standard
+/// output, for as long as that took nothing.)
+#[test]
+fn signals_and_quit_end_plain_mode_while_standard_output_takes_nothing() {
+    use nix::sys::signal::Signal;
+    use std::io::Write;
+    use std::process::Stdio;
+    for (signal, status) in [
+        (Some(Signal::SIGTERM), 143),
+        (Some(Signal::SIGHUP), 129),
+        (Some(Signal::SIGINT), 130),
+        (None, 0),
+    ] {
+        let (blocked_tx, blocked) = std::sync::mpsc::channel();
+        let port = flooding_server(blocked_tx);
+        let mut child = Launch::Binary
+            .command(port, &[])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Held, never read.
+        let _stdout = child.stdout.take().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"alice\n").unwrap();
+        blocked
+            .recv_timeout(TIMEOUT)
+            .expect("the client stops taking messages");
+        match signal {
+            Some(signal) => kill(child.id(), signal),
+            None => stdin.write_all(b"!quit\n").unwrap(),
+        }
+        let ended = ended_within_3_s(&mut child);
+        assert_eq!(
+            ended.and_then(|ended| ended.code()),
+            Some(status),
+            "{signal:?}: {ended:?}"
+        );
+    }
+}
+
+/// The same on a terminal whose output is stopped (Ctrl-S): Ctrl-C ends the
+/// client, with status 130.
+#[test]
+fn ctrl_c_ends_plain_mode_on_a_stopped_terminal() {
+    let (blocked_tx, blocked) = std::sync::mpsc::channel();
+    let port = flooding_server(blocked_tx);
+    let mut session = Session::spawn(Launch::Binary.command(port, &[])).unwrap();
+    session.set_expect_timeout(Some(TIMEOUT));
+    session.expect(text::WELCOME).unwrap();
+    // Ctrl-S (XOFF) stops the terminal's output.
+    session.send([0x13]).unwrap();
+    session.send_line("alice").unwrap();
+    blocked
+        .recv_timeout(TIMEOUT)
+        .expect("the client stops taking messages");
+    session.send(ControlCode::EndOfText).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut status = session.get_process().status().unwrap();
+    while status == WaitStatus::StillAlive && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        status = session.get_process().status().unwrap();
+    }
+    if status == WaitStatus::StillAlive {
+        let pid = session.get_process().pid().as_raw();
+        kill(
+            u32::try_from(pid).unwrap(),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 130)),
+        "Ctrl-C did not end the client in 3 s: {status:?}"
+    );
+}
+
+/// A server that takes nothing more: a signal ends the client at once, with
+/// no wait for what it still had to send. (Before, it waited 2 s.)
+#[test]
+fn a_signal_ends_the_client_at_once_when_the_server_takes_nothing() {
+    use nix::sys::signal::Signal;
+    let (port, _server) = fake_server(|mut conn| {
+        conn.accept_login();
+        // Read nothing more, for as long as the test runs.
+        std::thread::sleep(Duration::from_secs(60));
+        conn
+    });
+    let mut client = Piped::binary(port);
+    client.send_line("alice");
+    client.expect(&text::logged_in(&"alice".into()));
+    // More than the kernel's buffers on both sides take.
+    client.send_line(&format!("@bob {}", "m".repeat(24 << 20)));
+    client.collect_for(Duration::from_millis(500));
+    kill(client.pid(), Signal::SIGTERM);
+    let asked = Instant::now();
+    let ended = client.wait(TIMEOUT);
+    let took = asked.elapsed();
+    assert_eq!(ended.code(), Some(143));
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+}

@@ -357,3 +357,32 @@ fn the_name_the_server_confirms_is_shown_safely() {
     )));
     assert!(!client.output.contains(&0x1b));
 }
+
+/// Before the login's answer, a line longer than all the messages kept from
+/// before it (16 MiB) can be no chat server's: the client says so at once,
+/// instead of holding the line until the login times out (it grew to
+/// gigabytes within the ten seconds).
+#[test]
+fn an_endless_line_before_the_login_answer_is_not_a_chat_server() {
+    let (port, _server) = fake_server(|mut conn| {
+        let _ = conn.line();
+        // 40 MiB without a newline, or until the client leaves.
+        let chunk = vec![b'z'; 64 * 1024];
+        for _ in 0..640 {
+            if std::io::Write::write_all(&mut conn.stream, &chunk).is_err() {
+                return;
+            }
+        }
+        thread::sleep(Duration::from_secs(60));
+    });
+    let mut client = Piped::binary(port);
+    client.send_line("alice");
+    let status = client.wait(TIMEOUT);
+    assert_eq!(status.code(), Some(1));
+    let address = SafeText::neutralise_str(&format!("127.0.0.1:{port}")).into_owned();
+    assert_eq!(client.text(), format!("{}\n", text::WELCOME));
+    assert_eq!(
+        client.errors_text(),
+        format!("{}\n", text::not_a_chat_server(&address))
+    );
+}

@@ -5,7 +5,6 @@
 //! never stops the client from reading and printing what arrives meanwhile.
 
 use std::io;
-use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -15,10 +14,7 @@ use tokio::task::JoinHandle;
 
 use super::inputs::Permit;
 use crate::net::{read_into, write_fully};
-use crate::protocol::{LineFramer, ServerMessage};
-
-/// How long a quitting client waits for queued requests to leave.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+use crate::protocol::{Frame, LineFramer, ServerMessage};
 
 /// One request waiting to be written, with the share of the input budget it
 /// holds until then.
@@ -80,8 +76,25 @@ impl Connection {
     /// buffer, so they are used (and dropped) before the next
     /// [`receive`](Self::receive).
     pub(super) fn messages(&mut self) -> impl Iterator<Item = ServerMessage<'_>> {
-        // The client sets no maximum line length: every line is handed out.
+        // Once logged in, the client sets no maximum line length: every line
+        // is handed out.
         self.framer.lines().map(ServerMessage::parse)
+    }
+
+    /// Like [`messages`](Self::messages), with `None` for a line longer
+    /// than the limit set with [`limit_lines`](Self::limit_lines) (which is
+    /// not kept: the rest of it is skipped as it arrives).
+    pub(super) fn limited_messages(&mut self) -> impl Iterator<Item = Option<ServerMessage<'_>>> {
+        self.framer.frames().map(|frame| match frame {
+            Frame::Line(line) => Some(ServerMessage::parse(line)),
+            Frame::TooLong => None,
+        })
+    }
+
+    /// Sets the longest line kept, in bytes (`None`: any length), for the
+    /// lines still to come.
+    pub(super) fn limit_lines(&mut self, max: Option<usize>) {
+        self.framer.set_max_line(max);
     }
 
     /// Waits for bytes from the server and frames them. Returns `Ok(false)` when
@@ -94,11 +107,12 @@ impl Connection {
         read_into(&mut self.reader, &mut self.framer, size).await
     }
 
-    /// Waits (briefly) until every queued request has been written, then closes
-    /// the connection.
+    /// Closes the connection without waiting for the server: the requests
+    /// still queued are written if the socket takes them at once (the
+    /// writer gets one turn), and dropped if not.
     pub(super) async fn close(mut self) {
         self.outgoing = None;
-        let _ = tokio::time::timeout(DRAIN_TIMEOUT, &mut self.writer).await;
+        tokio::task::yield_now().await;
         self.writer.abort();
     }
 }
@@ -125,6 +139,25 @@ async fn write_queue(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    /// A server that takes nothing more: closing does not wait for the
+    /// requests it has not taken (on tokio's paused clock, which moves on
+    /// by itself while every task waits, so a wait shows as time gone by).
+    #[tokio::test(start_paused = true)]
+    async fn closing_never_waits_for_a_server_that_takes_nothing() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stream, accepted) = tokio::join!(TcpStream::connect(address), listener.accept());
+        let (_server, _) = accepted.unwrap();
+        let connection = Connection::new(stream.unwrap());
+        // More than the kernel's buffers on both sides take.
+        connection.send(vec![b'm'; 32 << 20]);
+        tokio::task::yield_now().await;
+        let started = tokio::time::Instant::now();
+        connection.close().await;
+        assert_eq!(started.elapsed(), Duration::ZERO);
+    }
 
     #[test]
     fn reads_grow_with_a_long_line_up_to_the_maximum() {

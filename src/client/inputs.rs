@@ -166,10 +166,13 @@ impl Inputs {
     }
 
     /// Runs `work` to its end while still reading input, so that the user is
-    /// never ignored while the client waits for something. `!quit` (unless
-    /// lines typed before it wait their turn, as with piped input),
-    /// interrupts and signals end the wait at once, with how the program
-    /// ends; anything else typed is kept, in order, to be handled afterwards.
+    /// never ignored while the client waits for something. Interrupts and
+    /// signals end the wait at once, with how the program ends, and so do
+    /// `!quit` and the end of input typed at a terminal (Ctrl-D); anything
+    /// else is kept, in order, to be
+    /// handled afterwards, `!quit` from a script or a file included (its
+    /// lines were all written ahead: the answer it waits for is shown, and
+    /// says how the program ends).
     pub(super) async fn during<T>(&mut self, work: impl Future<Output = T>) -> Result<T, Outcome> {
         tokio::pin!(work);
         loop {
@@ -177,12 +180,14 @@ impl Inputs {
                 done = &mut work => return Ok(done),
                 input = self.rx.recv(), if !self.closed => match input {
                     Some(UserInput::Line(line))
-                        if self.ahead.is_empty()
+                        if self.interactive
                             && LoginInput::parse(&line.text) == LoginInput::Quit =>
                     {
                         return Err(Outcome::Quit);
                     }
                     Some(UserInput::Interrupt) => return Err(Outcome::Quit),
+                    // Ctrl-D at a terminal ends the program as !quit does.
+                    Some(UserInput::Eof) if self.interactive => return Err(Outcome::Quit),
                     Some(UserInput::Signal(signal)) => return Err(Outcome::Signalled(signal)),
                     Some(UserInput::RefreshNames) => {}
                     Some(input) => self.ahead.push_back(input),
@@ -250,16 +255,35 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn quit_ends_the_wait_and_a_closed_channel_is_the_end_of_input() {
+    async fn a_piped_quit_waits_its_turn_even_with_nothing_before_it() {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut inputs = Inputs::new(rx, false);
         tx.send(line("!quit")).unwrap();
+        let done = inputs
+            .during(tokio::time::sleep(Duration::from_millis(20)))
+            .await;
+        assert!(done.is_ok(), "the work ends before the !quit is handled");
+        assert_eq!(text(inputs.next().await), "!quit");
+    }
+
+    #[tokio::test]
+    async fn quit_at_a_terminal_ends_the_wait_and_a_closed_channel_is_the_end_of_input() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut inputs = Inputs::new(rx, true);
+        // Also behind another line: typed at a terminal, !quit ends at once.
+        tx.send(line("alice")).unwrap();
+        tx.send(line("!quit")).unwrap();
         let never = std::future::pending::<()>;
         assert_eq!(inputs.during(never()).await, Err(Outcome::Quit));
+        assert_eq!(text(inputs.next().await), "alice");
         tx.send(UserInput::Signal(15)).unwrap();
         assert_eq!(inputs.during(never()).await, Err(Outcome::Signalled(15)));
         tx.send(UserInput::Interrupt).unwrap();
         assert_eq!(inputs.during(never()).await, Err(Outcome::Quit));
+        // Ctrl-D at a terminal, as !quit.
+        tx.send(UserInput::Eof).unwrap();
+        let ended = tokio::time::timeout(Duration::from_secs(5), inputs.during(never())).await;
+        assert_eq!(ended, Ok(Err(Outcome::Quit)));
         drop(tx);
         let done = inputs
             .during(tokio::time::sleep(Duration::from_millis(20)))

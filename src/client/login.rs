@@ -12,6 +12,7 @@ use super::outcome::Outcome;
 use super::render::Line;
 use super::safe::SafeText;
 use super::screen::Screen;
+use super::session::is_blank;
 use super::settings::Settings;
 use super::text;
 use crate::protocol::{ClientMessage, ServerMessage};
@@ -25,7 +26,11 @@ pub(super) enum LoginAnswer {
     /// Logged in, under the name the server confirmed (empty if it gave none).
     Accepted(LoggedIn),
     InUse,
+    /// `BAD-RQST-BODY`: the name has characters the server does not allow.
     Rejected,
+    /// `BAD-RQST-HDR`: the server found fault with the header (the
+    /// assignment's header error; a new connection may go better).
+    BadHeader,
     Busy,
     /// The connection closed (or broke) before an answer.
     NoAnswer,
@@ -58,6 +63,12 @@ pub(super) struct Early {
 /// The most bytes of messages kept from before the login answer: a server
 /// that floods the client before answering cannot make it hold more.
 const EARLY_LIMIT: usize = 16 << 20;
+
+/// The longest line taken before the login answer: a message of
+/// [`EARLY_LIMIT`] bytes with its header. A longer line (bytes without end,
+/// for instance) is no chat server's, and the client holds no more of it
+/// than this.
+const EARLY_LINE_LIMIT: usize = EARLY_LIMIT + 1024;
 
 impl Early {
     fn add(&mut self, from: &[u8], body: &[u8]) {
@@ -149,6 +160,7 @@ pub(super) fn show_answer(
         }
         LoginAnswer::InUse => (Line::error(text::name_in_use(&shown)), None),
         LoginAnswer::Rejected => (Line::error(text::name_rejected(&shown)), None),
+        LoginAnswer::BadHeader => (Line::error(text::BAD_HEADER), None),
         LoginAnswer::Busy => {
             screen.show_final(&[Line::error(text::SERVER_FULL)]);
             return Err(Outcome::ServerFull);
@@ -208,33 +220,24 @@ pub(super) async fn attempt(host: &str, port: u16, name: &str) -> io::Result<Log
 /// answer.
 async fn answer(mut connection: Connection) -> LoginAnswer {
     let mut early = Early::default();
+    connection.limit_lines(Some(EARLY_LINE_LIMIT));
     loop {
-        let answer = connection.messages().find_map(|message| match message {
-            ServerMessage::Hello(confirmed) => {
-                Some(Ok(String::from_utf8_lossy(confirmed).into_owned()))
-            }
-            ServerMessage::InUse => Some(Err(LoginAnswer::InUse)),
-            ServerMessage::Busy => Some(Err(LoginAnswer::Busy)),
-            ServerMessage::BadRequestBody | ServerMessage::BadRequestHeader => {
-                Some(Err(LoginAnswer::Rejected))
-            }
-            ServerMessage::Unknown(_) => Some(Err(LoginAnswer::NotChatServer)),
-            // A message for the user before the answer (a faulty server):
-            // shown once logged in.
-            ServerMessage::Delivery { from, body } => {
-                early.add(from, body);
-                None
-            }
-            // A reply to a request never made: wait for the answer.
-            ServerMessage::ListOk(_) | ServerMessage::SendOk | ServerMessage::BadDestUser => None,
-        });
+        let answer = connection
+            .limited_messages()
+            .find_map(|message| match message {
+                // A line longer than any answer or message kept.
+                None => Some(Err(LoginAnswer::NotChatServer)),
+                Some(message) => answer_to_login(message, &mut early),
+            });
         match answer {
             Some(Ok(name)) => {
+                // From now on, lines of any length.
+                connection.limit_lines(None);
                 return LoginAnswer::Accepted(LoggedIn {
                     connection,
                     name,
                     early,
-                })
+                });
             }
             Some(Err(refused)) => return refused,
             None => {}
@@ -243,6 +246,35 @@ async fn answer(mut connection: Connection) -> LoginAnswer {
             Ok(true) => {}
             Ok(false) | Err(_) => return LoginAnswer::NoAnswer,
         }
+    }
+}
+
+/// What one message before the login answer means: the name logged in
+/// under, a refusal, or (`None`) nothing yet. Messages for the user are kept
+/// in `early`.
+fn answer_to_login(
+    message: ServerMessage<'_>,
+    early: &mut Early,
+) -> Option<Result<String, LoginAnswer>> {
+    match message {
+        ServerMessage::Hello(confirmed) => {
+            Some(Ok(String::from_utf8_lossy(confirmed).into_owned()))
+        }
+        ServerMessage::InUse => Some(Err(LoginAnswer::InUse)),
+        ServerMessage::Busy => Some(Err(LoginAnswer::Busy)),
+        ServerMessage::BadRequestBody => Some(Err(LoginAnswer::Rejected)),
+        ServerMessage::BadRequestHeader => Some(Err(LoginAnswer::BadHeader)),
+        // A blank line is no answer: wait for one.
+        ServerMessage::Unknown(line) if is_blank(line) => None,
+        ServerMessage::Unknown(_) => Some(Err(LoginAnswer::NotChatServer)),
+        // A message for the user before the answer (a faulty server):
+        // shown once logged in.
+        ServerMessage::Delivery { from, body } => {
+            early.add(from, body);
+            None
+        }
+        // A reply to a request never made: wait for the answer.
+        ServerMessage::ListOk(_) | ServerMessage::SendOk | ServerMessage::BadDestUser => None,
     }
 }
 

@@ -18,7 +18,8 @@
 //! - `local`: `--local`, a server hosted inside the client.
 //! - `plain`: the line-oriented front end (the assignment's interface on
 //!   standard output, the client's own lines on standard error); `output`:
-//!   writing whole lines to standard output.
+//!   the thread that writes its lines, so that the main loop never waits
+//!   for standard output or standard error.
 //! - `rich`: the terminal front end on rustyline (editing, history,
 //!   completion, colour).
 
@@ -59,6 +60,10 @@ use settings::Settings;
 /// Runs the client with parsed arguments until it ends, and tells how it
 /// ended as the exit status.
 pub async fn run(cli: Cli) -> ExitCode {
+    // First: signals, which may already wait (see `hold_signals`).
+    let (tx, rx) = mpsc::unbounded_channel();
+    forward_signals(tx.clone());
+    release_signals();
     let plain = use_plain_mode(cli.plain);
     let settings = match Settings::load(cli, plain) {
         Ok(settings) => settings,
@@ -67,8 +72,6 @@ pub async fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (tx, rx) = mpsc::unbounded_channel();
-    forward_signals(tx.clone());
     let budget = Budget::new(INPUT_BUDGET);
     // Rich mode is always typed at a terminal; plain mode may be too.
     let mut inputs = Inputs::new(rx, std::io::stdin().is_terminal());
@@ -76,7 +79,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         colored::control::set_override(false);
         plain::spawn_stdin_reader(tx, budget);
         let mut screen = plain::PlainScreen::new();
-        return app::run(&settings, &mut inputs, &mut screen).await.into();
+        let outcome = app::run(&settings, &mut inputs, &mut screen).await;
+        screen.finish(outcome);
+        return outcome.into();
     }
     let color = use_color(settings.color);
     colored::control::set_override(color);
@@ -108,6 +113,41 @@ fn use_plain_mode(asked: bool) -> bool {
         || !std::io::stdout().is_terminal()
         || std::env::var_os("TERM")
             .is_some_and(|term| ["dumb", "cons25", "emacs"].contains(&term.to_str().unwrap_or("")))
+}
+
+/// The signals that end the client: SIGINT, SIGTERM, SIGHUP.
+#[cfg(unix)]
+fn ending_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        set.add(signal);
+    }
+    set
+}
+
+/// Blocks the signals that end the client in the calling thread, the
+/// program's first: one that comes before [`run`] handles them (in the
+/// first milliseconds, while the program starts) then waits for it, instead
+/// of ending the program by its default action. Called first thing in
+/// `main`; [`run`] (or [`release_signals`], on the way out before it)
+/// unblocks them.
+pub fn hold_signals() {
+    #[cfg(unix)]
+    {
+        use nix::sys::signal::{pthread_sigmask, SigmaskHow};
+        let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&ending_signals()), None);
+    }
+}
+
+/// Unblocks the signals [`hold_signals`] blocked (and any that the parent
+/// blocked, since the client handles them): one that waits is taken now.
+pub fn release_signals() {
+    #[cfg(unix)]
+    {
+        use nix::sys::signal::{pthread_sigmask, SigmaskHow};
+        let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&ending_signals()), None);
+    }
 }
 
 /// Turns SIGINT (Ctrl-C in plain mode), SIGTERM and SIGHUP into

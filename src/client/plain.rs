@@ -2,34 +2,49 @@
 //! line, flushed at once, and nothing else there; the client's own lines
 //! (hints, notices, connection errors) on standard error; lines typed on
 //! standard input. No prompt, no colour, no escape sequence.
+//!
+//! Lines are written by a thread of their own (`output::Writer`): the main
+//! loop never waits for standard output or standard error, and while more
+//! than [`BACKLOG_LIMIT`] waits for them it stops reading the server (TCP
+//! then slows the server down), as rich mode does.
 
-use std::io::{self, BufRead, IoSlice, Write};
+use std::io::{self, BufRead, Write};
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use std::sync::Arc;
-
 use super::inputs::{Budget, Typed, UserInput};
-use super::output::{unbuffered_stdout, write_out};
+use super::outcome::Outcome;
+use super::output::{unbuffered_stdout, Stream, Writer};
 use super::render::Line;
-use super::screen::Screen;
+use super::screen::{Backlog, Screen};
 
-/// Lines of at least this size are written straight through instead of being
-/// gathered with their neighbours (so a huge message is never copied).
+/// Lines of at least this size are not gathered with their neighbours: they
+/// are handed to the writer on their own, in pieces of at most
+/// [`PIECE`] bytes, so that writing a huge message begins while the rest of
+/// it is still being copied.
 const GATHER_LIMIT: usize = 64 * 1024;
+const PIECE: usize = 1 << 20;
+
+/// How much may wait to be written before the main loop stops reading the
+/// server: what a terminal shows in a moment, and a bounded amount of
+/// memory in a flood.
+const BACKLOG_LIMIT: usize = 1 << 20;
+
+/// On the way out (`!quit`, the end of input, the server gone), how long
+/// standard output and standard error have to take what still waits; what
+/// they have not taken by then is dropped. After a signal, nothing waits.
+pub(super) const OUTPUT_GRACE: Duration = Duration::from_millis(500);
 
 /// Shows the assignment's lines on standard output, and the client's own on
-/// standard error.
+/// standard error, through the writer thread.
 pub(super) struct PlainScreen {
-    out: Box<dyn Write + Send>,
+    writer: Writer,
+    /// Lines added and not yet given to the writer.
     batch: Vec<u8>,
-    /// Set once standard output is gone (a closed pipe): then nothing more is
-    /// written there.
-    broken: bool,
-    /// Where the client's own lines go.
-    notes: Box<dyn Write + Send>,
-    /// Set once standard error is gone.
-    notes_broken: bool,
+    backlog: Arc<Backlog>,
+    finished: bool,
 }
 
 impl PlainScreen {
@@ -46,40 +61,75 @@ impl PlainScreen {
         out: Box<dyn Write + Send>,
         notes: Box<dyn Write + Send>,
     ) -> PlainScreen {
+        let backlog = Backlog::new(BACKLOG_LIMIT);
         PlainScreen {
-            out,
+            writer: Writer::start(out, notes, Arc::clone(&backlog)),
             batch: Vec::new(),
-            broken: false,
-            notes,
-            notes_broken: false,
+            backlog,
+            finished: false,
         }
     }
 
-    /// Gathers a line, or writes it straight through if it is big (with the
-    /// lines gathered before it, in one system call, without copying it).
-    fn add_line(&mut self, line: &Line<'_>) -> io::Result<()> {
-        let big = matches!(line, Line::From { message, .. } if message.len() >= GATHER_LIMIT);
-        if !big {
-            line.append_plain(&mut self.batch);
-            return Ok(());
+    /// Gives `bytes` to the writer, for `stream`.
+    fn give(&mut self, stream: Stream, bytes: Vec<u8>) {
+        if !bytes.is_empty() {
+            let spare = self.writer.give(stream, bytes);
+            if stream == Stream::Out {
+                self.batch = spare;
+            }
         }
-        let [a, b, c, d] = line.plain_parts();
-        let mut parts = [&self.batch[..], a, b, c, d, b"\n"].map(IoSlice::new);
-        write_out(&mut self.out, &mut parts)?;
-        self.batch.clear();
-        Ok(())
     }
 
-    /// Writes the lines gathered, with one system call.
-    fn write_batch(&mut self) -> io::Result<()> {
-        write_out(&mut self.out, &mut [IoSlice::new(&self.batch)])?;
-        self.out.flush()
+    /// Gives a big line to the writer, in pieces of at most [`PIECE`] bytes,
+    /// copied into the buffers the writer is done with when there are any
+    /// (memory already in use costs no page faults).
+    fn give_big(&mut self, line: &Line<'_>) {
+        let mut left = line.len() + 1;
+        let mut piece = std::mem::take(&mut self.batch);
+        piece.reserve_exact(left.min(PIECE));
+        for part in line.plain_parts().into_iter().chain([&b"\n"[..]]) {
+            let mut part = part;
+            while !part.is_empty() {
+                let room = PIECE - piece.len();
+                let (now, later) = part.split_at(room.min(part.len()));
+                piece.extend_from_slice(now);
+                part = later;
+                left -= now.len();
+                if piece.len() == PIECE && left > 0 {
+                    let mut next = self.writer.give(Stream::Out, piece);
+                    next.reserve_exact(left.min(PIECE));
+                    piece = next;
+                }
+            }
+        }
+        self.batch = self.writer.give(Stream::Out, piece);
+    }
+
+    /// Shows what was added, and then lets the writer finish: waits until
+    /// everything has been written, or for [`OUTPUT_GRACE`] at most; after
+    /// a signal, not at all. Nothing is written afterwards.
+    pub(super) fn finish(&mut self, outcome: Outcome) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        self.flush();
+        let grace = match outcome {
+            Outcome::Signalled(_) => Duration::ZERO,
+            _ => OUTPUT_GRACE,
+        };
+        self.writer.finish(grace);
     }
 }
 
 impl Default for PlainScreen {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl Drop for PlainScreen {
+    fn drop(&mut self) {
+        self.finish(Outcome::Quit);
     }
 }
 
@@ -110,8 +160,11 @@ pub fn enlarge_pipe(fd: std::os::fd::BorrowedFd<'_>) {
 
 impl Screen for PlainScreen {
     fn add(&mut self, line: &Line<'_>) {
-        if !self.broken && self.add_line(line).is_err() {
-            self.broken = true;
+        if line.len() < GATHER_LIMIT {
+            line.append_plain(&mut self.batch);
+        } else {
+            self.flush();
+            self.give_big(line);
         }
     }
 
@@ -119,25 +172,20 @@ impl Screen for PlainScreen {
         // The lines added before it go out first: on a terminal, which shows
         // both, they keep their order.
         self.flush();
-        if self.notes_broken {
-            return;
-        }
         let mut bytes = Vec::with_capacity(line.len() + 1);
         line.append_plain(&mut bytes);
-        if write_out(&mut self.notes, &mut [IoSlice::new(&bytes)]).is_err() {
-            self.notes_broken = true;
-        }
+        self.give(Stream::Err, bytes);
     }
 
     fn flush(&mut self) {
-        if !self.broken && self.write_batch().is_err() {
-            self.broken = true;
+        if !self.batch.is_empty() {
+            let batch = std::mem::take(&mut self.batch);
+            self.give(Stream::Out, batch);
         }
-        self.batch.clear();
-        if self.batch.capacity() > GATHER_LIMIT * 4 {
-            // Do not keep the memory of an unusually large batch.
-            self.batch = Vec::new();
-        }
+    }
+
+    fn backlog(&self) -> Option<Arc<Backlog>> {
+        Some(Arc::clone(&self.backlog))
     }
 }
 
@@ -184,6 +232,7 @@ pub(super) fn spawn_stdin_reader(tx: mpsc::UnboundedSender<UserInput>, budget: A
 mod tests {
     use super::*;
     use crate::client::safe::SafeText;
+    use std::io::IoSlice;
     use std::sync::Mutex;
 
     /// Keeps what is written, taking at most `step` bytes per call (as a
@@ -227,8 +276,8 @@ mod tests {
 
     #[test]
     fn small_and_big_lines_come_out_whole_and_in_order_through_partial_writes() {
-        let big = "x".repeat(GATHER_LIMIT + 5);
-        for step in [1 << 30, 7] {
+        // A big line, and one of several pieces.
+        for (step, big) in [(1 << 30, 2 * PIECE + 5), (7, GATHER_LIMIT + 5)] {
             let out = SlowOutput {
                 written: Arc::default(),
                 step,
@@ -237,20 +286,20 @@ mod tests {
             let lines = [
                 from("bob", "one".into()),
                 Line::info("two"),
-                from("carol", big.clone()),
+                from("carol", "x".repeat(big)),
                 from("bob", "four".into()),
             ];
             screen.show(&lines);
+            screen.finish(Outcome::Quit);
             let expected: String = lines
                 .iter()
                 .map(|line| format!("{}\n", line.plain()))
                 .collect();
-            let (written, calls) = out.written.lock().unwrap().clone();
-            assert_eq!(String::from_utf8(written).unwrap(), expected, "step {step}");
-            if step > expected.len() {
-                // The first two lines go with the big one, the last alone.
-                assert_eq!(calls, 2);
-            }
+            let (written, _) = out.written.lock().unwrap().clone();
+            assert!(
+                String::from_utf8(written).unwrap() == expected,
+                "step {step}, big {big}"
+            );
         }
     }
 
@@ -291,6 +340,7 @@ mod tests {
         screen.flush();
         screen.note(&[Line::error("an error")]);
         screen.show_final(&[Line::info("last")]);
+        screen.finish(Outcome::Quit);
         assert_eq!(
             *seen.lock().unwrap(),
             [

@@ -41,7 +41,7 @@ pub(super) async fn reconnect(
         }
         let login_attempt = login::attempt(&settings.address, settings.port, name);
         let reason = match inputs.during(login_attempt).await? {
-            Ok(refused @ (LoginAnswer::InUse | LoginAnswer::Rejected)) => {
+            Ok(refused @ (LoginAnswer::InUse | LoginAnswer::Rejected | LoginAnswer::BadHeader)) => {
                 show_answer(settings, refused, name.to_string(), screen)?;
                 screen.note(&[Line::info(text::ENTER_LOGIN)]);
                 return login(settings, inputs, screen, None).await;
@@ -88,21 +88,31 @@ async fn wait_offline(
 }
 
 /// Capped exponential backoff with jitter: about 1, 2, 4, ... seconds, at
-/// most 30, each between 75% and 125% of its step, so that many clients cut
-/// off together do not all come back at the same moment.
+/// most 30, each between 75% and 125% of its step and never over 30 (so
+/// 22.5 to 30 at the cap), so that many clients cut off together do not all
+/// come back at the same moment.
 #[derive(Debug, Default)]
 struct Backoff {
     attempts: u32,
 }
 
-/// The longest wait between two reconnection attempts (before jitter).
+/// The longest wait between two reconnection attempts, jitter included.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 impl Backoff {
     fn next_wait(&mut self) -> Duration {
-        let step = Duration::from_secs(1u64 << self.attempts.min(5)).min(MAX_BACKOFF);
+        let wait = Backoff::wait(self.attempts, random_fraction());
         self.attempts += 1;
-        step.mul_f64(0.75 + 0.5 * random_fraction())
+        wait
+    }
+
+    /// The wait after `attempts` attempts, `fraction` (in [0, 1)) placing
+    /// it in the jitter's range.
+    fn wait(attempts: u32, fraction: f64) -> Duration {
+        let step = Duration::from_secs(1u64 << attempts.min(5)).min(MAX_BACKOFF);
+        let shortest = step.mul_f64(0.75);
+        let longest = step.mul_f64(1.25).min(MAX_BACKOFF);
+        shortest + (longest - shortest).mul_f64(fraction.clamp(0.0, 1.0))
     }
 }
 
@@ -121,13 +131,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn jitter_never_goes_past_the_cap() {
+        for attempts in 0..12 {
+            for fraction in [0.0, 0.5, 0.999_999] {
+                let wait = Backoff::wait(attempts, fraction);
+                assert!(wait <= MAX_BACKOFF, "{wait:?} after {attempts} attempts");
+            }
+        }
+        // Spread below the cap, so that clients cut off together do not all
+        // come back at the same moment.
+        assert!(Backoff::wait(9, 0.0) < Backoff::wait(9, 0.5));
+        assert!(Backoff::wait(9, 0.5) < Backoff::wait(9, 0.999_999));
+    }
+
+    #[test]
     fn backoff_doubles_up_to_the_cap_with_jitter() {
         let mut backoff = Backoff::default();
         let waits: Vec<f64> = (0..9).map(|_| backoff.next_wait().as_secs_f64()).collect();
-        let steps = [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0];
+        let steps: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0];
         for (wait, step) in waits.iter().zip(steps) {
             assert!(
-                (0.75 * step..=1.25 * step).contains(wait),
+                (0.75 * step..=(1.25 * step).min(30.0)).contains(wait),
                 "{wait} for a step of {step}"
             );
         }

@@ -218,6 +218,9 @@ impl Session {
                 self.replace_names(&names);
                 self.reply(Event::Users(names))
             }
+            // An empty (or blank) line carries no header: nothing to tell,
+            // and nothing it could answer.
+            ServerMessage::Unknown(line) if is_blank(line) => None,
             ServerMessage::Hello(_)
             | ServerMessage::InUse
             | ServerMessage::Busy
@@ -414,6 +417,12 @@ fn completable(name: &[u8]) -> Option<String> {
         && !name.contains(char::is_whitespace)
         && super::safe::SafeText::is_verbatim(name.as_bytes());
     ok.then(|| name.to_string())
+}
+
+/// An empty line, or one of spaces and tabs only: some servers send one
+/// after each message. It carries no header, so it is not a reply.
+pub(crate) fn is_blank(line: &[u8]) -> bool {
+    line.trim_ascii().is_empty()
 }
 
 #[cfg(test)]

@@ -218,6 +218,22 @@ fn handshake_replies_and_unknown_headers_after_login_are_unexpected() {
 }
 
 #[test]
+fn blank_lines_are_ignored_and_answer_nothing() {
+    let mut s = Session::new("me");
+    typed(&mut s, "@bob hi");
+    for blank in [&b""[..], b" ", b"\t  \t"] {
+        assert_eq!(s.receive(ServerMessage::parse(blank)), None, "{blank:?}");
+    }
+    assert!(s.awaits_replies(), "a blank line is no reply");
+    assert_eq!(s.receive(ServerMessage::SendOk), Some(Event::Sent));
+    // Text after spaces is no blank line.
+    assert_eq!(
+        s.receive(ServerMessage::parse(b" x")),
+        Some(Event::Unexpected)
+    );
+}
+
+#[test]
 fn names_come_from_lists_senders_and_recipients() {
     let mut s = Session::new("me");
     let v0 = s.names_version();
