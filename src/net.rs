@@ -16,10 +16,18 @@ pub const DEFAULT_ADDRESS: &str = "127.0.0.1";
 /// The course's port, the default of both programs.
 pub const DEFAULT_PORT: u16 = 5378;
 
-/// Resolves `host` (a name or an address) and `port` to the first address it
-/// names.
+/// `host` without the square brackets an IPv6 address is written in next to
+/// a port (`[::1]` is `::1`), so that both spellings name the same host.
+pub fn unbracketed(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|inner| inner.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+/// Resolves `host` (a name or an address, an IPv6 address with or without
+/// its brackets) and `port` to the first address it names.
 pub async fn resolve(host: &str, port: u16) -> io::Result<SocketAddr> {
-    tokio::net::lookup_host((host, port))
+    tokio::net::lookup_host((unbracketed(host), port))
         .await?
         .next()
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the host name has no address"))
@@ -263,5 +271,14 @@ mod tests {
         let mut w = SlowSocket::new(0, usize::MAX);
         let err = write_fully(&mut w, b"abc").await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::WriteZero);
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_address_resolves_with_or_without_brackets() {
+        let bare = resolve("::1", 9).await.unwrap();
+        assert_eq!(bare, "[::1]:9".parse::<SocketAddr>().unwrap());
+        assert_eq!(resolve("[::1]", 9).await.unwrap(), bare);
+        assert_eq!(unbracketed("[::1"), "[::1");
+        assert_eq!(unbracketed("example.org"), "example.org");
     }
 }

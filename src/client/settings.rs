@@ -127,6 +127,7 @@ impl Settings {
             address: cli
                 .address
                 .or(file.address)
+                .map(|address| crate::net::unbracketed(&address).to_string())
                 .unwrap_or_else(|| DEFAULT_ADDRESS.to_string()),
             port: cli
                 .port
@@ -304,6 +305,10 @@ mod tests {
         assert_eq!(s.server_address(), "[::1]:9");
         assert_eq!(s.name.as_deref(), Some("bob"));
         assert_eq!(s.color, ColorChoice::Always);
+        let s = Settings::merge(cli(&["--address", "[::1]"]), f(), false);
+        assert_eq!(s.address, "::1");
+        assert_eq!(s.server_address(), "[::1]:7000");
+        assert!(s.is_local_address());
     }
 
     #[test]
