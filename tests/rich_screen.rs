@@ -101,6 +101,43 @@ fn a_lone_esc_does_not_hold_lines_and_a_termination_signal_ends_any_state() {
     assert_eq!(t.count("reverse-i-search"), 0, "{}", t.dump());
 }
 
+#[test]
+fn a_termination_signal_after_a_key_that_changed_nothing_keeps_every_line_above_the_draft() {
+    // Tab on a line that is no name, and Ctrl-D on a line that is not
+    // empty, change nothing on the screen; a draft of several rows.
+    for (key, what) in [("\t", "tab"), ("\x04", "ctrl-d")] {
+        let port = free_port();
+        let home = temp_home(&format!("nochange-{what}"));
+        let mut t = Terminal::rich(port, &home, &["--local"]);
+        t.login("alice");
+        let mut bob = Client::login_port(port, "bob");
+        let sent: Vec<String> = (0..4).map(|i| format!("line {i}")).collect();
+        for body in &sent {
+            bob.send_line(&format!("SEND alice {body}"));
+            assert_eq!(bob.line(), "SEND-OK");
+        }
+        for body in &sent {
+            t.wait_for(&from("bob", body));
+        }
+        let draft = "hello ".repeat(40);
+        t.send(&draft);
+        t.wait_until("the draft", |t| t.screen().contains("hello hello"));
+        t.settle(Duration::from_millis(200));
+        t.send(key);
+        t.settle(Duration::from_millis(300));
+        t.signal(Signal::SIGTERM);
+        assert_eq!(t.wait_exit(), 128 + Signal::SIGTERM as i32);
+        assert_eq!(
+            messages_from(&t.rows(), "bob"),
+            sent,
+            "{what}: {}",
+            t.dump()
+        );
+        assert_eq!(t.count("Not sent: hello"), 1, "{what}: {}", t.dump());
+        assert!(!t.seen().synchronized, "a synchronized update left open");
+    }
+}
+
 /// A server that logs in whoever comes under a hostile name, answers LIST
 /// with hostile names, and sends hostile messages.
 fn hostile_server() -> (u16, thread::JoinHandle<()>) {

@@ -252,7 +252,8 @@ impl RichScreen {
             write_direct(&format!("{}\n", self.style.line(&notice, Local::now())));
         }
         write_direct(&format!(
-            "{}{}{}",
+            "{}{}{}{}",
+            terminal::SYNC_END,
             terminal::PASTE_OFF,
             terminal::TITLE_RESTORE,
             terminal::SHOW_CURSOR

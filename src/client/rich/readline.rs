@@ -367,6 +367,17 @@ impl ChatHelper {
         key(&self.shared)
     }
 
+    /// rustyline asks for a hint or about highlighting only just before it
+    /// draws the edit rows again for a key: the drawing that follows is not
+    /// after a message. (A key that changes nothing, such as Tab with
+    /// nothing to complete, is followed by no drawing, so only these mark
+    /// one.)
+    fn redraw_follows(&self) -> MutexGuard<'_, State> {
+        let mut state = self.key();
+        state.keyed = true;
+        state
+    }
+
     /// The names to complete `line`: fresh ones when those held are stale
     /// or match nothing, waited for briefly.
     fn names_for(&self, line: &str, cursor: usize) -> Vec<SafeText<'static>> {
@@ -388,7 +399,6 @@ impl ChatHelper {
 
 fn key(shared: &Shared) -> MutexGuard<'_, State> {
     let mut state = shared.checkpoint(shared.lock(), false);
-    state.keyed = true;
     if state.unread > 0 {
         state.unread = 0;
         // From rustyline's own thread, between its writes.
@@ -442,7 +452,7 @@ impl Hinter for ChatHelper {
     /// Called as each `readline` first draws (and after each edit): the
     /// gate opens; the line typed is kept for the way out.
     fn hint(&self, line: &str, _pos: usize, _: &Context<'_>) -> Option<String> {
-        let mut state = self.key();
+        let mut state = self.redraw_follows();
         if state.reading && !state.open {
             state.open = true;
             // The title too, from rustyline's own thread.
@@ -495,7 +505,7 @@ impl Highlighter for ChatHelper {
 
     /// Every key redraws the edit rows, so that each drawing is seen here.
     fn highlight_char(&self, _line: &str, _pos: usize, _kind: CmdKind) -> bool {
-        drop(self.key());
+        drop(self.redraw_follows());
         true
     }
 }

@@ -135,7 +135,8 @@ pub(crate) struct State {
     pub(crate) suspending: Option<usize>,
     /// Ctrl-Z gave the terminal back for a while.
     pub(crate) suspended: bool,
-    /// A key was read and the edit rows are about to be drawn for it.
+    /// A key was read and the edit rows are about to be drawn for it (not
+    /// set by a key after which rustyline draws nothing).
     pub(crate) keyed: bool,
     /// The program is ending: the `readline` running stops at its next
     /// call to the helper.

@@ -15,6 +15,10 @@ pub(crate) const PASTE_OFF: &str = "\x1b[?2004l";
 pub(crate) const TITLE_SAVE: &str = "\x1b[22;0t";
 pub(crate) const TITLE_RESTORE: &str = "\x1b[23;0t";
 pub(crate) const SHOW_CURSOR: &str = "\x1b[?25h";
+/// Ends a synchronized update (DEC mode 2026): rustyline begins one for
+/// each message it shows, and one stopped on the way out is never ended by
+/// it. (Terminals without the mode ignore it.)
+pub(crate) const SYNC_END: &str = "\x1b[?2026l";
 pub(crate) const BELL: &str = "\x07";
 
 /// Sets the window title (OSC 2). The title is safe text.

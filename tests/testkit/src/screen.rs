@@ -33,6 +33,9 @@ pub struct Seen {
     /// Window titles saved on the terminal's title stack, and put back.
     pub titles_saved: usize,
     pub titles_restored: usize,
+    /// A synchronized update (DEC mode 2026) begun and not yet ended: a
+    /// terminal that has the mode shows nothing new meanwhile.
+    pub synchronized: bool,
     /// Cursor position requests not yet answered.
     cursor_requests: usize,
     /// Rows that scrolled off the top, oldest first.
@@ -63,6 +66,9 @@ impl vt100::Callbacks for Seen {
     ) {
         if c == 'n' && i1.is_none() && params == [&[6][..]] {
             self.cursor_requests += 1;
+        }
+        if i1 == Some(b'?') && params == [&[2026][..]] && (c == 'h' || c == 'l') {
+            self.synchronized = c == 'h';
         }
         if c == 't' && params.first() == Some(&&[22][..]) {
             self.titles_saved += 1;
