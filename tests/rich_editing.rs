@@ -282,7 +282,8 @@ fn tab_completes_names_most_recent_first_waits_for_a_fresh_list_and_never_prints
     t.quit();
 }
 
-/// Tab pressed again on the same line shows the same list of names once;
+/// Tab pressed again on the same line shows the same list of names once
+/// (a new line shows it again);
 /// in front of a space (a word completed in the middle of a line) it adds
 /// no second space.
 #[test]
@@ -305,7 +306,13 @@ fn tab_lists_the_names_once_per_line_and_adds_no_second_space() {
     t.wait_until("the name in the line", |t| {
         t.cursor_row() == "alice> @bobby hello"
     });
+    // A new line: the same list is shown again for it.
     t.send("\x05\x15");
+    t.send_line("!help");
+    t.wait_prompt("alice>");
+    t.send("@bob\t");
+    t.wait_until("the list again", |t| t.count("@bob  @bobby") == 2);
+    t.send("\x15");
     t.quit();
 }
 

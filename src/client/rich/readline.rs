@@ -206,6 +206,8 @@ impl Reader {
                 {
                     state.reading = true;
                     state.keyed = false;
+                    // A new line: Tab lists names for it again.
+                    state.listed = None;
                     state.searching = false;
                     state.prompt = prompt.clone();
                     return Some((prompt, styled, state.phase.clone()));

@@ -112,7 +112,8 @@ pub(crate) struct State {
     /// Names to complete, in order, and when the server last listed them.
     pub(crate) names: Vec<SafeText<'static>>,
     pub(crate) names_at: Option<Instant>,
-    /// The line as the last Tab that listed names left it, and the list.
+    /// The line as the last Tab that listed names left it, and the list,
+    /// in the line being read.
     pub(crate) listed: Option<(String, String)>,
     /// Conversation changes and flushes of lines, counted: the readline
     /// thread waits for one after a line that may change the prompt.
