@@ -234,7 +234,7 @@ fn a_message_without_a_senders_name_cannot_pass_for_a_user() {
 
 /// A faulty server may queue a message for the user before its login
 /// answer: it is shown after the login line. Replies before the answer
-/// answer nothing, and are passed over.
+/// answer nothing: standard error says so, as it does after the login.
 #[test]
 fn a_message_before_the_login_answer_is_shown_after_the_login_line() {
     let (port, _server) = fake_server(|mut conn| {
@@ -251,7 +251,10 @@ fn a_message_before_the_login_answer_is_shown_after_the_login_line() {
         after_login(&client, "alice"),
         "From bob: too early\nFrom carol: early too\nFrom bob: on time\n"
     );
-    assert_eq!(client.errors_text(), "");
+    assert_eq!(
+        client.errors_text(),
+        format!("{0}\n{0}\n", text::UNEXPECTED_REPLY)
+    );
 }
 
 /// What a server sends before its login answer is kept up to 16 MiB; the

@@ -14,7 +14,7 @@ use super::command::{Command, Dialect};
 use super::connection::Connection;
 use super::inputs::{Inputs, UserInput};
 use super::local::{self, LocalServer};
-use super::login::{describe_error, login, LoggedIn};
+use super::login::{describe_error, login, EarlyMessage, LoggedIn};
 use super::outcome::Outcome;
 use super::reconnect::reconnect;
 use super::render::{is_the_assignments, render, Line};
@@ -92,9 +92,14 @@ async fn run_logged_in(
 /// after the login line, as it would have been after it.
 fn start(logged_in: LoggedIn, session: &mut Session, screen: &mut dyn Screen) -> Connection {
     let early = &logged_in.early;
-    for (from, body) in &early.kept {
-        let message = ServerMessage::Delivery { from, body };
-        if let Some(event) = session.receive(message) {
+    for message in &early.kept {
+        let event = match message {
+            EarlyMessage::Delivery(from, body) => {
+                session.receive(ServerMessage::Delivery { from, body })
+            }
+            EarlyMessage::Unexpected => Some(Event::Unexpected),
+        };
+        if let Some(event) = event {
             add_event(event, screen);
         }
     }

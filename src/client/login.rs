@@ -50,11 +50,11 @@ pub(super) struct LoggedIn {
     pub(super) early: Early,
 }
 
-/// The messages that came before the login answer: in order, sender and
-/// text, at most [`EARLY_LIMIT`] bytes of them; the rest only counted.
+/// The messages that came before the login answer: in order, at most
+/// [`EARLY_LIMIT`] bytes of them; the rest only counted.
 #[derive(Debug, Default)]
 pub(super) struct Early {
-    pub(super) kept: Vec<(Vec<u8>, Vec<u8>)>,
+    pub(super) kept: Vec<EarlyMessage>,
     bytes: usize,
     /// How many more came, and were not kept.
     pub(super) dropped: usize,
@@ -70,12 +70,27 @@ const EARLY_LIMIT: usize = 16 << 20;
 /// than this.
 const EARLY_LINE_LIMIT: usize = EARLY_LIMIT + 1024;
 
+/// A message that came before the login answer.
+#[derive(Debug)]
+pub(super) enum EarlyMessage {
+    /// A message for the user: sender and text.
+    Delivery(Vec<u8>, Vec<u8>),
+    /// A reply to a request never made.
+    Unexpected,
+}
+
+/// What an [`EarlyMessage::Unexpected`] counts for against [`EARLY_LIMIT`].
+const UNEXPECTED_SIZE: usize = 16;
+
 impl Early {
-    fn add(&mut self, from: &[u8], body: &[u8]) {
-        let size = from.len() + body.len();
+    fn add(&mut self, message: EarlyMessage) {
+        let size = match &message {
+            EarlyMessage::Delivery(from, body) => from.len() + body.len(),
+            EarlyMessage::Unexpected => UNEXPECTED_SIZE,
+        };
         if self.dropped == 0 && self.bytes.saturating_add(size) <= EARLY_LIMIT {
             self.bytes += size;
-            self.kept.push((from.to_vec(), body.to_vec()));
+            self.kept.push(message);
         } else {
             self.dropped += 1;
         }
@@ -270,11 +285,15 @@ fn answer_to_login(
         // A message for the user before the answer (a faulty server):
         // shown once logged in.
         ServerMessage::Delivery { from, body } => {
-            early.add(from, body);
+            early.add(EarlyMessage::Delivery(from.to_vec(), body.to_vec()));
             None
         }
-        // A reply to a request never made: wait for the answer.
-        ServerMessage::ListOk(_) | ServerMessage::SendOk | ServerMessage::BadDestUser => None,
+        // A reply to a request never made: said once logged in, as after
+        // it; wait for the answer.
+        ServerMessage::ListOk(_) | ServerMessage::SendOk | ServerMessage::BadDestUser => {
+            early.add(EarlyMessage::Unexpected);
+            None
+        }
     }
 }
 
