@@ -244,6 +244,7 @@ fn piped_quit_behind_other_lines_during_login_keeps_its_place() {
         std::thread::sleep(Duration::from_millis(500));
         conn.write(b"HELLO alice\n");
         let request = conn.line();
+        conn.write(b"SEND-OK\n");
         (hello, request)
     });
     let mut client = Piped::binary(port);
@@ -463,6 +464,29 @@ fn a_piped_quit_right_after_the_name_waits_for_the_login_answer() {
         client.errors_text().starts_with(expected.as_str()),
         "{:?}",
         client.errors_text()
+    );
+    assert_eq!(status.code(), Some(1));
+}
+
+/// At the end of piped input the client waits for the replies it is owed;
+/// a server that closes the connection meanwhile is said to have closed it,
+/// and the exit status is a failure.
+#[test]
+fn a_server_that_closes_while_replies_are_owed_at_the_end_of_input_is_a_failure() {
+    let (port, _server) = fake_server(|mut conn| {
+        let _ = conn.accept_login();
+        let _ = conn.line();
+        std::thread::sleep(Duration::from_millis(300));
+    });
+    let mut client = Piped::binary(port);
+    client.send_line("alice\n!who");
+    client.close_stdin();
+    let status = client.wait(TIMEOUT);
+    assert_eq!(
+        client.errors_text(),
+        format!("{}\n", text::SERVER_CLOSED),
+        "{:?}",
+        client.text()
     );
     assert_eq!(status.code(), Some(1));
 }

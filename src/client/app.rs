@@ -192,8 +192,7 @@ async fn chat(
             () = caught_up(backlog.as_deref()), if full => {}
             received = connection.receive(), if !full => match received {
                 Ok(true) => {}
-                // Already on the way out: nothing more is owed.
-                Ok(false) | Err(_) if ending.is_some() => return End::Quit(Outcome::Quit),
+                // Also on the way out, while replies are still owed.
                 Ok(false) => return End::Lost(text::SERVER_CLOSED.into()),
                 Err(err) => {
                     let reason = SafeText::neutralise_str(&describe_error(&err)).into_owned();
