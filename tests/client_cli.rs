@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use chat::client::{text, SafeText};
 use expectrl::process::unix::WaitStatus;
 use expectrl::{ControlCode, Eof, Expect, Session};
-use testkit::client::{chat, fake_server, InShell, Launch, Piped, CLIENT_PY, TIMEOUT};
+use testkit::client::{after_login, chat, fake_server, InShell, Launch, Piped, CLIENT_PY, TIMEOUT};
 use testkit::{free_port, start_server, Client};
 
 #[test]
@@ -56,6 +56,29 @@ fn piped_input_is_handled_in_order_and_replies_are_shown_before_exit() {
     ]
     .join("\n");
     assert_eq!(client.text(), format!("{expected}\n"));
+}
+
+/// A carriage return inside a message would end the line early at many
+/// servers: the message is not sent, and the user is told why (not given
+/// the hint for a line that is not a command).
+#[test]
+fn a_message_with_a_carriage_return_inside_is_not_sent_and_says_why() {
+    let server = start_server(&["--no-bots"]);
+    let mut client = Piped::binary(server.port);
+    client.send_line("alice");
+    client.send_line("@alice a\rb");
+    client.send_line("@alice whole\r");
+    client.close_stdin();
+    assert!(client.wait(TIMEOUT).success());
+    assert_eq!(client.errors_text(), format!("{}\n", text::LINE_BREAK));
+    assert_eq!(
+        after_login(&client, "alice"),
+        format!(
+            "{}\n{}\n",
+            text::SENT,
+            text::message_from(&"alice".into(), &"whole".into())
+        )
+    );
 }
 
 #[test]

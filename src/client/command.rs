@@ -64,6 +64,10 @@ pub(crate) enum Command<'a> {
     Empty,
     /// Anything else: the user gets a hint, and nothing is sent.
     Invalid,
+    /// A line with a line break inside (a carriage return, which servers
+    /// may take for the end of a line): nothing is sent, and the user is
+    /// told why.
+    LineBreak,
 }
 
 impl<'a> Command<'a> {
@@ -81,8 +85,8 @@ impl<'a> Command<'a> {
             return Command::Empty;
         }
         if line.contains(['\n', '\r']) {
-            // A pasted line break would split the message into two requests.
-            return Command::Invalid;
+            // A line break would split the message into two requests.
+            return Command::LineBreak;
         }
         if dialect == Dialect::Rich {
             if let Some(command) = Command::parse_rich(line, trimmed) {
@@ -213,7 +217,16 @@ mod tests {
         assert_eq!(plain("@"), Command::Invalid);
         assert_eq!(plain("@ hi"), Command::Invalid);
         assert_eq!(plain("@bob\thi"), Command::Invalid);
-        assert_eq!(plain("@bob a\nSEND eve x"), Command::Invalid);
+        assert_eq!(plain("@bob a\nSEND eve x"), Command::LineBreak);
+        assert_eq!(plain("@bob a\rb"), Command::LineBreak);
+        assert_eq!(plain("@bob \rb"), Command::LineBreak);
+        assert_eq!(
+            plain("@bob ab\r\n"),
+            Command::Send {
+                to: "bob",
+                body: "ab"
+            }
+        );
         assert_eq!(plain("!help"), Command::Invalid);
         assert_eq!(plain("!r hi"), Command::Invalid);
         assert_eq!(plain("!to bob"), Command::Invalid);
@@ -241,7 +254,7 @@ mod tests {
         assert_eq!(rich("hello there"), Command::Say("hello there"));
         assert_eq!(rich(" indented"), Command::Say(" indented"));
         assert_eq!(rich("@bob\thi"), Command::Invalid);
-        assert_eq!(rich("a\nSEND eve x"), Command::Invalid);
+        assert_eq!(rich("a\nSEND eve x"), Command::LineBreak);
     }
 
     #[test]

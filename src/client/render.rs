@@ -120,6 +120,7 @@ pub(crate) fn is_the_assignments(event: &Event<'_>) -> bool {
         Event::NoSender { .. }
         | Event::Unexpected
         | Event::Hint
+        | Event::LineBreak
         | Event::Conversation(_)
         | Event::NobodyToAnswer
         | Event::Help => false,
@@ -149,6 +150,7 @@ pub fn render<'a>(event: Event<'a>, mut emit: impl FnMut(Line<'a>)) {
         Event::BadBody => emit(Line::error(text::BAD_BODY)),
         Event::Unexpected => emit(Line::notice(text::UNEXPECTED_REPLY)),
         Event::Hint => emit(Line::notice(text::COMMAND_HINT)),
+        Event::LineBreak => emit(Line::notice(text::LINE_BREAK)),
         Event::Conversation(Some(name)) => emit(Line::notice(text::talking_to(
             &SafeText::neutralise_str(&name),
         ))),
@@ -224,7 +226,12 @@ mod tests {
         ] {
             assert!(is_the_assignments(&event), "{event:?}");
         }
-        for event in [Event::Unexpected, Event::Hint, Event::Help] {
+        for event in [
+            Event::Unexpected,
+            Event::Hint,
+            Event::LineBreak,
+            Event::Help,
+        ] {
             assert!(!is_the_assignments(&event), "{event:?}");
         }
     }

@@ -166,6 +166,10 @@ pub fn not_a_chat_server(address: &SafeText) -> SafeText<'static> {
     )
 }
 
+/// A typed message with a line break inside (a carriage return), not sent.
+pub const LINE_BREAK: &str =
+    "Not sent: a message cannot contain a line break (here a carriage return).";
+
 /// Nothing listens on a local address: `--local` would start a server.
 pub const TRY_LOCAL: &str = "To start a chat server here, run the client with --local.";
 

@@ -39,6 +39,8 @@ pub enum Event<'a> {
     Unexpected,
     /// A typed line that is not a command.
     Hint,
+    /// A typed message with a line break inside, not sent.
+    LineBreak,
     /// Rich mode: the conversation is now with this user, or with nobody.
     Conversation(Option<Cow<'a, str>>),
     /// Rich mode: `!r`, but nobody has written yet.
@@ -144,6 +146,7 @@ impl Session {
             Command::Quit => Action::Quit,
             Command::Empty => Action::Nothing,
             Command::Invalid => Action::Show(Event::Hint),
+            Command::LineBreak => Action::Show(Event::LineBreak),
             Command::Help => Action::Show(Event::Help),
             Command::Who => {
                 self.pending.push_back(Awaited::List { shown: true });
@@ -399,6 +402,7 @@ fn among(names: &[&str], name: &str) -> bool {
 fn owned_notice(event: Event<'_>) -> Event<'static> {
     match event {
         Event::Hint => Event::Hint,
+        Event::LineBreak => Event::LineBreak,
         Event::Help => Event::Help,
         Event::NobodyToAnswer => Event::NobodyToAnswer,
         Event::Conversation(with) => {
