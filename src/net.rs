@@ -24,6 +24,25 @@ pub fn unbracketed(host: &str) -> &str {
         .unwrap_or(host)
 }
 
+/// True when `host` is written with a port after it (`127.0.0.1:5378`,
+/// `localhost:5378`, `[::1]:5378`), which is no host: the port is given
+/// apart. (An IPv6 address has two colons or more.)
+pub fn has_port(host: &str) -> bool {
+    (host.starts_with('[') && host.contains("]:")) || host.matches(':').count() == 1
+}
+
+/// Checks a host given on the command line (for clap): not empty, and
+/// without a port.
+pub fn host_argument(host: &str) -> Result<String, String> {
+    if host.trim().is_empty() {
+        Err("a host must not be empty".to_string())
+    } else if has_port(host) {
+        Err("give the host alone, and the port with --port".to_string())
+    } else {
+        Ok(host.to_string())
+    }
+}
+
 /// Resolves `host` (a name or an address, an IPv6 address with or without
 /// its brackets) and `port` to the first address it names.
 pub async fn resolve(host: &str, port: u16) -> io::Result<SocketAddr> {
@@ -271,6 +290,19 @@ mod tests {
         let mut w = SlowSocket::new(0, usize::MAX);
         let err = write_fully(&mut w, b"abc").await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::WriteZero);
+    }
+
+    #[test]
+    fn a_host_with_a_port_after_it_is_told_apart() {
+        for host in ["127.0.0.1:5378", "localhost:5378", "[::1]:5378", "host:"] {
+            assert!(has_port(host), "{host}");
+            assert!(host_argument(host).is_err(), "{host}");
+        }
+        for host in ["127.0.0.1", "localhost", "::1", "[::1]", "fe80::1%eth0"] {
+            assert!(!has_port(host), "{host}");
+            assert_eq!(host_argument(host).as_deref(), Ok(host));
+        }
+        assert!(host_argument(" ").is_err());
     }
 
     #[tokio::test]

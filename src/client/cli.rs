@@ -15,7 +15,7 @@ use serde::Deserialize;
 #[command(name = "chat", version)]
 pub struct Cli {
     /// Host name or IP address of the chat server [default: 127.0.0.1].
-    #[arg(long, value_name = "HOST", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    #[arg(long, value_name = "HOST", value_parser = crate::net::host_argument)]
     pub address: Option<String>,
 
     /// TCP port of the chat server, 1-65535 [default: 5378].

@@ -199,13 +199,15 @@ fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
     })
 }
 
-/// An empty address or name in the file is a mistake in the file.
+/// An empty address or name in the file, or an address with a port, is a
+/// mistake in the file.
 fn check_config(path: &Path, text: &str, file: &ConfigFile) -> Result<(), ConfigError> {
+    let with_port = file.address.as_deref().is_some_and(crate::net::has_port);
     for (key, value) in [("address", &file.address), ("name", &file.name)] {
-        if value
+        let empty = value
             .as_deref()
-            .is_some_and(|value| value.trim().is_empty())
-        {
+            .is_some_and(|value| value.trim().is_empty());
+        if empty || (key == "address" && with_port) {
             let line = text
                 .lines()
                 .position(|line| line.trim_start().starts_with(key))
@@ -214,7 +216,12 @@ fn check_config(path: &Path, text: &str, file: &ConfigFile) -> Result<(), Config
                 path: path.to_path_buf(),
                 line,
                 key: Some(key.to_string()),
-                message: "must not be empty".to_string(),
+                message: if empty {
+                    "must not be empty"
+                } else {
+                    "give the host alone, and the port with `port`"
+                }
+                .to_string(),
             });
         }
     }
@@ -373,7 +380,7 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_address_or_name_in_the_file_is_a_mistake() {
+    fn an_empty_address_or_name_or_an_address_with_a_port_in_the_file_is_a_mistake() {
         let path = Path::new("/c.toml");
         let text = "port = 7\naddress = \"\"\n";
         let err = check_config(path, text, &file(text)).unwrap_err();
@@ -386,6 +393,12 @@ mod tests {
         assert!(err.to_string().contains("line 1, key `name`"), "{err}");
         let text = "name = \"al\"\n";
         assert!(check_config(path, text, &file(text)).is_ok());
+        let text = "address = \"10.0.0.9:7000\"\n";
+        let err = check_config(path, text, &file(text)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad config file /c.toml, line 1, key `address`: give the host alone, and the port with `port`"
+        );
     }
 
     #[test]

@@ -90,7 +90,7 @@ fn seconds(limit: Option<Duration>) -> u64 {
 pub struct Cli {
     /// Address to listen on: an IP address or a host name (the first address
     /// it resolves to is used).
-    #[arg(long, value_name = "HOST", default_value = crate::net::DEFAULT_ADDRESS)]
+    #[arg(long, value_name = "HOST", default_value = crate::net::DEFAULT_ADDRESS, value_parser = crate::net::host_argument)]
     pub address: String,
 
     /// TCP port to listen on. 0 picks a free port; the startup line shows which.
