@@ -200,6 +200,17 @@ fn client_py_says_how_to_build_when_the_binary_is_missing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cargo build --release"));
 
+    // A CHAT_CLIENT_BINARY that names nothing is said to, not "not built".
+    let out = Command::new("python3")
+        .arg(&script)
+        .env("CHAT_CLIENT_BINARY", dir.join("missing"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("CHAT_CLIENT_BINARY names"), "{stderr}");
+    assert!(!stderr.contains("cargo build"), "{stderr}");
+
     // With target/release/chat next to it, it runs that binary in plain mode.
     let release = dir.join("target/release");
     std::fs::create_dir_all(&release).unwrap();
