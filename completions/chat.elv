@@ -25,7 +25,7 @@ set edit:completion:arg-completer[chat] = {|@words|
             cand --color 'When to use colours in rich mode [default: auto]. NO_COLOR in the environment means never'
             cand --history-file 'Keep the history of typed lines in this one file [default: one file per server and name in the platform''s data directory]'
             cand --edit-mode 'Rich mode''s editing keys [default: emacs]'
-            cand --plain 'Plain line-oriented output: exactly the assignment''s lines, no prompt, no colour. Used automatically when standard input or output is not a terminal, or TERM is "dumb". Plain mode uses only --address, --port, --name and --local'
+            cand --plain 'Plain line-oriented output: exactly the assignment''s lines, no prompt, no colour. Used automatically when standard input or output is not a terminal, or TERM is "dumb" or unset. Plain mode uses only --address, --port, --name and --local'
             cand --local 'If no server is listening on the address and port, start one inside this client (bots included). It stops when this client quits, and the others are told; a client started with --local then takes over'
             cand --timestamps 'Rich mode: put the local time, [HH:MM], before each line'
             cand --bell 'Rich mode: ring the terminal bell when a message arrives'

@@ -8,7 +8,7 @@ never\t'Never colour'"
 complete -c chat -l history-file -d 'Keep the history of typed lines in this one file [default: one file per server and name in the platform\'s data directory]' -r -F
 complete -c chat -l edit-mode -d 'Rich mode\'s editing keys [default: emacs]' -r -f -a "emacs\t'Emacs keys (Ctrl-A, Ctrl-E, Alt-B, ...)'
 vi\t'Vi keys: Esc for command mode'"
-complete -c chat -l plain -d 'Plain line-oriented output: exactly the assignment\'s lines, no prompt, no colour. Used automatically when standard input or output is not a terminal, or TERM is "dumb". Plain mode uses only --address, --port, --name and --local'
+complete -c chat -l plain -d 'Plain line-oriented output: exactly the assignment\'s lines, no prompt, no colour. Used automatically when standard input or output is not a terminal, or TERM is "dumb" or unset. Plain mode uses only --address, --port, --name and --local'
 complete -c chat -l local -d 'If no server is listening on the address and port, start one inside this client (bots included). It stops when this client quits, and the others are told; a client started with --local then takes over'
 complete -c chat -l timestamps -d 'Rich mode: put the local time, [HH:MM], before each line'
 complete -c chat -l bell -d 'Rich mode: ring the terminal bell when a message arrives'

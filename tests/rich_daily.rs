@@ -562,3 +562,28 @@ fn existing_log_and_history_files_are_made_private() {
         assert_eq!(mode & 0o777, 0o600, "{}", file.display());
     }
 }
+
+/// A terminal with no type (TERM unset or empty), like those rustyline
+/// cannot edit on, gets plain mode: no prompt, no escape sequences.
+#[test]
+fn a_terminal_without_a_type_gets_plain_mode() {
+    let server = start_server(&["--no-bots"]);
+    for term in [None, Some("")] {
+        let home = temp_home("noterm");
+        let mut cmd = Terminal::rich_command(server.port, &home, &[]);
+        match term {
+            None => cmd.env_remove("TERM"),
+            Some(term) => cmd.env("TERM", term),
+        };
+        let mut t = Terminal::start(cmd, 24, 80);
+        t.wait_for(text::WELCOME);
+        t.send_line("alice");
+        t.wait_for(&text::logged_in(&"alice".into()));
+        t.send_line("@alice hi");
+        t.wait_for(&from("alice", "hi"));
+        t.send_line("!quit");
+        assert_eq!(t.wait_exit(), 0);
+        assert_eq!(t.count("alice>"), 0, "{term:?}: {}", t.dump());
+        assert_eq!(t.seen().titles_saved, 0, "{term:?}: no title saved");
+    }
+}

@@ -34,7 +34,7 @@ pub struct Cli {
 
     /// Plain line-oriented output: exactly the assignment's lines, no prompt,
     /// no colour. Used automatically when standard input or output is not a
-    /// terminal, or TERM is "dumb". Plain mode uses only --address, --port,
+    /// terminal, or TERM is "dumb" or unset. Plain mode uses only --address, --port,
     /// --name and --local.
     #[arg(long)]
     pub plain: bool,

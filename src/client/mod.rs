@@ -106,12 +106,17 @@ fn use_color(choice: ColorChoice) -> bool {
 
 /// Plain mode is used with `--plain`, when standard input or output is not a
 /// terminal, and on the terminals rustyline cannot edit on (TERM `dumb`,
-/// `cons25` or `emacs`).
+/// `cons25` or `emacs`), or of no known type (on Unix, TERM unset or empty:
+/// escape sequences could mean anything there; the Windows console has no
+/// TERM).
 fn use_plain_mode(asked: bool) -> bool {
+    let term = std::env::var_os("TERM");
+    let untyped = cfg!(unix) && term.as_ref().is_none_or(|term| term.is_empty());
     asked
         || !std::io::stdin().is_terminal()
         || !std::io::stdout().is_terminal()
-        || std::env::var_os("TERM")
+        || untyped
+        || term
             .is_some_and(|term| ["dumb", "cons25", "emacs"].contains(&term.to_str().unwrap_or("")))
 }
 
