@@ -510,6 +510,55 @@ fn modes_of_terminal_of(pid: u32) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A stop the client did not make (SIGTSTP from another program, while a
+/// line is being typed): after `fg` the terminal is in rustyline's modes
+/// again and the prompt with the line is drawn again, without a key.
+#[test]
+fn a_stop_from_outside_then_fg_brings_the_line_back_editable() {
+    let server = start_server(&[]);
+    let home = temp_home("outside-stop");
+    let (mut t, _) = interactive_shell(&["bash", "--norc", "--noprofile", "-i"], &home);
+    t.send(format!(
+        "clear; '{}' --port {} --no-history --name alice\r",
+        chat().display(),
+        server.port
+    ));
+    t.wait_prompt("alice> ");
+    t.send("hello world");
+    t.wait_until("the line", |t| t.cursor_row() == "alice> hello world");
+    let client = child_of(t.pid());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(client).unwrap()),
+        nix::sys::signal::Signal::SIGTSTP,
+    )
+    .unwrap();
+    t.wait_for("Stopped");
+    t.wait_until("the shell's prompt", |t| t.cursor_row() == "$");
+    t.send("fg\r");
+    t.wait_until("the line again after fg", |t| {
+        t.cursor_row() == "alice> hello world"
+    });
+    let modes = modes_of_terminal_of(t.pid());
+    for raw in ["-icanon", "-echo ", "-isig"] {
+        assert!(modes.contains(raw), "not raw after fg: {modes}");
+    }
+    t.send("\x1b[DX");
+    t.wait_until("the edit", |t| t.cursor_row() == "alice> hello worlXd");
+    t.send("\x05\x15!quit\r");
+    t.wait_until("the shell's prompt again", |t| t.cursor_row() == "$");
+    t.send("exit\r");
+}
+
+/// The one child process of `pid`.
+fn child_of(pid: u32) -> u32 {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .expect("the children of the shell");
+    let mut children = children.split_whitespace();
+    let child = children.next().expect("a child").parse().unwrap();
+    assert!(children.next().is_none(), "one child");
+    child
+}
+
 /// Waits until the file at `path` has been written (by a command typed at
 /// the shell) and returns what it holds.
 fn written(t: &mut Terminal, path: &std::path::Path) -> String {

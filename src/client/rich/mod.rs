@@ -319,6 +319,8 @@ pub(super) fn start(
     // Ctrl-Z stops the client from the `readline` thread alone.
     #[cfg(unix)]
     terminal::block_suspend(true);
+    #[cfg(unix)]
+    terminal::watch_continue(Arc::clone(&shared))?;
     let title = Phase::Waiting.title(0);
     write_direct(&format!(
         "{}{}",

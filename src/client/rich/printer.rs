@@ -63,7 +63,15 @@ impl Printer {
                 }
                 return;
             }
-            if state.open && !state.queue.is_empty() {
+            if state.open && std::mem::take(&mut state.redraw) {
+                // Only the edit rows, drawn again (see `terminal::watch_continue`).
+                state.printing = Some(Instant::now());
+                drop(state);
+                let _ = self.printer.print(SENTINEL.to_string());
+                state = shared.lock();
+                state.printing = None;
+                shared.notify();
+            } else if state.open && !state.queue.is_empty() {
                 let (text, shown, lines) = self.batch(&mut state);
                 // Taken from the queue: the main loop may read more while
                 // rustyline writes these.

@@ -206,8 +206,10 @@ impl Reader {
                 {
                     state.reading = true;
                     state.keyed = false;
-                    // A new line: Tab lists names for it again.
+                    // A new line: Tab lists names for it again, and it is
+                    // drawn whole.
                     state.listed = None;
+                    state.redraw = false;
                     state.searching = false;
                     state.prompt = prompt.clone();
                     return Some((prompt, styled, state.phase.clone()));
@@ -457,6 +459,8 @@ impl Hinter for ChatHelper {
         let mut state = self.redraw_follows();
         if state.reading && !state.open {
             state.open = true;
+            #[cfg(unix)]
+            self.shared.modes.note_editing();
             // The title too, from rustyline's own thread.
             let mut title = retitle(&mut state);
             if std::mem::take(&mut state.suspended) {

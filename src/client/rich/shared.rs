@@ -136,6 +136,10 @@ pub(crate) struct State {
     pub(crate) suspending: Option<usize>,
     /// Ctrl-Z gave the terminal back for a while.
     pub(crate) suspended: bool,
+    /// The client was continued after a stop it did not make (SIGTSTP from
+    /// another program) while a `readline` ran: rustyline's modes are back,
+    /// and the printer thread has it draw the edit rows again.
+    pub(crate) redraw: bool,
     /// A key was read and the edit rows are about to be drawn for it (not
     /// set by a key after which rustyline draws nothing).
     pub(crate) keyed: bool,

@@ -77,6 +77,9 @@ pub(crate) struct Modes {
 struct Saved {
     #[cfg(unix)]
     modes: Option<nix::sys::termios::Termios>,
+    /// The modes rustyline reads a line in (see [`Modes::note_editing`]).
+    #[cfg(unix)]
+    editing: Option<nix::sys::termios::Termios>,
     #[cfg(windows)]
     modes: Option<u32>,
     /// Given back for good: never taken again.
@@ -113,6 +116,27 @@ impl Modes {
         #[cfg(windows)]
         {
             saved.modes = console::save();
+        }
+    }
+
+    /// Notes the modes rustyline has set to read a line in, to put them
+    /// back should the client be stopped and continued from outside.
+    #[cfg(unix)]
+    pub(crate) fn note_editing(&self) {
+        let editing = nix::sys::termios::tcgetattr(io::stdin()).ok();
+        lock(&self.saved).editing = editing;
+    }
+
+    /// Puts back the modes rustyline reads a line in: a stop made by
+    /// another program (SIGTSTP) leaves the terminal as the shell wants it
+    /// (bash puts its own modes back), and rustyline sets its modes only
+    /// when a line starts.
+    #[cfg(unix)]
+    pub(crate) fn resume_editing(&self) {
+        use nix::sys::termios::{tcsetattr, SetArg};
+        let saved = lock(&self.saved);
+        if let (false, Some(editing)) = (saved.ended, &saved.editing) {
+            let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, editing);
         }
     }
 
@@ -171,6 +195,33 @@ pub(crate) fn suspend(modes: &Modes) -> bool {
     let _ = kill(Pid::from_raw(0), Signal::SIGTSTP);
     modes.take_over();
     continued.load(Ordering::SeqCst)
+}
+
+/// Watches for SIGCONT: when the client goes on after a stop it did not
+/// make itself (a SIGTSTP from another program; Ctrl-Z is `suspend`, while
+/// no `readline` runs), rustyline's modes are put back and the edit rows
+/// drawn again.
+#[cfg(unix)]
+pub(crate) fn watch_continue(shared: std::sync::Arc<super::shared::Shared>) -> io::Result<()> {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+    let (mut woken, wake) = UnixStream::pair()?;
+    signal_hook::low_level::pipe::register(signal_hook::consts::SIGCONT, wake)?;
+    std::thread::Builder::new()
+        .name("continued".into())
+        .spawn(move || {
+            let mut byte = [0u8; 1];
+            while matches!(woken.read(&mut byte), Ok(1)) {
+                let mut state = shared.lock();
+                if state.reading && !state.finishing {
+                    shared.modes.resume_editing();
+                    state.redraw = true;
+                    drop(state);
+                    shared.notify();
+                }
+            }
+        })?;
+    Ok(())
 }
 
 /// The console's input modes on Windows (rustyline sets its own for each
