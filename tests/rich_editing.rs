@@ -182,6 +182,45 @@ fn a_pasted_block_of_lines_is_sent_as_that_many_lines_each_in_the_history() {
     );
 }
 
+/// Ctrl-C clears all of a pasted block, not only its last line (Ctrl-Y
+/// brings it back); in vi keys, it clears the line and the next one starts
+/// in insert mode, even from command mode.
+#[test]
+fn ctrl_c_clears_a_pasted_block_whole_and_leaves_vi_keys_inserting() {
+    let server = start_server(&[]);
+    let mut bob = Client::login(&server, "bob");
+    let home = temp_home("ctrlc-paste");
+    let mut t = Terminal::rich(server.port, &home, &["--no-history"]);
+    t.login("alice");
+    t.send("\x1b[200~@bob one\n@bob two\n@bob three\x1b[201~");
+    t.wait_until("the paste", |t| t.cursor_row() == "@bob three");
+    t.send("\x03");
+    t.wait_until("an empty line", |t| t.cursor_row() == "alice>");
+    assert_eq!(t.count("@bob one"), 0, "{}", t.dump());
+    t.send("\x19");
+    t.wait_until("the block back", |t| t.cursor_row() == "@bob three");
+    t.send("\x03\r");
+    t.send_line("@bob after");
+    assert_eq!(bob.line(), "DELIVERY alice after");
+    t.quit();
+
+    let mut t = Terminal::rich(server.port, &home, &["--no-history", "--edit-mode", "vi"]);
+    t.login("carol");
+    t.send("abc\x1b");
+    t.settle(Duration::from_millis(200));
+    t.send("\x03");
+    t.wait_until("an empty line", |t| t.cursor_row() == "carol>");
+    assert_eq!(t.count("carol> abc"), 0, "{}", t.dump());
+    t.send("hello");
+    t.wait_until("typed, not taken for commands", |t| {
+        t.cursor_row() == "carol> hello"
+    });
+    t.send("\x03");
+    t.wait_until("an empty line again", |t| t.cursor_row() == "carol>");
+    assert!(!t.ended(), "Ctrl-C on a line clears it, never quits");
+    t.quit();
+}
+
 /// A `!quit` among pasted lines quits there: the lines before it are sent,
 /// those after it are not, and each says so and stays in the history.
 #[test]

@@ -131,6 +131,15 @@ impl Reader {
                 None => editor.readline(&prompt_styled),
             };
             let mut state = self.shared.lock();
+            let clearing = std::mem::take(&mut state.clearing)
+                && matches!(read, Err(ReadlineError::Interrupted));
+            if clearing {
+                // Before anything may be written straight to the terminal;
+                // rustyline has ended the line with a line break.
+                let rows = format!("{prompt}{}\n", state.draft);
+                write_direct(&terminal::clear_edit_rows(&rows, terminal::columns()));
+                state.draft.clear();
+            }
             state.reading = false;
             state.open = false;
             state.drawn = None;
@@ -160,6 +169,7 @@ impl Reader {
                     continue;
                 }
                 Ok(text) => self.submit(&mut editor, &text, &typed_for, &prompt),
+                Err(ReadlineError::Interrupted) if clearing => true,
                 Err(ReadlineError::Interrupted) => {
                     let _ = self.inputs.send(UserInput::Interrupt);
                     false
@@ -552,7 +562,15 @@ impl ConditionalEventHandler for LeavingKey {
         let empty = ctx.line().is_empty();
         let cmd = match self.leaving {
             Leaving::CtrlC if searching => return Some(Cmd::Abort),
-            Leaving::CtrlC if !empty => return Some(Cmd::Kill(Movement::WholeLine)),
+            // In vi keys the line ends, and the next one starts empty in
+            // insert mode (a kill would leave command mode on, where what is
+            // typed next is taken for commands).
+            Leaving::CtrlC if !empty && ctx.mode() == EditMode::Vi => {
+                self.shared.lock().clearing = true;
+                Cmd::Interrupt
+            }
+            // All of it: a paste of several lines too.
+            Leaving::CtrlC if !empty => return Some(Cmd::Kill(Movement::WholeBuffer)),
             Leaving::CtrlC => Cmd::Interrupt,
             Leaving::CtrlD if !empty => return None,
             Leaving::CtrlD => Cmd::EndOfFile,
