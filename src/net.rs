@@ -31,15 +31,26 @@ pub fn has_port(host: &str) -> bool {
     (host.starts_with('[') && host.contains("]:")) || host.matches(':').count() == 1
 }
 
-/// Checks a host given on the command line (for clap): not empty, and
-/// without a port.
-pub fn host_argument(host: &str) -> Result<String, String> {
+/// What is wrong with `host` as the host to connect to or listen on, if
+/// anything: empty, stray brackets, or a port after it.
+pub fn host_problem(host: &str) -> Option<&'static str> {
     if host.trim().is_empty() {
-        Err("a host must not be empty".to_string())
+        Some("must not be empty")
+    } else if unbracketed(host).contains(['[', ']']) {
+        Some("brackets go around a whole IPv6 address, as in [::1]")
     } else if has_port(host) {
-        Err("give the host alone, and the port with --port".to_string())
+        Some("give the host alone; the port has a setting of its own (--port)")
     } else {
-        Ok(host.to_string())
+        None
+    }
+}
+
+/// Checks a host given on the command line (for clap): see
+/// [`host_problem`].
+pub fn host_argument(host: &str) -> Result<String, String> {
+    match host_problem(host) {
+        Some(problem) => Err(problem.to_string()),
+        None => Ok(host.to_string()),
     }
 }
 
@@ -303,6 +314,9 @@ mod tests {
             assert_eq!(host_argument(host).as_deref(), Ok(host));
         }
         assert!(host_argument(" ").is_err());
+        for host in ["[::1", "::1]", "[[::1]]", "a[b]"] {
+            assert!(host_argument(host).is_err(), "{host}");
+        }
     }
 
     #[tokio::test]

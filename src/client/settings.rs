@@ -199,15 +199,17 @@ fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
     })
 }
 
-/// An empty address or name in the file, or an address with a port, is a
-/// mistake in the file.
+/// An empty address or name in the file, or an address that is no host
+/// (see [`crate::net::host_problem`]), is a mistake in the file.
 fn check_config(path: &Path, text: &str, file: &ConfigFile) -> Result<(), ConfigError> {
-    let with_port = file.address.as_deref().is_some_and(crate::net::has_port);
-    for (key, value) in [("address", &file.address), ("name", &file.name)] {
-        let empty = value
-            .as_deref()
-            .is_some_and(|value| value.trim().is_empty());
-        if empty || (key == "address" && with_port) {
+    let address = file.address.as_deref().and_then(crate::net::host_problem);
+    let name = file
+        .name
+        .as_deref()
+        .is_some_and(|name| name.trim().is_empty())
+        .then_some("must not be empty");
+    for (key, problem) in [("address", address), ("name", name)] {
+        if let Some(problem) = problem {
             let line = text
                 .lines()
                 .position(|line| line.trim_start().starts_with(key))
@@ -216,12 +218,7 @@ fn check_config(path: &Path, text: &str, file: &ConfigFile) -> Result<(), Config
                 path: path.to_path_buf(),
                 line,
                 key: Some(key.to_string()),
-                message: if empty {
-                    "must not be empty"
-                } else {
-                    "give the host alone, and the port with `port`"
-                }
-                .to_string(),
+                message: problem.to_string(),
             });
         }
     }
@@ -397,7 +394,7 @@ mod tests {
         let err = check_config(path, text, &file(text)).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "bad config file /c.toml, line 1, key `address`: give the host alone, and the port with `port`"
+            "bad config file /c.toml, line 1, key `address`: give the host alone; the port has a setting of its own (--port)"
         );
     }
 
