@@ -54,23 +54,13 @@ impl Printer {
                     if !state.open {
                         break;
                     }
-                    state.printing = Some(Instant::now());
-                    drop(state);
-                    let _ = self.printer.print(SENTINEL.to_string());
-                    state = shared.lock();
-                    state.printing = None;
-                    shared.notify();
+                    state = sentinel(self.printer.as_mut(), &shared, state);
                 }
                 return;
             }
             if state.open && std::mem::take(&mut state.redraw) {
                 // Only the edit rows, drawn again (see `terminal::watch_continue`).
-                state.printing = Some(Instant::now());
-                drop(state);
-                let _ = self.printer.print(SENTINEL.to_string());
-                state = shared.lock();
-                state.printing = None;
-                shared.notify();
+                state = sentinel(self.printer.as_mut(), &shared, state);
             } else if state.open && !state.queue.is_empty() {
                 let (text, shown, lines) = self.batch(&mut state);
                 // Taken from the queue: the main loop may read more while
@@ -173,6 +163,23 @@ impl Printer {
         }
         (text, counted, lines)
     }
+}
+
+/// Gives rustyline a sentinel, which shows nothing but makes it draw the
+/// edit rows again; returns once it is taken, or waits (the lock is let go
+/// meanwhile).
+fn sentinel<'a>(
+    printer: &mut (dyn ExternalPrinter + Send),
+    shared: &'a Shared,
+    mut state: MutexGuard<'a, State>,
+) -> MutexGuard<'a, State> {
+    state.printing = Some(Instant::now());
+    drop(state);
+    let _ = printer.print(SENTINEL.to_string());
+    let mut state = shared.lock();
+    state.printing = None;
+    shared.notify();
+    state
 }
 
 /// The title escape sequence if the title should change, else nothing.
