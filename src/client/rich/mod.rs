@@ -17,6 +17,7 @@
 
 mod complete;
 mod files;
+mod helper;
 mod phase;
 mod printer;
 mod readline;
@@ -311,7 +312,7 @@ pub(super) fn start(
     };
     let shared = Arc::new(Shared::new(style.clone()));
     let mut editor =
-        readline::editor(&shared, &inputs, settings.edit_mode).map_err(io::Error::other)?;
+        helper::editor(&shared, &inputs, settings.edit_mode).map_err(io::Error::other)?;
     let external = editor.create_external_printer().map_err(io::Error::other)?;
     let log = Arc::new(Mutex::new(Log::new(settings.log)));
     let backlog = Backlog::new(BACKLOG_LIMIT);

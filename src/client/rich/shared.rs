@@ -136,7 +136,7 @@ pub(crate) struct State {
     pub(crate) suspending: Option<usize>,
     /// Ctrl-Z gave the terminal back for a while.
     pub(crate) suspended: bool,
-    /// Ctrl-C in vi mode ends the line to clear it (see `LeavingKey`).
+    /// Ctrl-C in vi mode ends the line to clear it (see `helper::LeavingKey`).
     pub(crate) clearing: bool,
     /// The client was continued after a stop it did not make (SIGTSTP from
     /// another program) while a `readline` ran: rustyline's modes are back,
