@@ -79,14 +79,12 @@ impl Printer {
                 state = shared.lock();
                 // The sentinel goes in the same call (while rustyline may
                 // still be in raw mode, closing the gate waits for it).
-                state.printing = Some(Instant::now());
-                drop(state);
                 if printed {
-                    let _ = self.printer.print(SENTINEL.to_string());
+                    state = sentinel(self.printer.as_mut(), &shared, state);
+                } else {
+                    state.printing = None;
                 }
-                state = shared.lock();
                 state.taken = Some(Instant::now());
-                state.printing = None;
                 state.unconfirmed = None;
                 shared.notify();
             } else if !state.reading && !state.queue.is_empty() {
