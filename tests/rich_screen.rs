@@ -329,16 +329,30 @@ fn piped_input_is_not_read_faster_than_the_server_takes_it() {
 }
 
 #[test]
-fn a_flood_faster_than_the_terminal_keeps_memory_bounded_and_ctrl_c_quits_at_once() {
-    // A server that sends messages as fast as the connection takes them.
+fn a_flood_from_the_login_on_keeps_memory_bounded_and_ctrl_c_quits_at_once() {
+    // A server that sends messages as fast as the connection takes them,
+    // from the login's answer on (in the same write).
     let (port, _server) = fake_server(|mut conn| {
-        let _ = conn.accept_login();
+        let _ = conn.line();
         let batch: Vec<u8> = (0..1000)
             .flat_map(|i| format!("DELIVERY flood message number {i}\n").into_bytes())
             .collect();
-        while conn.stream.write_all(&batch).is_ok() {}
+        let mut first = b"HELLO zed\n".to_vec();
+        first.extend_from_slice(&batch);
+        if conn.stream.write_all(&first).is_ok() {
+            while conn.stream.write_all(&batch).is_ok() {}
+        }
     });
     let home = temp_home("flood");
+    // A long history: the first lines come while it is being read, before
+    // the first prompt. They must not keep the prompt away (Ctrl-C would
+    // then be the terminal's interrupt, and end the client with 130).
+    let history = home.join(format!("data/chat/history/127.0.0.1_{port}/zed.txt"));
+    std::fs::create_dir_all(history.parent().unwrap()).unwrap();
+    let past: String = (0..200_000)
+        .map(|i| format!("@bob old line {i}\n"))
+        .collect();
+    std::fs::write(&history, format!("#V2\n{past}")).unwrap();
     let mut t = Terminal::rich(port, &home, &["--name", "zed"]);
     t.wait_for("From flood: message number");
     // The emulator reads slower than the server sends: the client must not

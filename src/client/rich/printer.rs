@@ -87,7 +87,7 @@ impl Printer {
                 state.taken = Some(Instant::now());
                 state.unconfirmed = None;
                 shared.notify();
-            } else if !state.reading && !state.queue.is_empty() {
+            } else if !state.reading && !state.prompt_waits && !state.queue.is_empty() {
                 let (text, shown, _) = self.batch(&mut state);
                 state.direct = true;
                 drop(state);

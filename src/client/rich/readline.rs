@@ -133,6 +133,7 @@ impl Reader {
         let mut state = self.shared.lock();
         loop {
             if state.finishing {
+                state.prompt_waits = false;
                 return None;
             }
             if let Some(name) = state.login.take() {
@@ -141,9 +142,9 @@ impl Reader {
                 state = self.shared.lock();
                 continue;
             }
-            if !state.direct {
-                if let Some((prompt, styled)) = state.phase.prompt(state.with.as_ref(), &self.style)
-                {
+            if let Some((prompt, styled)) = state.phase.prompt(state.with.as_ref(), &self.style) {
+                state.prompt_waits = state.direct;
+                if !state.direct {
                     state.reading = true;
                     state.keyed = false;
                     // A new line: Tab lists names for it again, and it is
@@ -154,6 +155,9 @@ impl Reader {
                     state.prompt = prompt.clone();
                     return Some((prompt, styled, state.phase.clone()));
                 }
+            } else if std::mem::take(&mut state.prompt_waits) {
+                // No prompt after all: the lines waiting are written straight.
+                self.shared.notify();
             }
             state = self.shared.wait(state);
         }

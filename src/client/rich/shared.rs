@@ -103,6 +103,10 @@ pub(crate) struct State {
     pub(crate) taken: Option<Instant>,
     /// The printer thread is writing straight to the terminal.
     pub(crate) direct: bool,
+    /// The readline thread waits for that write to end to show a prompt:
+    /// the printer thread writes no more straight (which, in a flood,
+    /// would keep the prompt away for good).
+    pub(crate) prompt_waits: bool,
     pub(crate) phase: Phase,
     /// The current conversation.
     pub(crate) with: Option<SafeText<'static>>,
