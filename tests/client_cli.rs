@@ -8,6 +8,7 @@ use chat::client::{text, SafeText};
 use expectrl::process::unix::WaitStatus;
 use expectrl::{ControlCode, Eof, Expect, Session};
 use testkit::client::{after_login, chat, fake_server, InShell, Launch, Piped, CLIENT_PY, TIMEOUT};
+use testkit::screen::unsent_bytes;
 use testkit::{free_port, start_server, Client};
 
 #[test]
@@ -709,7 +710,15 @@ fn a_signal_ends_the_client_at_once_when_the_server_takes_nothing() {
     client.expect(&text::logged_in(&"alice".into()));
     // More than the kernel's buffers on both sides take.
     client.send_line(&format!("@bob {}", "m".repeat(24 << 20)));
-    client.collect_for(Duration::from_millis(500));
+    // Once it waits for the server to take what it sent (and is not still
+    // busy making the request of that line, which a debug build takes a
+    // second over).
+    let deadline = Instant::now() + TIMEOUT;
+    while unsent_bytes(client.pid(), port) == 0 {
+        assert!(Instant::now() < deadline, "the client sent nothing");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    client.collect_for(Duration::from_millis(200));
     kill(client.pid(), Signal::SIGTERM);
     let asked = Instant::now();
     let ended = client.wait(TIMEOUT);

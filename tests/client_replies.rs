@@ -247,14 +247,13 @@ fn a_message_before_the_login_answer_is_shown_after_the_login_line() {
     let mut client = Piped::binary(port);
     client.send_line("alice");
     client.expect("From bob: on time\n");
+    let unexpected = format!("{0}\n{0}\n", text::UNEXPECTED_REPLY);
+    client.expect_err(&unexpected);
     assert_eq!(
         after_login(&client, "alice"),
         "From bob: too early\nFrom carol: early too\nFrom bob: on time\n"
     );
-    assert_eq!(
-        client.errors_text(),
-        format!("{0}\n{0}\n", text::UNEXPECTED_REPLY)
-    );
+    assert_eq!(client.errors_text(), unexpected);
 }
 
 /// What a server sends before its login answer is kept up to 16 MiB; the

@@ -210,7 +210,13 @@ impl Piped {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                while let Ok(chunk) = self.chunks.recv_timeout(Duration::from_millis(200)) {
+                // Until both pipes are at their end (on a busy machine the
+                // readers may be well behind the exit).
+                let rest = Instant::now() + TIMEOUT;
+                while let Ok(chunk) = self
+                    .chunks
+                    .recv_timeout(rest.saturating_duration_since(Instant::now()))
+                {
                     self.take(chunk);
                 }
                 return status;

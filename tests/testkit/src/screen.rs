@@ -443,6 +443,17 @@ impl Drop for Terminal {
 /// server on `port` (Linux: the receive queue of its socket in
 /// /proc/net/tcp).
 pub fn unread_bytes(pid: u32, port: u16) -> u64 {
+    queues(pid, port).1
+}
+
+/// Bytes the client has written to its connection to the server on `port`
+/// and the server has not taken yet (Linux: the send queue of its socket).
+pub fn unsent_bytes(pid: u32, port: u16) -> u64 {
+    queues(pid, port).0
+}
+
+/// The send and receive queues of the client's sockets connected to `port`.
+fn queues(pid: u32, port: u16) -> (u64, u64) {
     let mut inodes = Vec::new();
     for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).expect("the client's files") {
         let link = std::fs::read_link(fd.expect("a file").path()).unwrap_or_default();
@@ -463,10 +474,12 @@ pub fn unread_bytes(pid: u32, port: u16) -> u64 {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let inode = fields.get(9)?;
             let ours = fields.get(2)?.ends_with(&remote) && inodes.iter().any(|i| i == inode);
-            let (_, rx) = fields.get(4)?.split_once(':')?;
-            ours.then(|| u64::from_str_radix(rx, 16).ok()).flatten()
+            let (tx, rx) = fields.get(4)?.split_once(':')?;
+            let tx = u64::from_str_radix(tx, 16).ok()?;
+            let rx = u64::from_str_radix(rx, 16).ok()?;
+            ours.then_some((tx, rx))
         })
-        .sum()
+        .fold((0, 0), |(tx, rx), (t, r)| (tx + t, rx + r))
 }
 
 /// The entries of a history file, in rustyline's format (a first line
