@@ -420,3 +420,44 @@ fn quitting_on_a_slow_terminal_shows_what_it_can_and_counts_the_rest() {
     );
     assert_eq!(t.seen().titles_restored, 1, "the title is put back");
 }
+
+#[test]
+fn lines_typed_ahead_show_after_what_came_before_their_prompt() {
+    // Which of rustyline and the printer thread goes first after a prompt
+    // is due is a race: tried ten times.
+    for round in 0..10 {
+        let (port, _server) = fake_server(|mut conn| {
+            let name = conn.accept_login();
+            // A list of names (for Tab) and the message, in either order.
+            for _ in 0..2 {
+                if conn.line().starts_with("LIST") {
+                    conn.write(format!("LIST-OK {name}\n").as_bytes());
+                } else {
+                    conn.write(b"SEND-OK\n");
+                }
+            }
+            thread::sleep(Duration::from_secs(30));
+        });
+        let home = temp_home("typed-ahead");
+        let mut t = Terminal::rich(port, &home, &[]);
+        // Typed before the client shows any prompt: the name, and a message
+        // typed while the login is under way.
+        t.send("zed\r@bob typed ahead\r");
+        t.wait_for(text::SENT);
+        let rows = t.rows();
+        let at = |needle: &str| {
+            rows.iter()
+                .position(|row| row.starts_with(needle))
+                .unwrap_or_else(|| panic!("no {needle:?} in round {round}: {}", t.dump()))
+        };
+        let order = [
+            at(text::WELCOME),
+            at("> zed"),
+            at(&text::logged_in(&"zed".into())),
+            at("zed> @bob typed ahead"),
+            at(text::SENT),
+        ];
+        assert!(order.is_sorted(), "round {round}: {order:?}\n{}", t.dump());
+        t.quit();
+    }
+}

@@ -127,7 +127,7 @@ impl Screen for RichScreen {
     }
 
     fn ask_name(&mut self) {
-        self.shared.lock().phase = Phase::AskingName;
+        self.shared.lock().ask(Phase::AskingName);
         self.shared.notify();
     }
 
@@ -136,7 +136,7 @@ impl Screen for RichScreen {
         self.style.me = Some(name.to_string());
         let warning = lock(&self.log).open(&self.address, self.port, &name);
         let mut state = self.shared.lock();
-        state.phase = Phase::Chatting { me: name.clone() };
+        state.ask(Phase::Chatting { me: name.clone() });
         state.login = Some(name);
         drop(state);
         self.shared.notify();

@@ -87,7 +87,7 @@ impl Printer {
                 state.taken = Some(Instant::now());
                 state.unconfirmed = None;
                 shared.notify();
-            } else if !state.reading && !state.prompt_waits && !state.queue.is_empty() {
+            } else if state.may_write_straight() {
                 let (text, shown, _) = self.batch(&mut state);
                 state.direct = true;
                 drop(state);
@@ -132,7 +132,7 @@ impl Printer {
             if lines > 0 && text.len() + chunk.text.len() > self.batch {
                 break;
             }
-            let Some(chunk) = state.queue.pop_front() else {
+            let Some(chunk) = state.pop() else {
                 break;
             };
             for (at, line) in &chunk.plain {

@@ -133,7 +133,6 @@ impl Reader {
         let mut state = self.shared.lock();
         loop {
             if state.finishing {
-                state.prompt_waits = false;
                 return None;
             }
             if let Some(name) = state.login.take() {
@@ -143,8 +142,7 @@ impl Reader {
                 continue;
             }
             if let Some((prompt, styled)) = state.phase.prompt(state.with.as_ref(), &self.style) {
-                state.prompt_waits = state.direct;
-                if !state.direct {
+                if state.prompt_may_start() {
                     state.reading = true;
                     state.keyed = false;
                     // A new line: Tab lists names for it again, and it is
@@ -155,7 +153,7 @@ impl Reader {
                     state.prompt = prompt.clone();
                     return Some((prompt, styled, state.phase.clone()));
                 }
-            } else if std::mem::take(&mut state.prompt_waits) {
+            } else if state.prompt_after.take().is_some() {
                 // No prompt after all: the lines waiting are written straight.
                 self.shared.notify();
             }

@@ -103,10 +103,16 @@ pub(crate) struct State {
     pub(crate) taken: Option<Instant>,
     /// The printer thread is writing straight to the terminal.
     pub(crate) direct: bool,
-    /// The readline thread waits for that write to end to show a prompt:
-    /// the printer thread writes no more straight (which, in a flood,
-    /// would keep the prompt away for good).
-    pub(crate) prompt_waits: bool,
+    /// Chunks ever queued, and ever taken from the queue.
+    pub(crate) queued: u64,
+    pub(crate) dequeued: u64,
+    /// A prompt waits for the chunks queued before this count to be shown:
+    /// the lines that came before the client asked for a name or logged in
+    /// (so that a line typed ahead never shows above them), or those of a
+    /// straight write under way. Until then the printer thread writes
+    /// straight only those: writing on, in a flood, would keep the prompt
+    /// away for good.
+    pub(crate) prompt_after: Option<u64>,
     pub(crate) phase: Phase,
     /// The current conversation.
     pub(crate) with: Option<SafeText<'static>>,
@@ -155,6 +161,44 @@ pub(crate) struct State {
     pub(crate) parked: Option<Parked>,
     /// The history file in use.
     pub(crate) history: Option<PathBuf>,
+}
+
+impl State {
+    /// The client asks for a line (a name, or what to send after a login):
+    /// the prompt is shown after what is queued now.
+    pub(crate) fn ask(&mut self, phase: Phase) {
+        self.phase = phase;
+        self.prompt_after = Some(self.queued);
+    }
+
+    pub(crate) fn push(&mut self, chunk: Chunk) {
+        self.queue.push_back(chunk);
+        self.queued += 1;
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<Chunk> {
+        let chunk = self.queue.pop_front()?;
+        self.dequeued += 1;
+        Some(chunk)
+    }
+
+    /// Whether the readline thread, which has a prompt to show, may show it
+    /// now; if not, what it waits for is noted, and it waits.
+    pub(crate) fn prompt_may_start(&mut self) -> bool {
+        let mark = *self.prompt_after.get_or_insert(self.dequeued);
+        let start = !self.direct && self.dequeued >= mark;
+        if start {
+            self.prompt_after = None;
+        }
+        start
+    }
+
+    /// Whether the printer thread may write lines straight to the terminal.
+    pub(crate) fn may_write_straight(&self) -> bool {
+        !self.reading
+            && !self.queue.is_empty()
+            && self.prompt_after.is_none_or(|mark| self.dequeued < mark)
+    }
 }
 
 /// [`State`] behind a lock, with a condition variable for every change.
@@ -210,7 +254,7 @@ impl Shared {
     /// Lines to show, from the main loop.
     pub(crate) fn show(&self, chunk: Chunk) {
         let mut state = self.lock();
-        state.queue.push_back(chunk);
+        state.push(chunk);
         state.answers += 1;
         drop(state);
         self.notify();
@@ -227,7 +271,7 @@ impl Shared {
             plain: vec![(at, line.plain())],
             ..Chunk::default()
         };
-        self.lock().queue.push_back(chunk);
+        self.lock().push(chunk);
         self.notify();
     }
 
@@ -269,5 +313,56 @@ impl Shared {
             }
         }
         state
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line() -> Chunk {
+        Chunk {
+            text: "a line\n".into(),
+            lines: 1,
+            ..Chunk::default()
+        }
+    }
+
+    #[test]
+    fn a_prompt_asked_for_comes_after_the_lines_queued_before() {
+        let mut state = State::default();
+        state.push(line());
+        state.ask(Phase::AskingName);
+        state.push(line());
+        // The line queued before the question is written first, straight.
+        assert!(!state.prompt_may_start());
+        assert!(state.may_write_straight());
+        assert!(state.pop().is_some());
+        // Not the one after it: the prompt comes now.
+        assert!(!state.may_write_straight());
+        assert!(state.prompt_may_start());
+        assert_eq!(state.prompt_after, None);
+    }
+
+    #[test]
+    fn a_prompt_waits_for_a_straight_write_under_way_and_no_other() {
+        let mut state = State {
+            phase: Phase::Chatting { me: "al".into() },
+            ..State::default()
+        };
+        for _ in 0..3 {
+            state.push(line());
+        }
+        assert!(state.may_write_straight());
+        assert!(state.pop().is_some());
+        state.direct = true;
+        assert!(!state.prompt_may_start());
+        state.direct = false;
+        // Lines keep coming (a flood): the prompt goes first all the same.
+        state.push(line());
+        assert!(!state.may_write_straight());
+        assert!(state.prompt_may_start());
+        state.reading = true;
+        assert!(!state.may_write_straight());
     }
 }
