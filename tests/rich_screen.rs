@@ -461,3 +461,20 @@ fn lines_typed_ahead_show_after_what_came_before_their_prompt() {
         t.quit();
     }
 }
+
+#[test]
+fn a_carriage_return_typed_inside_a_message_is_not_sent_and_says_why() {
+    let port = free_port();
+    let home = temp_home("carriage-return");
+    let mut t = Terminal::rich(port, &home, &["--local"]);
+    t.login("alice");
+    let mut bob = Client::login_port(port, "bob");
+    // Ctrl-V Ctrl-M puts a carriage return in the line (quoted insert).
+    t.send("@bob one\x16\rtwo\r");
+    t.wait_for(text::LINE_BREAK);
+    t.send_line("@bob after it");
+    t.wait_for(text::SENT);
+    // Neither "one" nor "two", nor both joined, reached bob.
+    assert_eq!(bob.line(), "DELIVERY alice after it");
+    t.quit();
+}

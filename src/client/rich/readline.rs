@@ -292,10 +292,12 @@ impl Reader {
 }
 
 /// A typed line without control characters (a paste may bring them), and
-/// with tabs as spaces.
+/// with tabs as spaces. A carriage return (typed with Ctrl-V) stays: the
+/// line is then not sent, and the user is told why, as in plain mode;
+/// left out, it would join the words on either side of it.
 pub(crate) fn clean(line: &str) -> String {
     line.chars()
         .map(|c| if c == '\t' { ' ' } else { c })
-        .filter(|&c| !crate::client::safe::needs_escape(c))
+        .filter(|&c| c == '\r' || !crate::client::safe::needs_escape(c))
         .collect()
 }
