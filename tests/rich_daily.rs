@@ -233,6 +233,27 @@ fn lines_pasted_after_a_name_at_the_name_prompt_are_not_sent() {
     t.quit();
 }
 
+/// A server that drops each user soon after logging it in is not tried
+/// again every second: the backoff goes on over such short connections.
+#[test]
+fn a_server_that_drops_each_login_at_once_is_tried_again_less_and_less_often() {
+    let (server, port) = LoginServer::start();
+    std::thread::spawn(move || loop {
+        let (_reader, mut stream, name) = server.next();
+        stream
+            .write_all(format!("HELLO {name}\n").as_bytes())
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let home = temp_home("dropping");
+    let mut t = Terminal::rich(port, &home, &["--name", "alice"]);
+    t.wait_for(&text::reconnecting(1));
+    t.wait_for(&text::reconnecting(2));
+    assert_eq!(t.count(&text::reconnecting(1)), 1, "{}", t.dump());
+    t.send("\x03");
+    assert_eq!(t.wait_exit(), 0);
+}
+
 #[test]
 fn quitting_stops_the_reconnecting() {
     let server = start_server(&[]);

@@ -16,7 +16,7 @@ use super::inputs::{Inputs, UserInput};
 use super::local::{self, LocalServer};
 use super::login::{describe_error, login, EarlyMessage, LoggedIn};
 use super::outcome::Outcome;
-use super::reconnect::reconnect;
+use super::reconnect::{reconnect, Backoff};
 use super::render::{is_the_assignments, render, Line};
 use super::safe::SafeText;
 use super::screen::{Backlog, Screen};
@@ -62,6 +62,8 @@ async fn run_logged_in(
     };
     let mut session = Session::new(&logged_in.name);
     let mut connection = start(logged_in, &mut session, screen);
+    let mut backoff = Backoff::default();
+    let mut up_since = Instant::now();
     loop {
         match chat(&mut connection, &mut session, inputs, screen).await {
             End::Quit(outcome) => {
@@ -76,10 +78,12 @@ async fn run_logged_in(
             End::Lost(line) => {
                 screen.note(&[Line::error(line)]);
                 let name = session.me().to_string();
-                match reconnect(settings, inputs, screen, local, &name).await {
+                backoff.lost_after(up_since.elapsed());
+                match reconnect(settings, inputs, screen, local, &name, &mut backoff).await {
                     Ok(logged_in) => {
                         session.restart(&logged_in.name);
                         connection = start(logged_in, &mut session, screen);
+                        up_since = Instant::now();
                     }
                     Err(outcome) => return (outcome, None),
                 }

@@ -24,9 +24,9 @@ pub(super) async fn reconnect(
     screen: &mut dyn Screen,
     local: &mut Option<LocalServer>,
     name: &str,
+    backoff: &mut Backoff,
 ) -> Result<LoggedIn, Outcome> {
     screen.offline();
-    let mut backoff = Backoff::default();
     loop {
         let wait = backoff.next_wait();
         screen.note(&[Line::notice(text::reconnecting(
@@ -90,16 +90,29 @@ async fn wait_offline(
 /// Capped exponential backoff with jitter: about 1, 2, 4, ... seconds, at
 /// most 30, each between 75% and 125% of its step and never over 30 (so
 /// 22.5 to 30 at the cap), so that many clients cut off together do not all
-/// come back at the same moment.
+/// come back at the same moment. It goes on over a login that is lost
+/// again soon (a server that drops its users right after their login is not
+/// tried again every second), and starts again from 1 s after a connection
+/// that lasted [`STABLE`].
 #[derive(Debug, Default)]
-struct Backoff {
+pub(super) struct Backoff {
     attempts: u32,
 }
 
 /// The longest wait between two reconnection attempts, jitter included.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// How long a connection must have lasted for the backoff to start again.
+const STABLE: Duration = Duration::from_secs(30);
+
 impl Backoff {
+    /// The connection that just ended lasted `up`.
+    pub(super) fn lost_after(&mut self, up: Duration) {
+        if up >= STABLE {
+            self.attempts = 0;
+        }
+    }
+
     fn next_wait(&mut self) -> Duration {
         let wait = Backoff::wait(self.attempts, random_fraction());
         self.attempts += 1;
@@ -155,6 +168,19 @@ mod tests {
                 "{wait} for a step of {step}"
             );
         }
+    }
+
+    #[test]
+    fn backoff_goes_on_over_short_connections_and_starts_again_after_a_lasting_one() {
+        let step = |backoff: &mut Backoff| backoff.next_wait().as_secs_f64();
+        let mut backoff = Backoff::default();
+        assert!(step(&mut backoff) <= 1.25);
+        backoff.lost_after(Duration::from_secs(2));
+        assert!((1.5..=2.5).contains(&step(&mut backoff)));
+        backoff.lost_after(STABLE - Duration::from_millis(1));
+        assert!((3.0..=5.0).contains(&step(&mut backoff)));
+        backoff.lost_after(STABLE);
+        assert!(step(&mut backoff) <= 1.25);
     }
 
     #[test]
