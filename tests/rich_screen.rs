@@ -21,6 +21,17 @@ fn messages_from(rows: &[String], sender: &str) -> Vec<String> {
         .collect()
 }
 
+/// Alice in rich mode, hosting a local server (`--local`) with a home of
+/// `home`'s name, and bob logged in to it as a raw client.
+fn alice_hosting_with_bob(home: &str) -> (Terminal, Client) {
+    let port = free_port();
+    let home = temp_home(home);
+    let mut t = Terminal::rich(port, &home, &["--local"]);
+    t.login("alice");
+    let bob = Client::login_port(port, "bob");
+    (t, bob)
+}
+
 #[test]
 fn during_a_search_the_network_goes_on_and_what_came_shows_after_it_once_and_in_order() {
     let port = free_port();
@@ -74,11 +85,7 @@ fn during_a_search_the_network_goes_on_and_what_came_shows_after_it_once_and_in_
 
 #[test]
 fn a_lone_esc_does_not_hold_lines_and_a_termination_signal_ends_any_state() {
-    let port = free_port();
-    let home = temp_home("esc");
-    let mut t = Terminal::rich(port, &home, &["--local"]);
-    t.login("alice");
-    let mut bob = Client::login_port(port, "bob");
+    let (mut t, mut bob) = alice_hosting_with_bob("esc");
     // Esc alone (as the first byte of a key's sequence, it waits a moment
     // for the rest), and nothing more typed: lines still show.
     t.send("\x1b");
@@ -106,11 +113,7 @@ fn a_termination_signal_after_a_key_that_changed_nothing_keeps_every_line_above_
     // Tab on a line that is no name, and Ctrl-D on a line that is not
     // empty, change nothing on the screen; a draft of several rows.
     for (key, what) in [("\t", "tab"), ("\x04", "ctrl-d")] {
-        let port = free_port();
-        let home = temp_home(&format!("nochange-{what}"));
-        let mut t = Terminal::rich(port, &home, &["--local"]);
-        t.login("alice");
-        let mut bob = Client::login_port(port, "bob");
+        let (mut t, mut bob) = alice_hosting_with_bob(&format!("nochange-{what}"));
         let sent: Vec<String> = (0..4).map(|i| format!("line {i}")).collect();
         for body in &sent {
             bob.send_line(&format!("SEND alice {body}"));
@@ -464,11 +467,7 @@ fn lines_typed_ahead_show_after_what_came_before_their_prompt() {
 
 #[test]
 fn a_carriage_return_typed_inside_a_message_is_not_sent_and_says_why() {
-    let port = free_port();
-    let home = temp_home("carriage-return");
-    let mut t = Terminal::rich(port, &home, &["--local"]);
-    t.login("alice");
-    let mut bob = Client::login_port(port, "bob");
+    let (mut t, mut bob) = alice_hosting_with_bob("carriage-return");
     // Ctrl-V Ctrl-M puts a carriage return in the line (quoted insert).
     t.send("@bob one\x16\rtwo\r");
     t.wait_for(text::LINE_BREAK);
