@@ -430,7 +430,14 @@ fn lines_typed_ahead_show_after_what_came_before_their_prompt() {
     // is due is a race: tried ten times.
     for round in 0..10 {
         let (port, _server) = fake_server(|mut conn| {
-            let name = conn.accept_login();
+            let _ = conn.line();
+            // A message before the login's answer, and one in the same
+            // write: both are shown after the login line, and before the
+            // line typed ahead.
+            conn.write(b"DELIVERY zoe early\n");
+            thread::sleep(Duration::from_millis(20));
+            conn.write(b"HELLO zed\nDELIVERY zoe with the answer\n");
+            let name = "zed";
             // A list of names (for Tab) and the message, in either order.
             for _ in 0..2 {
                 if conn.line().starts_with("LIST") {
@@ -457,6 +464,8 @@ fn lines_typed_ahead_show_after_what_came_before_their_prompt() {
             at(text::WELCOME),
             at("> zed"),
             at(&text::logged_in(&"zed".into())),
+            at(&from("zoe", "early")),
+            at(&from("zoe", "with the answer")),
             at("zed> @bob typed ahead"),
             at(text::SENT),
         ];

@@ -161,6 +161,7 @@ async fn chat(
     }
     // After the end of input: when to stop waiting for the replies still owed.
     let mut ending: Option<Instant> = None;
+    let mut first = true;
     loop {
         // Show everything that has arrived complete, in one go. Nothing is
         // copied on the way: the lines borrow the connection's buffer.
@@ -181,6 +182,9 @@ async fn chat(
         names.update(session, screen);
         if added {
             screen.flush();
+        }
+        if std::mem::take(&mut first) {
+            screen.caught_up();
         }
 
         if let Some(deadline) = ending {

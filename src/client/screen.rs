@@ -63,6 +63,11 @@ pub(super) trait Screen {
     /// Logged in as `name` (again after a reconnect).
     fn logged_in(&mut self, _name: &SafeText<'_>) {}
 
+    /// After a login, everything that came before the login's answer or in
+    /// the same read has been shown: what the user types next comes below
+    /// it.
+    fn caught_up(&mut self) {}
+
     /// The connection is lost; the client tries to reconnect.
     fn offline(&mut self) {}
 

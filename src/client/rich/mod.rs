@@ -136,13 +136,18 @@ impl Screen for RichScreen {
         self.style.me = Some(name.to_string());
         let warning = lock(&self.log).open(&self.address, self.port, &name);
         let mut state = self.shared.lock();
-        state.ask(Phase::Chatting { me: name.clone() });
+        state.hold(Phase::Chatting { me: name.clone() });
         state.login = Some(name);
         drop(state);
         self.shared.notify();
         if let Some(warning) = warning {
             self.shared.own_line(Line::notice(warning));
         }
+    }
+
+    fn caught_up(&mut self) {
+        self.shared.lock().release();
+        self.shared.notify();
     }
 
     fn offline(&mut self) {

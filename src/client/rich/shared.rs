@@ -113,6 +113,10 @@ pub(crate) struct State {
     /// straight only those: writing on, in a flood, would keep the prompt
     /// away for good.
     pub(crate) prompt_after: Option<u64>,
+    /// Logged in, and the lines that came before the login's answer or in
+    /// the same read are not all queued yet: the prompt waits for them
+    /// (see [`State::release`]).
+    pub(crate) held: bool,
     pub(crate) phase: Phase,
     /// The current conversation.
     pub(crate) with: Option<SafeText<'static>>,
@@ -171,6 +175,19 @@ impl State {
         self.prompt_after = Some(self.queued);
     }
 
+    /// Logged in: the prompt is held until [`State::release`].
+    pub(crate) fn hold(&mut self, phase: Phase) {
+        self.phase = phase;
+        self.held = true;
+    }
+
+    /// What came with the login is queued: the prompt comes after it.
+    pub(crate) fn release(&mut self) {
+        if std::mem::take(&mut self.held) {
+            self.prompt_after = Some(self.queued);
+        }
+    }
+
     pub(crate) fn push(&mut self, chunk: Chunk) {
         self.queue.push_back(chunk);
         self.queued += 1;
@@ -185,6 +202,9 @@ impl State {
     /// Whether the readline thread, which has a prompt to show, may show it
     /// now; if not, what it waits for is noted, and it waits.
     pub(crate) fn prompt_may_start(&mut self) -> bool {
+        if self.held {
+            return false;
+        }
         let mark = *self.prompt_after.get_or_insert(self.dequeued);
         let start = !self.direct && self.dequeued >= mark;
         if start {
@@ -197,7 +217,7 @@ impl State {
     pub(crate) fn may_write_straight(&self) -> bool {
         !self.reading
             && !self.queue.is_empty()
-            && self.prompt_after.is_none_or(|mark| self.dequeued < mark)
+            && (self.held || self.prompt_after.is_none_or(|mark| self.dequeued < mark))
     }
 }
 
@@ -342,6 +362,27 @@ mod tests {
         assert!(!state.may_write_straight());
         assert!(state.prompt_may_start());
         assert_eq!(state.prompt_after, None);
+    }
+
+    #[test]
+    fn after_a_login_the_prompt_waits_for_what_came_with_it() {
+        let mut state = State::default();
+        state.push(line());
+        state.hold(Phase::Chatting { me: "al".into() });
+        // Messages that came before the login's answer, queued after it.
+        state.push(line());
+        assert!(!state.prompt_may_start());
+        while state.pop().is_some() {}
+        assert!(!state.prompt_may_start(), "held until caught up");
+        state.push(line());
+        assert!(state.may_write_straight());
+        state.release();
+        state.push(line());
+        assert!(!state.prompt_may_start());
+        assert!(state.pop().is_some());
+        // Not the line queued after: the prompt comes first.
+        assert!(!state.may_write_straight());
+        assert!(state.prompt_may_start());
     }
 
     #[test]
