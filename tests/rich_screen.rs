@@ -486,3 +486,31 @@ fn a_carriage_return_typed_inside_a_message_is_not_sent_and_says_why() {
     assert_eq!(bob.line(), "DELIVERY alice after it");
     t.quit();
 }
+
+#[test]
+fn a_server_that_does_not_answer_list_loses_no_reply_to_it() {
+    // Rich mode asks for the names at login (for Tab); this server answers
+    // nothing to LIST, and the messages as the course's server does.
+    let (port, _server) = fake_server(|mut conn| {
+        let _ = conn.accept_login();
+        loop {
+            let line = conn.line();
+            if line.is_empty() {
+                // The end of the connection.
+                break;
+            } else if line.starts_with("SEND nobody ") {
+                conn.write(b"BAD-DEST-USER\n");
+            } else if line.starts_with("SEND ") {
+                conn.write(b"SEND-OK\n");
+            }
+        }
+    });
+    let home = temp_home("no-list");
+    let mut t = Terminal::rich(port, &home, &["--name", "zed"]);
+    t.wait_prompt("zed> ");
+    t.send_line("@nobody are you there");
+    t.wait_for(text::NO_SUCH_USER);
+    t.send_line("@bob hi");
+    t.wait_for(text::SENT);
+    t.quit();
+}

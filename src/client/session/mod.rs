@@ -234,6 +234,15 @@ impl Session {
     /// Matches a reply to the oldest pending request. A reply to a silent
     /// request is not shown; a reply to no request is not believed.
     fn reply<'a>(&mut self, event: Event<'a>) -> Option<Event<'a>> {
+        if !matches!(event, Event::Users(_)) {
+            // A reply to a message where a silent list was first: the server
+            // passed over the list (some answer nothing to a request they do
+            // not know). Its reply is not hidden; no more lists are asked.
+            while let Some(Awaited::List { shown: false }) = self.pending.front() {
+                self.lists_refused = true;
+                self.pop_request();
+            }
+        }
         match self.pending.front() {
             None | Some(Awaited::Notice(_)) => Some(Event::Unexpected),
             Some(Awaited::List { shown: false }) => {

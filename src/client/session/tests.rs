@@ -91,6 +91,28 @@ fn an_error_answering_a_silent_list_is_shown_and_answers_it() {
 }
 
 #[test]
+fn a_silent_list_the_server_passes_over_hides_no_reply() {
+    let mut s = Session::new("me");
+    s.silent_list();
+    typed(&mut s, "@nobody hi");
+    typed(&mut s, "@bob hi");
+    // The server answers the messages only.
+    assert_eq!(
+        s.receive(ServerMessage::BadDestUser),
+        Some(Event::NoSuchUser)
+    );
+    assert!(s.lists_refused(), "no more silent lists on this connection");
+    assert_eq!(s.receive(ServerMessage::SendOk), Some(Event::Sent));
+    assert!(!s.awaits_replies());
+    // A list the server does answer is still hidden.
+    s.restart("me");
+    s.silent_list();
+    typed(&mut s, "@bob hi");
+    assert_eq!(s.receive(ServerMessage::ListOk(vec![&b"me"[..]])), None);
+    assert_eq!(s.receive(ServerMessage::SendOk), Some(Event::Sent));
+}
+
+#[test]
 fn error_replies_are_shown_whenever_they_come() {
     let mut s = Session::new("me");
     // With nothing asked.
