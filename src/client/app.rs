@@ -62,8 +62,7 @@ async fn run_logged_in(
     };
     let mut session = Session::new(&logged_in.name);
     let mut connection = start(logged_in, &mut session, screen);
-    let mut backoff = Backoff::default();
-    let mut up_since = Instant::now();
+    let mut backoff = Backoff::new();
     loop {
         match chat(&mut connection, &mut session, inputs, screen).await {
             End::Quit(outcome) => {
@@ -78,12 +77,12 @@ async fn run_logged_in(
             End::Lost(line) => {
                 screen.note(&[Line::error(line)]);
                 let name = session.me().to_string();
-                backoff.lost_after(up_since.elapsed());
+                backoff.lost();
                 match reconnect(settings, inputs, screen, local, &name, &mut backoff).await {
                     Ok(logged_in) => {
                         session.restart(&logged_in.name);
                         connection = start(logged_in, &mut session, screen);
-                        up_since = Instant::now();
+                        backoff.connected();
                     }
                     Err(outcome) => return (outcome, None),
                 }

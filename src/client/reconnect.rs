@@ -2,7 +2,7 @@
 //! the same name, with capped exponential backoff, until it works or the
 //! user quits; with `--local`, start the server if nothing listens any more.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::command::LoginInput;
 use super::inputs::{Inputs, UserInput};
@@ -94,9 +94,11 @@ async fn wait_offline(
 /// again soon (a server that drops its users right after their login is not
 /// tried again every second), and starts again from 1 s after a connection
 /// that lasted [`STABLE`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Backoff {
     attempts: u32,
+    /// When the connection was last made.
+    connected: Instant,
 }
 
 /// The longest wait between two reconnection attempts, jitter included.
@@ -106,8 +108,26 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const STABLE: Duration = Duration::from_secs(30);
 
 impl Backoff {
+    /// For a connection made now.
+    pub(super) fn new() -> Backoff {
+        Backoff {
+            attempts: 0,
+            connected: Instant::now(),
+        }
+    }
+
+    /// A connection is made (logged in again).
+    pub(super) fn connected(&mut self) {
+        self.connected = Instant::now();
+    }
+
+    /// The connection ended.
+    pub(super) fn lost(&mut self) {
+        self.lost_after(self.connected.elapsed());
+    }
+
     /// The connection that just ended lasted `up`.
-    pub(super) fn lost_after(&mut self, up: Duration) {
+    fn lost_after(&mut self, up: Duration) {
         if up >= STABLE {
             self.attempts = 0;
         }
@@ -159,7 +179,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap_with_jitter() {
-        let mut backoff = Backoff::default();
+        let mut backoff = Backoff::new();
         let waits: Vec<f64> = (0..9).map(|_| backoff.next_wait().as_secs_f64()).collect();
         let steps: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0];
         for (wait, step) in waits.iter().zip(steps) {
@@ -173,7 +193,7 @@ mod tests {
     #[test]
     fn backoff_goes_on_over_short_connections_and_starts_again_after_a_lasting_one() {
         let step = |backoff: &mut Backoff| backoff.next_wait().as_secs_f64();
-        let mut backoff = Backoff::default();
+        let mut backoff = Backoff::new();
         assert!(step(&mut backoff) <= 1.25);
         backoff.lost_after(Duration::from_secs(2));
         assert!((1.5..=2.5).contains(&step(&mut backoff)));

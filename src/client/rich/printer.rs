@@ -132,7 +132,7 @@ impl Printer {
             if lines > 0 && text.len() + chunk.text.len() > self.batch {
                 break;
             }
-            let Some(chunk) = state.pop() else {
+            let Some(chunk) = state.queue.pop_front() else {
                 break;
             };
             for (at, line) in &chunk.plain {

@@ -15,7 +15,7 @@ use super::files::{history_path, open_private, warning, Log};
 use super::helper::ChatHelper;
 use super::phase::Phase;
 use super::printer::{lock, write_direct};
-use super::shared::Shared;
+use super::shared::{PromptWait, Shared};
 use super::style::Style;
 use super::terminal;
 use crate::client::command::{Command, Dialect, QUIT};
@@ -153,7 +153,7 @@ impl Reader {
                     state.prompt = prompt.clone();
                     return Some((prompt, styled, state.phase.clone()));
                 }
-            } else if state.prompt_after.take().is_some() {
+            } else if std::mem::take(&mut state.prompt_waits) != PromptWait::Nothing {
                 // No prompt after all: the lines waiting are written straight.
                 self.shared.notify();
             }

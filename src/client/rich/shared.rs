@@ -103,20 +103,10 @@ pub(crate) struct State {
     pub(crate) taken: Option<Instant>,
     /// The printer thread is writing straight to the terminal.
     pub(crate) direct: bool,
-    /// Chunks ever queued, and ever taken from the queue.
+    /// Chunks ever queued (those taken are this less the queue's length).
     pub(crate) queued: u64,
-    pub(crate) dequeued: u64,
-    /// A prompt waits for the chunks queued before this count to be shown:
-    /// the lines that came before the client asked for a name or logged in
-    /// (so that a line typed ahead never shows above them), or those of a
-    /// straight write under way. Until then the printer thread writes
-    /// straight only those: writing on, in a flood, would keep the prompt
-    /// away for good.
-    pub(crate) prompt_after: Option<u64>,
-    /// Logged in, and the lines that came before the login's answer or in
-    /// the same read are not all queued yet: the prompt waits for them
-    /// (see [`State::release`]).
-    pub(crate) held: bool,
+    /// What the next prompt waits for.
+    pub(crate) prompt_waits: PromptWait,
     pub(crate) phase: Phase,
     /// The current conversation.
     pub(crate) with: Option<SafeText<'static>>,
@@ -167,24 +157,40 @@ pub(crate) struct State {
     pub(crate) history: Option<PathBuf>,
 }
 
+/// What the next prompt waits for, so that a line typed ahead never shows
+/// above the lines that came before its prompt. Until it comes the printer
+/// thread writes straight only those lines: writing on, in a flood, would
+/// keep the prompt away for good.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PromptWait {
+    /// Only for a straight write under way to end.
+    #[default]
+    Nothing,
+    /// Logged in: for the lines that came before the login's answer or in
+    /// the same read to be queued (see [`State::release`]).
+    Login,
+    /// For the chunks queued before this count to be shown.
+    Shown(u64),
+}
+
 impl State {
-    /// The client asks for a line (a name, or what to send after a login):
-    /// the prompt is shown after what is queued now.
+    /// The client asks for a name: the prompt is shown after what is
+    /// queued now.
     pub(crate) fn ask(&mut self, phase: Phase) {
         self.phase = phase;
-        self.prompt_after = Some(self.queued);
+        self.prompt_waits = PromptWait::Shown(self.queued);
     }
 
-    /// Logged in: the prompt is held until [`State::release`].
+    /// Logged in: the prompt waits until [`State::release`].
     pub(crate) fn hold(&mut self, phase: Phase) {
         self.phase = phase;
-        self.held = true;
+        self.prompt_waits = PromptWait::Login;
     }
 
     /// What came with the login is queued: the prompt comes after it.
     pub(crate) fn release(&mut self) {
-        if std::mem::take(&mut self.held) {
-            self.prompt_after = Some(self.queued);
+        if self.prompt_waits == PromptWait::Login {
+            self.prompt_waits = PromptWait::Shown(self.queued);
         }
     }
 
@@ -193,31 +199,36 @@ impl State {
         self.queued += 1;
     }
 
-    pub(crate) fn pop(&mut self) -> Option<Chunk> {
-        let chunk = self.queue.pop_front()?;
-        self.dequeued += 1;
-        Some(chunk)
+    /// Chunks ever taken from the queue.
+    fn taken(&self) -> u64 {
+        self.queued - self.queue.len() as u64
     }
 
     /// Whether the readline thread, which has a prompt to show, may show it
     /// now; if not, what it waits for is noted, and it waits.
     pub(crate) fn prompt_may_start(&mut self) -> bool {
-        if self.held {
-            return false;
-        }
-        let mark = *self.prompt_after.get_or_insert(self.dequeued);
-        let start = !self.direct && self.dequeued >= mark;
-        if start {
-            self.prompt_after = None;
-        }
+        let mark = match self.prompt_waits {
+            PromptWait::Login => return false,
+            // The chunks of a straight write under way are taken already.
+            PromptWait::Nothing => self.taken(),
+            PromptWait::Shown(mark) => mark,
+        };
+        let start = !self.direct && self.taken() >= mark;
+        self.prompt_waits = if start {
+            PromptWait::Nothing
+        } else {
+            PromptWait::Shown(mark)
+        };
         start
     }
 
     /// Whether the printer thread may write lines straight to the terminal.
     pub(crate) fn may_write_straight(&self) -> bool {
-        !self.reading
-            && !self.queue.is_empty()
-            && (self.held || self.prompt_after.is_none_or(|mark| self.dequeued < mark))
+        let before_prompt = match self.prompt_waits {
+            PromptWait::Nothing | PromptWait::Login => true,
+            PromptWait::Shown(mark) => self.taken() < mark,
+        };
+        !self.reading && !self.queue.is_empty() && before_prompt
     }
 }
 
@@ -357,11 +368,11 @@ mod tests {
         // The line queued before the question is written first, straight.
         assert!(!state.prompt_may_start());
         assert!(state.may_write_straight());
-        assert!(state.pop().is_some());
+        assert!(state.queue.pop_front().is_some());
         // Not the one after it: the prompt comes now.
         assert!(!state.may_write_straight());
         assert!(state.prompt_may_start());
-        assert_eq!(state.prompt_after, None);
+        assert_eq!(state.prompt_waits, PromptWait::Nothing);
     }
 
     #[test]
@@ -372,14 +383,14 @@ mod tests {
         // Messages that came before the login's answer, queued after it.
         state.push(line());
         assert!(!state.prompt_may_start());
-        while state.pop().is_some() {}
+        while state.queue.pop_front().is_some() {}
         assert!(!state.prompt_may_start(), "held until caught up");
         state.push(line());
         assert!(state.may_write_straight());
         state.release();
         state.push(line());
         assert!(!state.prompt_may_start());
-        assert!(state.pop().is_some());
+        assert!(state.queue.pop_front().is_some());
         // Not the line queued after: the prompt comes first.
         assert!(!state.may_write_straight());
         assert!(state.prompt_may_start());
@@ -395,7 +406,7 @@ mod tests {
             state.push(line());
         }
         assert!(state.may_write_straight());
-        assert!(state.pop().is_some());
+        assert!(state.queue.pop_front().is_some());
         state.direct = true;
         assert!(!state.prompt_may_start());
         state.direct = false;
