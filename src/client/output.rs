@@ -30,7 +30,7 @@ pub(super) fn unbuffered_stdout() -> Box<dyn Write + Send> {
 /// (standard output, not a socket, so not `net::write_fully`). The lines are
 /// written from `str`s, so they are valid UTF-8 already and go out without
 /// a second pass over them.
-pub(super) fn write_out(out: &mut impl Write, mut parts: &mut [IoSlice<'_>]) -> io::Result<()> {
+pub(crate) fn write_out(out: &mut impl Write, mut parts: &mut [IoSlice<'_>]) -> io::Result<()> {
     // Skip empty parts first: with nothing left to write, nothing is called.
     IoSlice::advance_slices(&mut parts, 0);
     while !parts.is_empty() {

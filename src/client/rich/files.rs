@@ -12,6 +12,7 @@ use rustyline::config::Builder;
 use rustyline::history::{FileHistory, History};
 use rustyline::Config;
 
+use crate::client::output::write_out;
 use crate::client::safe::SafeText;
 use crate::client::settings::HistoryChoice;
 use crate::client::text;
@@ -133,16 +134,9 @@ pub(crate) fn append_history(path: &Path, entries: &[String]) -> rustyline::Resu
     history.append(path)
 }
 
-/// Writes all of `bytes`, continuing after partial writes.
-pub(crate) fn write_whole(out: &mut impl Write, mut bytes: &[u8]) -> io::Result<()> {
-    while !bytes.is_empty() {
-        match out.write(bytes) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n..],
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
-    }
+/// Writes all of `bytes`, continuing after partial writes, and flushes.
+pub(crate) fn write_whole(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    write_out(out, &mut [io::IoSlice::new(bytes)])?;
     out.flush()
 }
 
